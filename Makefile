@@ -1,0 +1,45 @@
+# smartcache-ls: `make demo` and `make test` set up everything they need on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint typecheck pytest editor-deps bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,redis,bench]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job on the embedded default (memory + SQLite in a temporary cache dir).
+demo: $(STAMP)
+	$(BIN)/smartcache-ls replay
+
+## Lint, types, and every test (unit, end-to-end over stdio, Neovim and VS Code in the real editors).
+test: $(STAMP) editor-deps lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy smartcache_ls
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Neovim (Debian), Chromium (Debian), the VS Code extension's npm packages and code-server.
+editor-deps:
+	bash editor-clients/neovim/scripts/install-deps.sh
+	bash editor-clients/vscode/scripts/install-deps.sh
+
+bench: $(STAMP)
+	$(BIN)/python bench/predictor.py
+	$(BIN)/python bench/ops.py
+	$(BIN)/python bench/hit_ratio.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,125 @@
+"""Predictor speed: observe + predict(top-k) latency at ~50,000 known transitions.
+
+    .venv/bin/python bench/predictor.py [--transitions 50000] [--steps 20000] [--k 5]
+
+A synthetic workspace (directories of files, each file with a few habitual
+successors, returns to recent files and random jumps) is walked until the
+model knows the requested number of first-order transitions; then every step
+times one ``observe`` and one ``predict(k)``, as the server does on each
+focus change. The first-order Markov baseline runs the same walk in the same
+run for comparison. Prints p50/p99/max in microseconds and the model's size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from smartcache_ls.predict.baselines import MarkovBaseline  # noqa: E402
+from smartcache_ls.predict.model import Predictor  # noqa: E402
+
+
+class Walk:
+    """A reproducible developer-like walk over a synthetic workspace."""
+
+    def __init__(self, files: int, seed: int = 7) -> None:
+        self.rng = random.Random(seed)
+        dirs = max(1, files // 40)
+        self.files = [f"pkg{i % dirs}/mod_{i}.py" for i in range(files)]
+        self.succ = {
+            f: [self.rng.randrange(files) for _ in range(self.rng.randint(3, 24))] for f in self.files
+        }
+        self.recent: list[str] = []
+        self.current = self.files[0]
+
+    def step(self) -> str:
+        r = self.rng.random()
+        if r < 0.35 and len(self.recent) > 2:
+            nxt = self.recent[-1 - min(int(self.rng.expovariate(0.7)) + 1, len(self.recent) - 1)]
+        elif r < 0.9:
+            options = self.succ[self.current]
+            nxt = self.files[options[min(int(self.rng.expovariate(0.4)), len(options) - 1)]]
+        else:
+            nxt = self.files[self.rng.randrange(len(self.files))]
+        self.recent.append(nxt)
+        del self.recent[:-20]
+        self.current = nxt
+        return nxt
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--transitions", type=int, default=50_000)
+    parser.add_argument("--steps", type=int, default=20_000)
+    parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--files", type=int, default=6_000)
+    args = parser.parse_args(argv)
+
+    walk = Walk(args.files)
+    model = Predictor()
+    markov = MarkovBaseline()
+    t = 0.0
+    started = time.perf_counter()
+    while model.stats()["firstOrder"] < args.transitions:
+        for _ in range(1000):
+            path = walk.step()
+            t += 5.0
+            model.observe(path, t)
+            model.predict(args.k)
+            markov.observe(path, t)
+    warm = time.perf_counter() - started
+    stats = model.stats()
+    print(
+        f"warm-up: {stats['firstOrder']} first-order + {stats['transitions'] - stats['firstOrder']} "
+        f"second-order transitions, {stats['files']} files, {warm:.1f}s"
+    )
+
+    steps = [walk.step() for _ in range(args.steps)]
+    ours: list[float] = []
+    base: list[float] = []
+    clock = time.perf_counter_ns
+    for path in steps:
+        t += 5.0
+        t0 = clock()
+        model.observe(path, t)
+        model.predict(args.k)
+        t1 = clock()
+        markov.observe(path, t)
+        markov.rank(args.k, path)
+        t2 = clock()
+        ours.append((t1 - t0) / 1000)
+        base.append((t2 - t1) / 1000)
+
+    size = len(json.dumps(model.to_json(), separators=(",", ":")))
+    print(f"observe + predict(k={args.k}) over {args.steps} steps, microseconds:")
+    print(f"  {'':<22} {'p50':>8} {'p99':>8} {'max':>9} {'mean':>8}")
+    for name, xs in (("model (Predictor)", ours), ("first-order Markov", base)):
+        print(
+            f"  {name:<22} {percentile(xs, 0.5):8.1f} {percentile(xs, 0.99):8.1f} "
+            f"{max(xs):9.1f} {statistics.fmean(xs):8.1f}"
+        )
+    print(
+        f"  ratio model/markov: p50 {percentile(ours, 0.5) / percentile(base, 0.5):.1f}x, "
+        f"p99 {percentile(ours, 0.99) / percentile(base, 0.99):.1f}x"
+    )
+    print(f"model JSON: {size / 1e6:.2f} MB (max_bytes {model.max_bytes / 1e6:.0f} MB)")
+    target = 200.0
+    p99 = percentile(ours, 0.99)
+    print(f"target p99 < {target:.0f} us: {'met' if p99 < target else 'NOT met'} ({p99:.1f} us)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,121 @@
+"""analyze(): one file's language, size, hash, outline, imports and line metrics."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ..content import content_hash
+from .imports import extract_imports
+from .languages import get_query, language_for, parse
+from .metrics import CommentSyntax, comment_syntax, count_lines, metrics_from_spans, text_metrics
+from .outline import outline
+from .source import Source
+from .symbol_rules import RULES
+
+if TYPE_CHECKING:
+    from tree_sitter import Tree
+
+logger = logging.getLogger(__name__)
+
+_COMMENT_QUERIES: dict[str, str] = {
+    "python": "(comment) @c",
+    "javascript": "(comment) @c",
+    "typescript": "(comment) @c",
+    "tsx": "(comment) @c",
+    "go": "(comment) @c",
+    "rust": "(line_comment) @c (block_comment) @c",
+    "java": "(line_comment) @c (block_comment) @c",
+    "c": "(comment) @c",
+    "cpp": "(comment) @c",
+}
+# Comment syntax by language, for files whose parse failed.
+_FALLBACK_SYNTAX: dict[str, CommentSyntax] = {
+    "python": CommentSyntax(line=("#",)),
+    **dict.fromkeys(
+        ("javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp"),
+        CommentSyntax(line=("//",), block=(("/*", "*/"),)),
+    ),
+}
+
+
+def utf8_length(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def analyze(path: str, text: str) -> dict[str, Any]:
+    """Analyse one file. Never raises; the result is JSON-able and a function of its inputs.
+
+    Returns ``{"language", "lines", "bytes", "hash", "symbols", "imports", "metrics"}``
+    (see the package doc). Files without a grammar, or whose parse fails, get metrics only.
+    A ``.h`` file that is not valid C but is valid C++ is reported as "cpp".
+    """
+    language = language_for(path)
+    result: dict[str, Any] = {
+        "language": language,
+        "lines": count_lines(text),
+        "bytes": utf8_length(text),
+        "hash": content_hash(text),
+        "symbols": [],
+        "imports": [],
+        "metrics": {},
+    }
+    extra = {"maxDepth": 0, "syntaxError": False, "truncated": False}
+    try:
+        if language is not None:
+            parsed = _analyze_tree(path, language, text)
+            if parsed is not None:
+                result.update(parsed)
+                return result
+        result["metrics"] = {**text_metrics(path, text, _syntax(path, language)), **extra}
+    except Exception:  # analysis must never fail a request: degrade to metrics only
+        logger.exception("analysis of %s failed", path)
+        result["symbols"], result["imports"] = [], []
+        try:
+            result["metrics"] = {**text_metrics(path, text), **extra}
+        except Exception:
+            lines = result["lines"]
+            result["metrics"] = {"lines": lines, "blank": 0, "comment": 0, "code": lines, **extra}
+    return result
+
+
+def _syntax(path: str, language: str | None) -> CommentSyntax:
+    if language is not None and language in _FALLBACK_SYNTAX:
+        return _FALLBACK_SYNTAX[language]
+    return comment_syntax(path)
+
+
+def _analyze_tree(path: str, language: str, text: str) -> dict[str, Any] | None:
+    src = Source(text)
+    tree = parse(language, src.data)
+    if tree is None:
+        return None
+    if language == "c" and tree.root_node.has_error and path.lower().endswith(".h"):
+        # Many C++ projects name headers .h: take the C++ reading when it parses cleanly.
+        cpp = parse("cpp", src.data)
+        if cpp is not None and not cpp.root_node.has_error:
+            language, tree = "cpp", cpp
+    shape = outline(tree, src, RULES[language])
+    return {
+        "language": language,
+        "symbols": shape.symbols,
+        "imports": extract_imports(language, tree, src),
+        "metrics": {
+            **metrics_from_spans(text, src, _comment_spans(language, tree)),
+            "maxDepth": shape.max_depth,
+            "syntaxError": tree.root_node.has_error,
+            "truncated": shape.truncated,
+        },
+    }
+
+
+def _comment_spans(language: str, tree: Tree) -> list[tuple[int, int]]:
+    query = get_query(language, "comments", _COMMENT_QUERIES[language])
+    if query is None:
+        return []
+    from tree_sitter import QueryCursor
+
+    captures = QueryCursor(query).captures(tree.root_node)
+    return [(n.start_byte, n.end_byte) for nodes in captures.values() for n in nodes]

@@ -1,0 +1,56 @@
+"""JSON encoding of cached values: compact, UTF-8, no pickle.
+
+Values are JSON-able (dict/list/str/int/float/bool/None). ``encode`` gives the
+text stored on disk and on the wire; ``size_of`` is the UTF-8 byte length the
+tiers use to bound themselves by bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["CodecError", "decode", "encode", "encode_sized", "size_of"]
+
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_decode = json.JSONDecoder().decode
+
+
+class CodecError(ValueError):
+    """A value that is not JSON-able (or stored text that is not JSON)."""
+
+
+def encode(value: Any) -> str:
+    """Compact JSON text of a JSON-able value (raises CodecError otherwise)."""
+    try:
+        return _encoder.encode(value)
+    except (TypeError, ValueError) as exc:
+        raise CodecError(f"value is not JSON-able: {exc}") from exc
+
+
+def decode(text: str | bytes) -> Any:
+    """The value of a JSON text (raises CodecError on malformed text)."""
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        return _decode(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CodecError(f"stored text is not JSON: {exc}") from exc
+
+
+def encode_sized(value: Any) -> tuple[str, int]:
+    """(JSON text, its UTF-8 byte length)."""
+    text = encode(value)
+    return text, utf8_len(text)
+
+
+def utf8_len(text: str) -> int:
+    """UTF-8 byte length of a str (cheap for ASCII text)."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def size_of(value: Any) -> int:
+    """Bytes the value takes as compact JSON (what the tiers count)."""
+    return encode_sized(value)[1]

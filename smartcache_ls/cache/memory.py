@@ -1,0 +1,443 @@
+"""In-process memory tier: bounded by bytes, TTL, W-TinyLFU admission and eviction.
+
+Layout (Caffeine's W-TinyLFU, size-aware):
+
+* a small *window* LRU (``window_fraction`` of the bytes, 1% by default) takes every new entry;
+* the *main* region is a segmented LRU: *probation* (new arrivals from the window)
+  and *protected* (entries hit again while in probation, 80% of main);
+* when the window overflows, its LRU entries become candidates for main; if main
+  has no room, a candidate is admitted only if its sketch frequency beats every
+  victim it would displace (so a one-time scan, or one large entry, cannot flush
+  the hot set);
+* frequencies come from an aging count-min sketch (``policy.FrequencySketch``).
+
+The read path is lock-free: a dict lookup, an expiry check and an append of the
+key to a bounded, lossy read buffer. The buffer is replayed into the sketch and
+the LRU orders under the lock by the next write (or ``maintain()``), as in
+Caffeine. Values are stored as given (not copied): treat them as immutable.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from .policy import FrequencySketch
+from .stats import PrefetchStats, StatsCounter
+
+__all__ = ["MemoryTier"]
+
+WINDOW, PROBATION, PROTECTED = 0, 1, 2
+READ_BUFFER = 256  # records kept between writes; reads beyond that are not recorded (lossy)
+
+
+class _Entry:
+    __slots__ = ("expires", "prefetched", "region", "size", "value")
+
+    def __init__(self, value: Any, size: int, expires: float | None, prefetched: bool) -> None:
+        self.value = value
+        self.size = size
+        self.expires = expires
+        self.prefetched = prefetched
+        self.region = WINDOW
+
+
+class MemoryTier:
+    """A thread-safe, byte-bounded W-TinyLFU cache of JSON-able values."""
+
+    ghost_window_limit = 1.0
+    ghost_main_limit = 1.0
+    grow_gain = 1.0
+    shrink_gain = 1.0
+    admit_ties = 0
+
+    def __init__(
+        self,
+        max_bytes: int,
+        ttl: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        window_fraction: float = 0.01,
+        protected_fraction: float = 0.8,
+        adaptive: bool = True,
+    ) -> None:
+        if max_bytes < 0:
+            raise ValueError("max_bytes must be >= 0")
+        self._ttl = ttl if ttl and ttl > 0 else None
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._data: dict[str, _Entry] = {}
+        self._window: OrderedDict[str, _Entry] = OrderedDict()
+        self._probation: OrderedDict[str, _Entry] = OrderedDict()
+        self._protected: OrderedDict[str, _Entry] = OrderedDict()
+        self._window_bytes = 0
+        self._probation_bytes = 0
+        self._protected_bytes = 0
+        self._reads: list[str] = []
+        self._window_fraction = window_fraction
+        self._protected_fraction = protected_fraction
+        self._sketch = FrequencySketch(min(max(max_bytes, 16), 1024))
+        self._counter = StatsCounter()
+        self._issued = 0
+        self._used = 0
+        self._wasted = 0
+        self._rejections = 0
+        self._expirations = 0
+        self._max_bytes = 0
+        self._max_window = 0
+        self._window_target = 0.0
+        self._min_window = 0
+        self._max_protected = 0
+        self._adaptive = adaptive
+        # ghosts (keys only, with sizes) of recent rejections at admission and of main's
+        # victims: a miss on one says whether recency or frequency would have served it
+        self._ghost_window: OrderedDict[str, int] = OrderedDict()
+        self._ghost_main: OrderedDict[str, int] = OrderedDict()
+        self._ghost_window_bytes = 0
+        self._ghost_main_bytes = 0
+        self._set_limits(max_bytes)
+
+    # limits -----------------------------------------------------------------
+    def _set_limits(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._min_window = max(1, int(max_bytes * self._window_fraction))
+        self._set_window(self._min_window)
+
+    def _set_window(self, window: float) -> None:
+        target = min(max(window, self._min_window), max(self._max_bytes, 1))
+        self._window_target = target
+        self._max_window = int(target)
+        self._max_protected = int((self._max_bytes - self._max_window) * self._protected_fraction)
+
+    @property
+    def max_bytes(self) -> int:
+        return self._max_bytes
+
+    @property
+    def ttl(self) -> float | None:
+        return self._ttl
+
+    def resize(self, max_bytes: int) -> None:
+        """Change the byte bound; shrinking evicts at once."""
+        with self._lock:
+            self._set_limits(max(0, max_bytes))
+            self._drain_reads()
+            self._evict()
+
+    # reads --------------------------------------------------------------------
+    def get(self, key: str) -> Any | None:
+        """The value, or None on a miss or an expired entry; counts a hit or a miss."""
+        e = self._data.get(key)
+        if e is None:
+            self._counter.misses += 1
+            return None
+        exp = e.expires
+        if exp is not None and exp <= self._clock():
+            self._expire(key, e)
+            self._counter.misses += 1
+            return None
+        if e.prefetched:
+            self._mark_used(e)
+        reads = self._reads
+        if len(reads) < READ_BUFFER:
+            reads.append(key)
+        self._counter.hits += 1
+        return e.value
+
+    def peek(self, key: str) -> Any | None:
+        """The value without any side effect (no stats, no recency, no prefetch use)."""
+        e = self._data.get(key)
+        if e is None:
+            return None
+        if e.expires is not None and e.expires <= self._clock():
+            return None
+        return e.value
+
+    def __contains__(self, key: object) -> bool:
+        e = self._data.get(key) if isinstance(key, str) else None
+        return e is not None and (e.expires is None or e.expires > self._clock())
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def keys(self) -> list[str]:
+        return list(self._data)
+
+    def _mark_used(self, e: _Entry) -> None:
+        with self._lock:
+            if e.prefetched:
+                e.prefetched = False
+                self._used += 1
+
+    def _expire(self, key: str, e: _Entry) -> None:
+        with self._lock:
+            if self._data.get(key) is e:
+                self._expirations += 1
+                self._remove(key, e)
+
+    # writes -------------------------------------------------------------------
+    def set(self, key: str, value: Any, size: int, *, prefetched: bool = False) -> bool:
+        """Store a value of ``size`` bytes. False if it was rejected (too large, not admitted)."""
+        size = max(0, int(size))
+        with self._lock:
+            self._drain_reads()
+            if prefetched:
+                self._issued += 1
+            old = self._data.get(key)
+            if size > self._max_bytes:
+                # a stale older value must not survive a rejected update
+                if old is not None:
+                    self._remove(key, old)
+                if prefetched:
+                    self._wasted += 1
+                self._rejections += 1
+                return False
+            self._sketch.increment(key)
+            expires = self._clock() + self._ttl if self._ttl is not None else None
+            if old is not None:
+                if old.prefetched:
+                    self._wasted += 1
+                self._resize_entry(old, size)
+                old.value = value
+                old.expires = expires
+                old.prefetched = prefetched
+                self._touch(key, old)
+            else:
+                if self._adaptive and (self._ghost_window or self._ghost_main):
+                    self._adapt(key, size)
+                e = _Entry(value, size, expires, prefetched)
+                self._data[key] = e
+                if size > self._max_window:  # would flush the window: a direct candidate for main
+                    self._admit(key, e)
+                else:
+                    self._window[key] = e
+                    self._window_bytes += size
+            self._evict()
+            if len(self._data) > self._sketch.capacity:
+                self._sketch.grow(2 * len(self._data), self._data)
+            if key in self._data:
+                return True
+            self._rejections += 1
+            return False
+
+    def delete(self, key: str) -> bool:
+        with self._lock:
+            e = self._data.get(key)
+            if e is None:
+                return False
+            self._remove(key, e)
+            return True
+
+    def delete_prefix(self, prefix: str) -> int:
+        with self._lock:
+            doomed = [k for k in self._data if k.startswith(prefix)]
+            for k in doomed:
+                self._remove(k, self._data[k])
+            return len(doomed)
+
+    def clear(self) -> None:
+        """Drop every entry (unused prefetched entries count as wasted); keeps the sketch."""
+        with self._lock:
+            self._wasted += sum(1 for e in self._data.values() if e.prefetched)
+            self._data.clear()
+            self._window.clear()
+            self._probation.clear()
+            self._protected.clear()
+            self._window_bytes = self._probation_bytes = self._protected_bytes = 0
+            self._reads = []
+
+    def maintain(self) -> None:
+        """Replay buffered reads into the policy now (otherwise done by the next write)."""
+        with self._lock:
+            self._drain_reads()
+
+    # policy -------------------------------------------------------------------
+    def frequency(self, key: str) -> int:
+        """Recent access count estimate (sketch), after replaying buffered reads."""
+        with self._lock:
+            self._drain_reads()
+            return self._sketch.frequency(key)
+
+    def is_hot(self, key: str, threshold: int = 2) -> bool:
+        """Was the key accessed (stored or hit) at least ``threshold`` times recently?"""
+        return self.frequency(key) >= threshold
+
+    def _region_of(self, e: _Entry) -> OrderedDict[str, _Entry]:
+        r = e.region
+        return self._window if r == WINDOW else self._probation if r == PROBATION else self._protected
+
+    def _add_bytes(self, region: int, delta: int) -> None:
+        if region == WINDOW:
+            self._window_bytes += delta
+        elif region == PROBATION:
+            self._probation_bytes += delta
+        else:
+            self._protected_bytes += delta
+
+    def _resize_entry(self, e: _Entry, size: int) -> None:
+        self._add_bytes(e.region, size - e.size)
+        e.size = size
+
+    def _remove(self, key: str, e: _Entry, evicted: bool = False) -> None:
+        del self._data[key]
+        del self._region_of(e)[key]
+        self._add_bytes(e.region, -e.size)
+        if e.prefetched:
+            self._wasted += 1
+        if evicted:
+            self._counter.record_eviction(e.size)
+            if self._adaptive:
+                if e.region == WINDOW:
+                    self._ghost_window_bytes += self._add_ghost(self._ghost_window, key, e.size)
+                else:
+                    self._ghost_main_bytes += self._add_ghost(self._ghost_main, key, e.size)
+
+    def _touch(self, key: str, e: _Entry) -> None:
+        r = e.region
+        if r == WINDOW:
+            self._window.move_to_end(key)
+        elif r == PROTECTED:
+            self._protected.move_to_end(key)
+        else:  # probation hit: promote to protected, demote protected's LRU if over
+            del self._probation[key]
+            self._probation_bytes -= e.size
+            e.region = PROTECTED
+            self._protected[key] = e
+            self._protected_bytes += e.size
+            protected = self._protected
+            while self._protected_bytes > self._max_protected and len(protected) > 1:
+                k, d = protected.popitem(last=False)
+                self._protected_bytes -= d.size
+                d.region = PROBATION
+                self._probation[k] = d
+                self._probation_bytes += d.size
+
+    def _drain_reads(self) -> None:
+        reads = self._reads
+        if not reads:
+            return
+        self._reads = []
+        data = self._data
+        inc = self._sketch.increment
+        touch = self._touch
+        for key in reads:
+            inc(key)
+            e = data.get(key)
+            if e is not None:
+                touch(key, e)
+
+    def _evict(self) -> None:
+        """Restore the bounds: window overflow -> candidates for main -> TinyLFU admission."""
+        window = self._window
+        max_bytes = self._max_bytes
+        total = self._window_bytes + self._probation_bytes + self._protected_bytes
+        if total <= max_bytes and self._window_bytes <= self._max_window:
+            return
+        window_max = self._max_window
+        while self._window_bytes > window_max and window:
+            key, cand = window.popitem(last=False)
+            self._window_bytes -= cand.size
+            self._admit(key, cand)
+        # anything still over (shrunk bound, grown updates): plain LRU order, main first
+        total = self._window_bytes + self._probation_bytes + self._protected_bytes
+        while total > max_bytes:
+            region = self._probation or self._protected or window
+            if not region:
+                break
+            key, e = next(iter(region.items()))
+            self._remove(key, e, evicted=True)
+            total -= e.size
+
+    def _add_ghost(self, ghost: OrderedDict[str, int], key: str, size: int) -> int:
+        """Remember an evicted key; returns the change in that ghost's bytes."""
+        delta = size - ghost.pop(key, 0)
+        ghost[key] = size
+        limit = self._max_bytes * (
+            self.ghost_window_limit if ghost is self._ghost_window else self.ghost_main_limit
+        )
+        total = (self._ghost_window_bytes if ghost is self._ghost_window else self._ghost_main_bytes) + delta
+        while total > limit and ghost:
+            _, sz = ghost.popitem(last=False)
+            total -= sz
+            delta -= sz
+        return delta
+
+    def _adapt(self, key: str, size: int) -> None:
+        """ARC-style: a miss on a key the window's admission rejected grows the window
+        (recency pays); a miss on a key main evicted shrinks it (frequency pays)."""
+        gw = self._ghost_window.pop(key, None)
+        if gw is not None:
+            self._ghost_window_bytes -= gw
+            ratio = self._ghost_main_bytes / max(self._ghost_window_bytes, 1)
+            self._set_window(self._window_target + self.grow_gain * max(size, 1) * max(1.0, ratio))
+            return
+        gm = self._ghost_main.pop(key, None)
+        if gm is not None:
+            self._ghost_main_bytes -= gm
+            ratio = self._ghost_window_bytes / max(self._ghost_main_bytes, 1)
+            self._set_window(self._window_target - self.shrink_gain * max(size, 1) * max(1.0, ratio))
+
+    def _admit(self, key: str, cand: _Entry) -> bool:
+        """Move a candidate (in no region) into probation if main has room or it beats the
+        sketch frequency of every victim it would displace; otherwise drop it."""
+        room = self._max_bytes - self._window_bytes - self._probation_bytes - self._protected_bytes
+        if cand.size > room:
+            need = cand.size - room
+            victims: list[tuple[str, _Entry]] = []
+            freed = 0
+            for region in (self._probation, self._protected):
+                for vk, ve in region.items():
+                    victims.append((vk, ve))
+                    freed += ve.size
+                    if freed >= need:
+                        break
+                if freed >= need:
+                    break
+            freq = self._sketch.frequency
+            cf = freq(key)
+            tie = self.admit_ties
+            if freed < need or any(cf < freq(vk) + (not tie) for vk, _ in victims):
+                del self._data[key]  # rejected
+                if cand.prefetched:
+                    self._wasted += 1
+                self._counter.record_eviction(cand.size)
+                if self._adaptive:
+                    self._ghost_window_bytes += self._add_ghost(self._ghost_window, key, cand.size)
+                return False
+            for vk, ve in victims:
+                self._remove(vk, ve, evicted=True)
+        cand.region = PROBATION
+        self._probation[key] = cand
+        self._probation_bytes += cand.size
+        return True
+
+    # stats --------------------------------------------------------------------
+    def prefetch_stats(self) -> PrefetchStats:
+        return PrefetchStats(self._issued, self._used, self._wasted, self._counter.misses)
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            entries = len(self._data)
+            nbytes = self._window_bytes + self._probation_bytes + self._protected_bytes
+            out = self._counter.snapshot(entries, nbytes).as_dict()
+            out.update(
+                {
+                    "maxBytes": self._max_bytes,
+                    "rejections": self._rejections,
+                    "expirations": self._expirations,
+                    "policy": "w-tinylfu",
+                    "windowBytes": self._window_bytes,
+                    "probationBytes": self._probation_bytes,
+                    "protectedBytes": self._protected_bytes,
+                }
+            )
+            return out
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self._counter.reset()
+            self._issued = self._used = self._wasted = 0
+            self._rejections = self._expirations = 0

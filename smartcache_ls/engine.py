@@ -1,0 +1,473 @@
+"""The engine: composes the cache, the predictors, the prefetcher and the watcher.
+
+It is usable without LSP (the server adapts LSP to it; tests and the replay
+drive it directly). Data flows one way: an event reaches the engine, the
+workspace's predictor learns from it and ranks the next files, the prefetcher
+warms them into the cache. A request resolves its uri inside a workspace,
+reads the cache (loading on a miss, once), and answers with where the value
+came from.
+
+Threads: editor notifications arrive on the server's event loop and must stay
+cheap (no disk); requests run on the server's worker threads; the prefetcher
+and the watcher have one thread each. Per-workspace state is guarded by the
+workspace's lock; the cache is thread-safe on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .cache.memory import MemoryTier
+from .cache.sqlite import SqliteTier
+from .cache.tiered import TieredCache
+from .content import content_hash
+from .ignore import scan_files
+from .paths import PathRefused, check_regular_file, confine, decode_text, path_to_uri, uri_to_path
+from .predict.model import ModelFormatError, Predictor
+from .prefetch import Job, Prefetcher
+from .protocol import AnalysisResult, FileResult, PredictionItem
+from .settings import Settings
+from .watch import CREATED, DELETED, ChangeBatch, Watcher
+from .workspace import OpenDoc, Workspace
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "cache.sqlite3"
+MODEL_META = "model:{namespace}"
+CACHE_SOURCES = frozenset({"memory", "sqlite", "redis"})
+# Fields the engine keeps beside an analysis for validation; not sent to clients.
+_INTERNAL = ("mtime_ns", "size", "resolvedImports")
+
+
+class RequestCounter:
+    """How often a request kind was answered from a cache tier rather than disk or computation."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.hits = 0
+        self._lock = threading.Lock()
+
+    def record(self, source: str) -> None:
+        with self._lock:
+            self.count += 1
+            if source in CACHE_SOURCES:
+                self.hits += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        misses = self.count - self.hits
+        return {
+            "count": self.count,
+            "hits": self.hits,
+            "misses": misses,
+            "hitRatio": self.hits / self.count if self.count else 0.0,
+        }
+
+
+class Engine:
+    def __init__(self, settings: Settings, cache_dir: Path, *, watch: bool = True) -> None:
+        self.settings = settings
+        self.cache_dir = cache_dir
+        self.started = time.monotonic()
+        self.workspaces: dict[str, Workspace] = {}
+        self._ws_lock = threading.Lock()
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        self.sqlite = SqliteTier(cache_dir / DB_NAME, settings.max_disk_bytes, settings.ttl_seconds)
+        self.memory = MemoryTier(settings.max_memory_bytes, settings.ttl_seconds)
+        self.cache = TieredCache(self.memory, self.sqlite)
+        self.prefetcher = Prefetcher(self._warm)
+        self.prefetcher.start()
+        self.watcher: Watcher | None = Watcher(self._on_changes) if watch else None
+        self.requests = {"getFile": RequestCounter(), "getAnalysis": RequestCounter()}
+        self._closed = False
+
+    # workspace folders -------------------------------------------------------
+    def add_folder(self, uri: str, name: str | None = None) -> Workspace:
+        """Start serving a workspace folder: load its model, watch it, index it in the background."""
+        root = Path(os.path.realpath(uri_to_path(uri)))
+        if not root.is_dir():
+            raise PathRefused("notFound", f"workspace folder {root} is not a directory")
+        with self._ws_lock:
+            for ws in self.workspaces.values():
+                if ws.root == root:
+                    return ws
+        ws = Workspace(uri, root, name or root.name, Predictor())
+        ws.predictor = self._load_model(ws)
+        ws.predictor.start_session()
+        with self._ws_lock:
+            self.workspaces[uri] = ws
+        if self.watcher is not None:
+            self.watcher.add(root, ws.rules)
+        threading.Thread(target=self._index, args=(ws,), name="smartcache-index", daemon=True).start()
+        log.info("serving workspace %s (%s)", root, ws.namespace)
+        return ws
+
+    def remove_folder(self, uri: str) -> None:
+        with self._ws_lock:
+            ws = self.workspaces.pop(uri, None)
+        if ws is None:
+            return
+        if self.watcher is not None:
+            self.watcher.remove(ws.root)
+        self.prefetcher.drop(ws.namespace)
+        self._save_model(ws)
+
+    def _index(self, ws: Workspace) -> None:
+        """Background: learn the workspace's files and its co-change history."""
+        try:
+            files = scan_files(ws.root, ws.rules)
+            with ws.lock:
+                ws.known_files.update(files)
+        except OSError as exc:
+            log.warning("indexing %s failed: %s", ws.root, exc)
+        try:
+            from .predict.cochange import read_git_cochange
+
+            commits = read_git_cochange(ws.root)
+        except Exception as exc:
+            log.debug("no co-change history for %s: %s", ws.root, exc)
+            return
+        if commits:
+            with ws.lock:
+                ws.predictor.load_cochange(commits)
+
+    def workspace_for(self, uri: str) -> tuple[Workspace, Path, str]:
+        """The workspace holding ``uri``, the resolved path and the relative path; or PathRefused."""
+        path = uri_to_path(uri)
+        with self._ws_lock:
+            candidates = list(self.workspaces.values())
+        best: Workspace | None = None
+        depth, mapped = -1, path
+        for ws in candidates:
+            for root in (ws.root, ws.literal_root):
+                if (path == root or root in path.parents) and len(root.parts) > depth:
+                    best, depth, mapped = ws, len(root.parts), ws.root / path.relative_to(root)
+        if best is None:
+            if not candidates:
+                raise PathRefused("noWorkspace", "no workspace folder is open")
+            raise PathRefused("outsideWorkspace", f"{uri} is outside every workspace folder")
+        resolved, rel = confine(path_to_uri(mapped), best.root)
+        return best, resolved, rel
+
+    # editor events -------------------------------------------------------------
+    def did_open(self, uri: str, text: str, version: int) -> None:
+        ws, _, rel = self._event_target(uri)
+        if ws is None:
+            return
+        with ws.lock:
+            ws.open_docs[rel] = OpenDoc(text, version)
+        self._access(ws, rel)
+
+    def did_focus(self, uri: str) -> None:
+        ws, _, rel = self._event_target(uri)
+        if ws is not None:
+            self._access(ws, rel)
+
+    def did_change(self, uri: str, text: str, version: int) -> None:
+        ws, _, rel = self._event_target(uri)
+        if ws is None:
+            return
+        with ws.lock:
+            before = ws.open_docs.get(rel)
+            ws.open_docs[rel] = OpenDoc(text, version, modified=True)
+        if before is None or not before.modified:
+            # Only the first change of a burst: keystrokes must not each touch the cache.
+            self._note_edit(ws, rel)
+
+    def did_save(self, uri: str, text: str | None) -> None:
+        ws, _, rel = self._event_target(uri)
+        if ws is None:
+            return
+        with ws.lock:
+            doc = ws.open_docs.get(rel)
+            if doc is not None:
+                ws.open_docs[rel] = OpenDoc(text if text is not None else doc.text, doc.version)
+        self._note_edit(ws, rel)
+
+    def did_close(self, uri: str) -> None:
+        ws, _, rel = self._event_target(uri)
+        if ws is None:
+            return
+        with ws.lock:
+            ws.open_docs.pop(rel, None)
+
+    def _event_target(self, uri: str) -> tuple[Workspace | None, Path | None, str]:
+        try:
+            return self.workspace_for(uri)
+        except PathRefused as exc:
+            log.debug("ignoring event for %s: %s", uri, exc.message)
+            return None, None, ""
+
+    def _note_edit(self, ws: Workspace, rel: str) -> None:
+        """The file changed (in the editor or by a save): drop its cached entries, teach the predictor."""
+        self.cache.invalidate(ws.file_key(rel))
+        self.cache.invalidate(ws.analysis_key(rel))
+        with ws.lock:
+            ws.predictor.observe(rel, time.time(), "edit")
+            ws.dirty = True
+
+    def _access(self, ws: Workspace, rel: str) -> None:
+        """A file became the developer's focus: learn, predict, and queue the prefetch."""
+        with ws.lock:
+            if ws.last_access == rel:
+                return
+            ws.last_access = rel
+            ws.known_files.add(rel)
+            ws.predictor.observe(rel, time.time(), "open")
+            ws.dirty = True
+            prefetch = self.settings.prefetch
+            if not prefetch.enabled or prefetch.top_k <= 0:
+                return
+            ranked = ws.predictor.predict(prefetch.top_k, current=rel)
+        jobs = [
+            Job(ws.namespace, p.path)
+            for p in ranked
+            if p.probability >= prefetch.threshold
+            and p.path in ws.known_files
+            and p.path not in ws.open_docs
+            and not (ws.file_key(p.path) in self.memory and ws.analysis_key(p.path) in self.memory)
+        ]
+        self.prefetcher.submit(jobs, supersede=True)
+
+    # requests --------------------------------------------------------------------
+    def get_file(self, uri: str) -> FileResult:
+        ws, path, rel = self.workspace_for(uri)
+        text, digest, source = self._file(ws, path, rel)
+        self.requests["getFile"].record(source)
+        return FileResult(uri=uri, text=text, hash=digest, source=source)
+
+    def get_analysis(self, uri: str) -> AnalysisResult:
+        ws, path, rel = self.workspace_for(uri)
+        value, source = self._analysis(ws, path, rel)
+        self.requests["getAnalysis"].record(source)
+        return AnalysisResult(
+            uri=uri,
+            language=value.get("language"),
+            lines=int(value.get("lines", 0)),
+            bytes=int(value.get("bytes", 0)),
+            hash=str(value.get("hash", "")),
+            symbols=list(value.get("symbols", [])),
+            imports=list(value.get("imports", [])),
+            metrics=dict(value.get("metrics", {})),
+            source=source,
+        )
+
+    def predict(self, uri: str | None, k: int) -> list[PredictionItem]:
+        if uri is None:
+            ws = self._last_workspace()
+            if ws is None:
+                return []
+            current = ws.last_access
+        else:
+            ws, _, current = self.workspace_for(uri)
+        with ws.lock:
+            ranked = ws.predictor.predict(k, current=current)
+        return [
+            PredictionItem(
+                uri=path_to_uri(ws.root / p.path), probability=round(p.probability, 6), reason=p.reason
+            )
+            for p in ranked
+        ]
+
+    def prefetch(self, uris: list[str]) -> int:
+        """Queue explicit warm-ups. Every uri is checked first; one bad uri refuses them all."""
+        jobs = []
+        for uri in uris:
+            ws, _, rel = self.workspace_for(uri)
+            jobs.append(Job(ws.namespace, rel, sticky=True, reason="requested"))
+        return self.prefetcher.submit(jobs)
+
+    def clear(self, scope: str) -> None:
+        self.cache.clear(scope)
+
+    def _last_workspace(self) -> Workspace | None:
+        with self._ws_lock:
+            spaces = list(self.workspaces.values())
+        active = [ws for ws in spaces if ws.last_access is not None]
+        return active[-1] if active else (spaces[0] if spaces else None)
+
+    # loading -----------------------------------------------------------------------
+    def _file(self, ws: Workspace, path: Path, rel: str, prefetch: bool = False) -> tuple[str, str, str]:
+        """(text, hash, source) of a file: the editor's buffer, a fresh cached copy, or disk."""
+        with ws.lock:
+            doc = ws.open_docs.get(rel)
+        if doc is not None:
+            return doc.text, doc.hash, "memory"
+        st = check_regular_file(path, self.settings.max_file_bytes)
+        key = ws.file_key(rel)
+
+        def load() -> tuple[Any, str]:
+            return self._read(path), "disk"
+
+        value, source = self.cache.get_or_load(key, load, prefetch=prefetch)
+        if not _fresh(value, st):
+            self.cache.invalidate(key)
+            self.cache.invalidate(ws.analysis_key(rel))
+            value, source = self.cache.get_or_load(key, load, prefetch=prefetch)
+        return str(value["text"]), str(value["hash"]), source
+
+    def _read(self, path: Path) -> dict[str, Any]:
+        st = check_regular_file(path, self.settings.max_file_bytes)
+        with open(path, "rb") as fh:
+            data = fh.read(self.settings.max_file_bytes + 1)
+        text = decode_text(path, data)
+        return {"text": text, "hash": content_hash(text), "mtime_ns": st.st_mtime_ns, "size": st.st_size}
+
+    def _analysis(
+        self, ws: Workspace, path: Path, rel: str, prefetch: bool = False
+    ) -> tuple[dict[str, Any], str]:
+        from .analysis import analyze, resolve_imports
+
+        key = ws.analysis_key(rel)
+        with ws.lock:
+            doc = ws.open_docs.get(rel)
+        st = None if doc is not None else check_regular_file(path, self.settings.max_file_bytes)
+
+        def load() -> tuple[Any, str]:
+            text, _, _ = self._file(ws, path, rel, prefetch=prefetch)
+            value = analyze(rel, text)
+            resolved = resolve_imports(ws.root, rel, list(value.get("imports", [])), self._exists(ws))
+            value["resolvedImports"] = resolved
+            if doc is None and st is not None:
+                value["mtime_ns"], value["size"] = st.st_mtime_ns, st.st_size
+            return value, "computed"
+
+        value, source = self.cache.get_or_load(key, load, prefetch=prefetch)
+        valid = value.get("hash") == doc.hash if doc is not None else st is not None and _fresh(value, st)
+        if not valid:
+            self.cache.invalidate(key)
+            value, source = self.cache.get_or_load(key, load, prefetch=prefetch)
+        with ws.lock:
+            ws.set_imports(rel, list(value.get("resolvedImports", [])))
+        return {k: v for k, v in value.items() if k not in _INTERNAL}, source
+
+    def _exists(self, ws: Workspace) -> Callable[[str], bool]:
+        def exists(rel: str) -> bool:
+            if rel in ws.known_files:
+                return True
+            return not ws.rules.ignored(rel) and (ws.root / rel).is_file()
+
+        return exists
+
+    def _warm(self, job: Job) -> None:
+        """Prefetcher thread: load a file and its analysis into the cache."""
+        ws = self._by_namespace(job.owner)
+        if ws is None:
+            return
+        try:
+            path, rel = confine(path_to_uri(ws.root / job.rel), ws.root)
+        except PathRefused:
+            return
+        self._analysis(ws, path, rel, prefetch=True)
+
+    def _by_namespace(self, namespace: object) -> Workspace | None:
+        with self._ws_lock:
+            for ws in self.workspaces.values():
+                if ws.namespace == namespace:
+                    return ws
+        return None
+
+    # watcher --------------------------------------------------------------------------
+    def _on_changes(self, batch: ChangeBatch) -> None:
+        """Watcher thread: files changed on disk behind the editor's back."""
+        ws = next((w for w in list(self.workspaces.values()) if w.root == batch.root), None)
+        if ws is None:
+            return
+        refresh: list[Job] = []
+        for rel, kind in batch.changes.items():
+            hot = self.cache.is_hot(ws.analysis_key(rel))
+            self.cache.invalidate(ws.file_key(rel))
+            self.cache.invalidate(ws.analysis_key(rel))
+            with ws.lock:
+                if kind == DELETED:
+                    ws.drop_file(rel)
+                elif kind == CREATED:
+                    ws.known_files.add(rel)
+            if hot and kind != DELETED:
+                refresh.append(Job(ws.namespace, rel, sticky=True, reason="refresh"))
+        with ws.lock:
+            for old, new in batch.renames:
+                ws.predictor.rename(old, new)
+            for rel, kind in batch.changes.items():
+                if kind == DELETED and not any(old == rel for old, _ in batch.renames):
+                    ws.predictor.forget(rel)
+        if refresh:
+            self.prefetcher.submit(refresh)
+
+    # settings, stats, lifecycle ---------------------------------------------------------
+    def apply_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self.memory.resize(settings.max_memory_bytes)
+
+    def stats(self) -> dict[str, Any]:
+        cache = self.cache.stats()
+        prefetch = dict(cache.get("prefetch", {}))
+        prefetch.update(self.prefetcher.stats())
+        with self._ws_lock:
+            spaces = list(self.workspaces.values())
+        predictor: dict[str, Any] = {"files": 0, "transitions": 0, "bytes": 0}
+        for ws in spaces:
+            with ws.lock:
+                for name, value in ws.predictor.stats().items():
+                    if isinstance(value, int | float) and name in predictor:
+                        predictor[name] += value
+        return {
+            "version": __version__,
+            "uptimeSeconds": round(time.monotonic() - self.started, 3),
+            "cacheDir": str(self.cache_dir),
+            "workspaces": [{"uri": ws.uri, "name": ws.name} for ws in spaces],
+            "tiers": cache.get("tiers", {}),
+            "prefetch": prefetch,
+            "requests": {name: counter.snapshot() for name, counter in self.requests.items()},
+            "predictor": predictor,
+        }
+
+    def _load_model(self, ws: Workspace) -> Predictor:
+        raw = self.sqlite.get_meta(MODEL_META.format(namespace=ws.namespace))
+        if raw is None:
+            return Predictor(structure=ws)
+        try:
+            return Predictor.from_json(raw, structure=ws)
+        except ModelFormatError as exc:
+            log.warning("stored model for %s set aside and rebuilt: %s", ws.root, exc)
+            return Predictor(structure=ws)
+
+    def _save_model(self, ws: Workspace) -> None:
+        with ws.lock:
+            if not ws.dirty:
+                return
+            data = ws.predictor.to_json()
+            ws.dirty = False
+        self.sqlite.set_meta(MODEL_META.format(namespace=ws.namespace), data)
+
+    def save(self) -> None:
+        """Persist every model and flush queued cache writes to SQLite."""
+        with self._ws_lock:
+            spaces = list(self.workspaces.values())
+        for ws in spaces:
+            self._save_model(ws)
+        self.cache.flush()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.prefetcher.stop()
+        self.save()
+        self.cache.close()
+
+
+def _fresh(value: Any, st: os.stat_result) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.get("mtime_ns") == st.st_mtime_ns
+        and value.get("size") == st.st_size
+    )

@@ -1,0 +1,91 @@
+"""Which workspace paths the server ignores: VCS internals, heavy folders, .gitignore'd files."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pathspec
+
+log = logging.getLogger(__name__)
+
+HEAVY_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".tox",
+        ".nox",
+        "build",
+        "dist",
+        "target",
+        "out",
+        ".idea",
+        ".vscode-test",
+        ".gradle",
+        ".cache",
+        "site-packages",
+        ".eggs",
+    }
+)
+
+
+class IgnoreRules:
+    """Ignore rules of one workspace folder: the heavy folders plus its .gitignore files."""
+
+    def __init__(self, root: Path, extra_dirs: frozenset[str] = frozenset()) -> None:
+        self.root = root
+        self.dirs = HEAVY_DIRS | extra_dirs
+        self._spec = self._load_spec()
+
+    def _load_spec(self) -> pathspec.GitIgnoreSpec | None:
+        lines: list[str] = []
+        for name in (".gitignore", ".git/info/exclude"):
+            try:
+                lines.extend((self.root / name).read_text(encoding="utf-8").splitlines())
+            except (OSError, UnicodeDecodeError):
+                continue
+        if not lines:
+            return None
+        try:
+            return pathspec.GitIgnoreSpec.from_lines(lines)
+        except (ValueError, TypeError) as exc:
+            log.warning("ignoring unreadable .gitignore in %s: %s", self.root, exc)
+            return None
+
+    def reload(self) -> None:
+        self._spec = self._load_spec()
+
+    def ignored(self, rel: str, is_dir: bool = False) -> bool:
+        """True when the workspace-relative POSIX path ``rel`` should be ignored."""
+        parts = rel.split("/")
+        if any(part in self.dirs for part in (parts if is_dir else parts[:-1])):
+            return True
+        if self._spec is None:
+            return False
+        return self._spec.match_file(rel + "/" if is_dir else rel)
+
+
+def scan_files(root: Path, rules: IgnoreRules, limit: int = 50_000) -> list[str]:
+    """Workspace-relative paths of the files under ``root`` that the rules keep, at most ``limit``."""
+    import os
+
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        base = Path(dirpath).relative_to(root).as_posix()
+        prefix = "" if base == "." else base + "/"
+        dirnames[:] = sorted(d for d in dirnames if not rules.ignored(prefix + d, is_dir=True))
+        for name in sorted(filenames):
+            rel = prefix + name
+            if not rules.ignored(rel):
+                found.append(rel)
+                if len(found) >= limit:
+                    return found
+    return found

@@ -1,0 +1,937 @@
+"""The next-file predictor of one workspace.
+
+Paths are POSIX paths relative to the workspace root. The engine calls one
+Predictor from one thread at a time.
+
+How it ranks. Each prediction scores *candidates* gathered from several
+signals, each a small sparse feature vector:
+
+* recency and interest in this session (Mylyn-style degree of interest: rank
+  among the files of the session by last visit, visits, edits);
+* transitions conditioned on the current file and on the file before it
+  (first and second order, interpolated like the PPM family: both orders are
+  features, the second absent when its context is unseen) and on returns
+  (the candidate led to the current file before);
+* overall frequency;
+* co-occurrence: files in the same sessions (for commit traces, ROSE-style
+  association rules), with the current file and with the session's recent files,
+  and co-change from the workspace's git log;
+* structure: imports / imported by (:class:`StructureProvider`), test <->
+  implementation name pairs, same directory, similar names.
+
+The score of a candidate is a weighted sum of its features; probabilities are
+a softmax over the candidates plus a "none of these" option (score 0), so they
+are calibrated estimates that the next file is that candidate. The weights
+are learnt online from the model's own hits and misses: after every switch the
+log-likelihood gradient of the file actually opened is applied with AdaGrad.
+Nothing is tuned per workspace by hand; the starting weights only encode the
+ordering the literature reports (recency first, then transitions, then the rest).
+
+Sessions (``start_session()`` or a gap of more than 30 minutes between
+observations) reset recency while everything learnt persists. The model is
+bounded by ``max_bytes`` (its JSON size): rows are capped and the least
+valuable entries (count decayed by age) are pruned.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os.path
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Sized
+from typing import Any, Protocol
+
+import attrs
+
+log = logging.getLogger(__name__)
+
+FORMAT = "smartcache-predictor"
+VERSION = 2
+SESSION_GAP = 30 * 60.0
+LN2 = math.log(2.0)
+HALF_LIFE = 20_000.0  # observations after which an unused entry is worth half when pruning
+MAX_ROW = 64  # entries kept per context row (transitions, co-occurrence)
+MAX_SESSION = 256  # distinct files remembered in the current session
+RECENT_CANDIDATES = 10  # session files offered as candidates by recency
+SESSION_CONTEXT = 4  # recent session files whose co-occurrence rows are consulted
+COOC_WINDOW = 32  # a first visit in a session pairs with this many earlier files of it
+MAX_STRUCTURE = 12  # candidates taken from each structure signal
+# upper estimates of the JSON bytes of one stored file (plus its path) and of one entry
+FILE_BYTES = 64
+ENTRY_BYTES = 40
+LEARNING_RATE = 0.1
+SEP = "\x1f"
+
+# features -------------------------------------------------------------------------------
+FEATURES = (
+    "bias",
+    "rec1",
+    "rec2",
+    "rec3",
+    "rec4",
+    "rec7",
+    "rec11",
+    "sessVisits",
+    "sessEdits",
+    "firstInSession",
+    "m1",
+    "m1n",
+    "m2",
+    "m2n",
+    "back",
+    "freq",
+    "cooc",
+    "coocSession",
+    "git",
+    "gitn",
+    "imports",
+    "importedBy",
+    "testPair",
+    "sameDir",
+    "nameLike",
+)
+F = {name: i for i, name in enumerate(FEATURES)}
+# recency rank -> feature (rank 0 unused; ranks past the list are "rec7")
+_BUCKETS = ("rec1", "rec1", "rec2", "rec3", "rec4", "rec4", "rec4", "rec7")
+# starting weights: recency first, then transitions, then association, then structure
+PRIOR = {
+    "bias": -1.0,
+    "rec1": 2.0,
+    "rec2": 1.5,
+    "rec3": 1.0,
+    "rec4": 0.5,
+    "rec7": 0.25,
+    "rec11": 0.1,
+    "sessVisits": 0.5,
+    "sessEdits": 0.25,
+    "firstInSession": 0.0,
+    "m1": 2.0,
+    "m1n": 0.25,
+    "m2": 1.0,
+    "m2n": 0.25,
+    "back": 0.5,
+    "freq": 0.5,
+    "cooc": 1.0,
+    "coocSession": 1.0,
+    "git": 1.0,
+    "gitn": 0.1,
+    "imports": 0.5,
+    "importedBy": 0.5,
+    "testPair": 1.0,
+    "sameDir": 0.25,
+    "nameLike": 0.5,
+}
+
+
+class ModelFormatError(ValueError):
+    """A stored model is of another version or corrupt; the caller rebuilds it."""
+
+
+@attrs.frozen
+class Prediction:
+    path: str
+    probability: float
+    reason: str
+
+
+class StructureProvider(Protocol):
+    def imports_of(self, path: str) -> list[str]: ...
+
+    def files(self) -> Iterable[str]: ...
+
+
+# names ----------------------------------------------------------------------------------
+_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_TEST_PATTERNS = (
+    re.compile(r"^test_(?P<stem>.+)$"),
+    re.compile(r"^(?P<stem>.+)_test$"),
+    re.compile(r"^(?P<stem>.+?)Tests?$"),
+    re.compile(r"^Test(?P<stem>[A-Z].*)$"),
+    re.compile(r"^(?P<stem>.+)\.(test|spec)$"),
+)
+
+
+def split_name(path: str) -> tuple[str, str]:
+    """(directory, basename without extension)."""
+    d, base = os.path.split(path)
+    stem, _ = os.path.splitext(base)
+    return d, stem
+
+
+def test_stem(path: str) -> tuple[str, bool]:
+    """The implementation stem a file stands for (with its extension) and whether it is a test."""
+    _, base = os.path.split(path)
+    stem, ext = os.path.splitext(base)
+    for pattern in _TEST_PATTERNS:
+        m = pattern.match(stem)
+        if m:
+            return m.group("stem") + ext, True
+    return stem + ext, False
+
+
+def name_tokens(path: str) -> frozenset[str]:
+    _, stem = split_name(path)
+    return frozenset(t.lower() for part in re.split(r"[^A-Za-z0-9]+", stem) for t in _CAMEL.findall(part))
+
+
+def _times(n: float) -> str:
+    count = round(n)
+    return "once" if count == 1 else f"{count} times"
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 60:
+        return "visited just now"
+    if seconds < 3600:
+        return f"visited {int(seconds // 60)} min ago"
+    return f"visited {int(seconds // 3600)} h ago"
+
+
+def _bump(row: dict[str, list[float]], key: str, tick: int) -> bool:
+    """Count ``key`` in ``row``; True when a new entry was made (possibly evicting one)."""
+    entry = row.get(key)
+    if entry is not None:
+        entry[0] += 1
+        entry[1] = tick
+        return False
+    if len(row) >= MAX_ROW:
+        victim = min(row, key=lambda c: (row[c][0], row[c][1]))
+        del row[victim]
+        row[key] = [1, tick]
+        return False
+    row[key] = [1, tick]
+    return True
+
+
+@attrs.define
+class _Scored:
+    """The last ranking made, kept so the next observation can learn from it."""
+
+    context: tuple[int, str | None]
+    paths: list[str]
+    feats: list[list[tuple[int, float]]]
+    probs: list[float]
+    total: float
+
+
+class Predictor:
+    def __init__(self, *, max_bytes: int = 10_000_000, structure: StructureProvider | None = None) -> None:
+        self.max_bytes = max_bytes
+        self.structure = structure
+        # path -> [visits, last time, last tick, edits, sessions]
+        self._files: dict[str, list[float]] = {}
+        self._m1: dict[str, dict[str, list[float]]] = {}  # a -> {c: [count, tick]}
+        self._m1_total: dict[str, float] = {}
+        self._m2: dict[str, dict[str, list[float]]] = {}  # b SEP a -> {c: [count, tick]}
+        self._m2_total: dict[str, float] = {}
+        self._cooc: dict[str, dict[str, list[float]]] = {}  # a -> {c: [sessions, tick]}
+        self._git: dict[str, dict[str, int]] = {}  # a -> {c: commits with both}
+        self._git_n: dict[str, int] = {}
+        self._entries = 0
+        self._file_bytes = 0
+        self._tick = 0
+        self._max_visits = 1.0
+        self.weights = [PRIOR[name] for name in FEATURES]
+        self._grad2 = [1.0] * len(FEATURES)
+        # name indexes (rebuilt, not persisted)
+        self._by_stem: dict[str, set[str]] = {}
+        self._by_dir: dict[str, dict[str, None]] = {}
+        self._by_token: dict[str, set[str]] = {}
+        self._indexed: set[str] = set()
+        self._structure_seen = -1
+        self._structure_checked = -(10**9)
+        # session state (not persisted)
+        self._session: OrderedDict[str, list[float]] = OrderedDict()  # path -> [visits, edits, t]
+        self._current: str | None = None
+        self._previous: str | None = None
+        self._last_t: float | None = None
+        self._context = 0  # bumps on every switch / session start
+        self._scored: _Scored | None = None
+        self.hits = 0
+        self.misses = 0
+        self._continued = 0  # switches inside a session
+        self._ended = 0  # sessions that ended after at least one access
+
+    # learning ---------------------------------------------------------------------
+    def start_session(self) -> None:
+        """A new session: recency starts over; what was learnt stays.
+
+        Sessions ending are counted: a prediction's probability is that of the
+        session going on times that of the file given it does, so probabilities
+        stay calibrated for "the next file" where sessions are short (commits).
+        """
+        if self._current is not None:
+            self._ended += 1
+        self._session.clear()
+        self._current = None
+        self._previous = None
+        self._context += 1
+        self._scored = None
+
+    def observe(self, path: str, t: float | None = None, kind: str = "open") -> None:
+        now = time.time() if t is None else t
+        if self._last_t is not None and now - self._last_t > SESSION_GAP:
+            self.start_session()
+        self._last_t = now
+        self._tick += 1
+        info = self._files.get(path)
+        if info is None:
+            info = self._files[path] = [0, now, self._tick, 0, 0]
+            self._file_bytes += len(path) + FILE_BYTES
+            self._index(path)
+        info[1], info[2] = now, self._tick
+        edit = 1 if kind == "edit" else 0
+        info[3] += edit
+        prev = self._current
+        if prev == path:
+            s = self._session.get(path)
+            if s is not None:
+                s[1] += edit
+                s[2] = now
+            return
+        self._learn(path)
+        if prev is not None:
+            self._continued += 1
+        info[0] += 1
+        self._max_visits = max(self._max_visits, info[0])
+        if prev is not None:
+            self._count(self._m1, self._m1_total, prev, path)
+            if self._previous is not None:
+                self._count(self._m2, self._m2_total, self._previous + SEP + prev, path)
+        s = self._session.get(path)
+        if s is None:
+            info[4] += 1
+            self._pair_with_session(path)
+            s = self._session[path] = [0, 0, now]
+            if len(self._session) > MAX_SESSION:
+                self._session.popitem(last=False)
+        s[0] += 1
+        s[1] += edit
+        s[2] = now
+        self._session.move_to_end(path)
+        self._previous, self._current = prev, path
+        self._context += 1
+        self._scored = None
+        if self._bytes() > self.max_bytes:
+            self._prune()
+
+    def _count(
+        self, table: dict[str, dict[str, list[float]]], totals: dict[str, float], key: str, c: str
+    ) -> None:
+        row = table.get(key)
+        if row is None:
+            row = table[key] = {}
+        if _bump(row, c, self._tick):
+            self._entries += 1
+        totals[key] = totals.get(key, 0.0) + 1
+
+    def _pair_with_session(self, path: str) -> None:
+        """A first visit in this session co-occurs with the session's recent files."""
+        for n, other in enumerate(reversed(self._session)):
+            if n >= COOC_WINDOW:
+                break
+            for a, c in ((other, path), (path, other)):
+                row = self._cooc.get(a)
+                if row is None:
+                    row = self._cooc[a] = {}
+                if _bump(row, c, self._tick):
+                    self._entries += 1
+
+    def _learn(self, target: str | None) -> None:
+        """One online step on the log-likelihood of ``target`` under the last ranking
+        (``None``: nothing offered came next)."""
+        if self._current is None:
+            return
+        scored = self._scored
+        if scored is None or scored.context != (self._context, self._current):
+            scored = self._score(self._current, self._previous)
+        if not scored.paths:
+            return
+        index = scored.paths.index(target) if target in scored.paths else -1
+        grad = [0.0] * len(FEATURES)
+        for p, feats in zip(scored.probs, scored.feats, strict=True):
+            for i, v in feats:
+                grad[i] -= p * v
+        if index >= 0:
+            for i, v in scored.feats[index]:
+                grad[i] += v
+            ranked = sorted(range(len(scored.probs)), key=lambda j: -scored.probs[j])
+            if index in ranked[:3]:
+                self.hits += 1
+            else:
+                self.misses += 1
+        else:
+            self.misses += 1
+        w, g2 = self.weights, self._grad2
+        for i, g in enumerate(grad):
+            if g:
+                g2[i] += g * g
+                w[i] += LEARNING_RATE * g / math.sqrt(g2[i])
+
+    # co-change --------------------------------------------------------------------
+    def load_cochange(self, commits: list[list[str]], max_files: int = 30) -> None:
+        """Learn which files changed together in the git history (replaces earlier loads).
+
+        Commits touching more than ``max_files`` files (mass renames, formatting) are skipped.
+        """
+        table: dict[str, dict[str, int]] = {}
+        counts: dict[str, int] = {}
+        for files in commits:
+            uniq = sorted(set(files))
+            for a in uniq:
+                counts[a] = counts.get(a, 0) + 1
+            if len(uniq) < 2 or len(uniq) > max_files:
+                continue
+            for a in uniq:
+                row = table.setdefault(a, {})
+                for c in uniq:
+                    if c != a:
+                        row[c] = row.get(c, 0) + 1
+        for a, row in table.items():
+            if len(row) > MAX_ROW:
+                table[a] = dict(sorted(row.items(), key=lambda kv: -kv[1])[:MAX_ROW])
+        self._git = table
+        self._git_n = counts
+        for path in counts:
+            self._index(path)
+        self._scored = None
+
+    # indexes ----------------------------------------------------------------------
+    def _index(self, path: str) -> None:
+        if path in self._indexed:
+            return
+        self._indexed.add(path)
+        stem, _ = test_stem(path)
+        self._by_stem.setdefault(stem, set()).add(path)
+        d, _ = split_name(path)
+        self._by_dir.setdefault(d, {})[path] = None
+        for tok in name_tokens(path):
+            self._by_token.setdefault(tok, set()).add(path)
+
+    def _unindex(self, path: str) -> None:
+        if path not in self._indexed:
+            return
+        self._indexed.discard(path)
+        stem, _ = test_stem(path)
+        self._by_stem.get(stem, set()).discard(path)
+        d, _ = split_name(path)
+        self._by_dir.get(d, {}).pop(path, None)
+        for tok in name_tokens(path):
+            self._by_token.get(tok, set()).discard(path)
+
+    def _sync_structure(self) -> None:
+        """Index the provider's files when their number changed (checked now and then)."""
+        if self.structure is None or self._tick - self._structure_checked < 64:
+            return
+        self._structure_checked = self._tick
+        try:
+            files = self.structure.files()
+            size = len(files) if isinstance(files, Sized) else -2
+            if size == self._structure_seen:
+                return
+            for path in list(files):
+                self._index(path)
+            self._structure_seen = size
+        except Exception as exc:  # the provider is the engine's; never let it break us
+            log.debug("structure provider failed: %s", exc)
+
+    def _structure_lists(self, a: str) -> tuple[list[str], list[str]]:
+        if self.structure is None:
+            return [], []
+        try:
+            imports = list(self.structure.imports_of(a))[:MAX_STRUCTURE]
+            importers_of = getattr(self.structure, "importers_of", None)
+            importers = list(importers_of(a))[:MAX_STRUCTURE] if importers_of else []
+        except Exception as exc:
+            log.debug("structure provider failed: %s", exc)
+            return [], []
+        return imports, importers
+
+    def _name_like(self, a: str) -> dict[str, float]:
+        """Files whose names share rare tokens with ``a``: idf-weighted overlap in [0, 1]."""
+        toks = name_tokens(a)
+        if not toks:
+            return {}
+        n = max(len(self._indexed), 2)
+        idf = {t: math.log(n / max(len(self._by_token.get(t, ())), 1)) for t in toks}
+        norm = sum(idf.values())
+        if norm <= 0:
+            return {}
+        scores: dict[str, float] = {}
+        for tok in sorted(toks, key=lambda t: -idf[t]):
+            members = self._by_token.get(tok, ())
+            if idf[tok] <= 0 or len(members) > 64:
+                continue
+            for c in members:
+                if c != a:
+                    scores[c] = scores.get(c, 0.0) + idf[tok] / norm
+        best = sorted(scores.items(), key=lambda kv: -kv[1])[:MAX_STRUCTURE]
+        return dict(best)
+
+    # scoring ----------------------------------------------------------------------
+    def _score(self, a: str, b: str | None) -> _Scored:
+        self._sync_structure()
+        feats: dict[str, list[tuple[int, float]]] = {}
+
+        def add(c: str, name: str, value: float) -> None:
+            if c == a or not value:
+                return
+            row = feats.get(c)
+            if row is None:
+                row = feats[c] = [(0, 1.0)]
+            row.append((F[name], value))
+
+        # recency and interest in this session
+        ranks: dict[str, int] = {}
+        for c in reversed(self._session):
+            if c == a:
+                continue
+            ranks[c] = len(ranks) + 1
+            if len(ranks) >= RECENT_CANDIDATES:
+                break
+        for c, rank in ranks.items():
+            add(c, _BUCKETS[min(rank, len(_BUCKETS) - 1)], 1.0)
+        # transitions
+        row1 = self._m1.get(a)
+        if row1:
+            total = self._m1_total.get(a, 1.0)
+            for c, e in row1.items():
+                add(c, "m1", e[0] / total)
+                add(c, "m1n", math.log1p(e[0]))
+        if b is not None:
+            key = b + SEP + a
+            row2 = self._m2.get(key)
+            if row2:
+                total = self._m2_total.get(key, 1.0)
+                for c, e in row2.items():
+                    add(c, "m2", e[0] / total)
+                    add(c, "m2n", math.log1p(e[0]))
+        # co-occurrence in sessions
+        info_a = self._files.get(a)
+        row = self._cooc.get(a)
+        if row and info_a:
+            n_a = max(info_a[4], 1.0)
+            for c, e in row.items():
+                add(c, "cooc", min(e[0] / n_a, 1.0))
+        context = [f for f in reversed(self._session) if f != a][:SESSION_CONTEXT]
+        if context:
+            pooled: dict[str, float] = {}
+            for f in context:
+                row = self._cooc.get(f)
+                info_f = self._files.get(f)
+                if not row or not info_f:
+                    continue
+                n_f = max(info_f[4], 1.0)
+                for c, e in row.items():
+                    pooled[c] = pooled.get(c, 0.0) + min(e[0] / n_f, 1.0)
+            for c, v in pooled.items():
+                if c not in self._session:
+                    add(c, "coocSession", v / len(context))
+        # git co-change
+        grow = self._git.get(a)
+        if grow:
+            n_a = max(self._git_n.get(a, 1), 1)
+            for c, n in grow.items():
+                add(c, "git", min(n / n_a, 1.0))
+                add(c, "gitn", math.log1p(n))
+        # structure
+        imports, importers = self._structure_lists(a)
+        for c in imports:
+            add(c, "imports", 1.0)
+        for c in importers:
+            add(c, "importedBy", 1.0)
+        stem, is_test = test_stem(a)
+        for c in self._by_stem.get(stem, ()):
+            if c != a and test_stem(c)[1] != is_test:
+                add(c, "testPair", 1.0)
+        d, _ = split_name(a)
+        same = self._by_dir.get(d)
+        if same and d:
+            taken = 0
+            for c in same:
+                if c in feats:
+                    add(c, "sameDir", 1.0)
+                elif taken < MAX_STRUCTURE and c != a:
+                    taken += 1
+                    add(c, "sameDir", 1.0)
+        for c, v in self._name_like(a).items():
+            add(c, "nameLike", v)
+        # whole-workspace signals for every candidate
+        log_max = math.log1p(self._max_visits)
+        paths = list(feats)
+        out_feats: list[list[tuple[int, float]]] = []
+        w = self.weights
+        scores: list[float] = []
+        for c in paths:
+            row_f = feats[c]
+            info = self._files.get(c)
+            if info is not None and info[0]:
+                row_f.append((F["freq"], math.log1p(info[0]) / log_max))
+            s = self._session.get(c)
+            if s is None:
+                row_f.append((F["firstInSession"], 1.0))
+            else:
+                if c not in ranks:
+                    row_f.append((F["rec11"], 1.0))
+                row_f.append((F["sessVisits"], math.log1p(s[0])))
+                if s[1]:
+                    row_f.append((F["sessEdits"], math.log1p(s[1])))
+            back = self._m1.get(c)
+            if back is not None:
+                ret = back.get(a)
+                if ret is not None:
+                    row_f.append((F["back"], ret[0] / self._m1_total.get(c, 1.0)))
+            out_feats.append(row_f)
+            scores.append(sum(w[i] * v for i, v in row_f))
+        top = max(scores, default=0.0)
+        top = max(top, 0.0)
+        exps = [math.exp(s - top) for s in scores]
+        total = math.exp(-top) + sum(exps)
+        probs = [e / total for e in exps]
+        return _Scored((self._context, a), paths, out_feats, probs, total)
+
+    # predicting -------------------------------------------------------------------
+    def predict(self, k: int = 5, current: str | None = None) -> list[Prediction]:
+        if k <= 0:
+            return []
+        a = self._current if current is None else current
+        if a is None:
+            return self._cold(k)
+        b = self._previous if a == self._current else None
+        scored = self._scored
+        if scored is None or scored.context != (self._context, a):
+            scored = self._score(a, b)
+            if a == self._current:
+                self._scored = scored
+        order = sorted(range(len(scored.paths)), key=lambda j: -scored.probs[j])[:k]
+        go_on = (self._continued + 1) / (self._continued + self._ended + 2)
+        out = [
+            Prediction(scored.paths[j], go_on * scored.probs[j], self._reason(a, b, scored, j)) for j in order
+        ]
+        if len(out) < k:
+            taken = {p.path for p in out} | {a}
+            out.extend(p for p in self._cold(k + len(taken)) if p.path not in taken)
+        return out[:k]
+
+    def _cold(self, k: int) -> list[Prediction]:
+        """No context: the session's files by recency, then the most visited files."""
+        out: list[Prediction] = []
+        now = self._last_t if self._last_t is not None else time.time()
+        for c in reversed(self._session):
+            if len(out) >= k:
+                return out
+            if c != self._current:
+                out.append(Prediction(c, 0.0, _ago(now - self._session[c][2])))
+        taken = {p.path for p in out}
+        if self._current is not None:
+            taken.add(self._current)
+        best = sorted(self._files.items(), key=lambda kv: -kv[1][0])
+        for c, info in best:
+            if len(out) >= k:
+                break
+            if c not in taken and info[0] > 0:
+                out.append(Prediction(c, 0.0, f"opened {_times(info[0])}"))
+        return out
+
+    def _reason(self, a: str, b: str | None, scored: _Scored, j: int) -> str:
+        """Name the signals that ranked candidate j, strongest first."""
+        c = scored.paths[j]
+        contrib: dict[str, float] = {}
+        for i, v in scored.feats[j]:
+            name = FEATURES[i]
+            group = (
+                "recency"
+                if name.startswith("rec") or name.startswith("sess")
+                else name.rstrip("n")
+                if name in ("m1n", "m2n", "gitn")
+                else name
+            )
+            contrib[group] = contrib.get(group, 0.0) + self.weights[i] * v
+        texts: list[str] = []
+        for group, value in sorted(contrib.items(), key=lambda kv: -kv[1]):
+            if value <= 0 or len(texts) >= 3:
+                break
+            text = self._signal_text(group, a, b, c)
+            if text:
+                texts.append(text)
+        return "; ".join(texts) if texts else "predicted"
+
+    def _signal_text(self, group: str, a: str, b: str | None, c: str) -> str | None:
+        if group == "m1":
+            e = self._m1.get(a, {}).get(c)
+            return f"followed {a} {_times(e[0])}" if e else None
+        if group == "m2" and b is not None:
+            e = self._m2.get(b + SEP + a, {}).get(c)
+            return f"followed {b} then {a} {_times(e[0])}" if e else None
+        if group == "recency":
+            s = self._session.get(c)
+            if s is None:
+                return None
+            now = self._last_t if self._last_t is not None else time.time()
+            return _ago(max(0.0, now - s[2]))
+        if group == "back":
+            e = self._m1.get(c, {}).get(a)
+            return f"led to {a} {_times(e[0])}" if e else None
+        if group == "freq":
+            info = self._files.get(c)
+            return f"opened {_times(info[0])}" if info else None
+        if group == "cooc":
+            e = self._cooc.get(a, {}).get(c)
+            if not e:
+                return None
+            n = int(e[0])
+            return f"opened with {a} in {n} session{'s' if n != 1 else ''}"
+        if group == "coocSession":
+            return "opened with this session's files before"
+        if group == "git":
+            commits = self._git.get(a, {}).get(c)
+            if not commits:
+                return None
+            return f"changed with {a} in {commits} commit{'s' if commits != 1 else ''}"
+        if group == "imports":
+            return f"imported by {a}"
+        if group == "importedBy":
+            return f"imports {a}"
+        if group == "testPair":
+            return f"test of {a}" if test_stem(c)[1] else f"tested by {a}"
+        if group == "sameDir":
+            return f"same directory as {a}"
+        if group == "nameLike":
+            return f"name like {a}"
+        return None
+
+    # maintenance ------------------------------------------------------------------
+    def _bytes(self) -> int:
+        return self._file_bytes + ENTRY_BYTES * self._entries
+
+    def _tables(self) -> list[tuple[dict[str, dict[str, list[float]]], dict[str, float] | None]]:
+        return [(self._m1, self._m1_total), (self._m2, self._m2_total), (self._cooc, None)]
+
+    def _prune(self) -> None:
+        """Drop the least valuable entries, then unreferenced old files, to 3/4 of the budget.
+
+        An entry's value is its count halved for every ``HALF_LIFE`` observations since
+        it was last used, so old habits go first and frequent recent ones stay.
+        """
+        goal = self.max_bytes * 3 // 4
+        now = float(self._tick)
+        ranked: list[tuple[float, int, str, str]] = []
+        for t, (table, _) in enumerate(self._tables()):
+            for key, row in table.items():
+                for c, e in row.items():
+                    value = e[0] * math.exp(-LN2 * (now - e[1]) / HALF_LIFE)
+                    ranked.append((value, t, key, c))
+        ranked.sort()
+        tables = self._tables()
+        for _, t, key, c in ranked:
+            if self._bytes() <= goal:
+                break
+            table, totals = tables[t]
+            row = table[key]
+            e = row.pop(c)
+            self._entries -= 1
+            if totals is not None:
+                totals[key] = totals.get(key, 0.0) - e[0]
+            if not row:
+                del table[key]
+                if totals is not None:
+                    totals.pop(key, None)
+        self._scored = None
+        if self._bytes() <= goal:
+            return
+        referenced: set[str] = set(self._session)
+        for table, _ in tables:
+            for key, row in table.items():
+                referenced.update(key.split(SEP))
+                referenced.update(row)
+        for path in sorted(self._files, key=lambda p: self._files[p][2]):
+            if self._bytes() <= goal:
+                break
+            if path not in referenced and path != self._current:
+                self._drop_file(path)
+
+    def _drop_file(self, path: str) -> None:
+        if self._files.pop(path, None) is not None:
+            self._file_bytes -= len(path) + FILE_BYTES
+        if path not in self._git_n:
+            self._unindex(path)
+
+    def forget(self, path: str) -> None:
+        """The file is gone: drop everything learnt about it."""
+        for table, totals in self._tables():
+            for key in [k for k in table if path in k.split(SEP)]:
+                self._entries -= len(table.pop(key))
+                if totals is not None:
+                    totals.pop(key, None)
+            for key, row in table.items():
+                e = row.pop(path, None)
+                if e is not None:
+                    self._entries -= 1
+                    if totals is not None:
+                        totals[key] = totals.get(key, 0.0) - e[0]
+        self._git.pop(path, None)
+        self._git_n.pop(path, None)
+        for grow in self._git.values():
+            grow.pop(path, None)
+        self._drop_file(path)
+        self._unindex(path)
+        self._session.pop(path, None)
+        if self._current == path:
+            self._current = None
+        if self._previous == path:
+            self._previous = None
+        self._scored = None
+
+    def rename(self, old: str, new: str) -> None:
+        """The file moved: what was learnt about ``old`` now belongs to ``new``."""
+        if old == new:
+            return
+        if new in self._files:
+            self.forget(new)
+
+        def ren(key: str) -> str:
+            return SEP.join(new if part == old else part for part in key.split(SEP))
+
+        for table, totals in self._tables():
+            for key in [k for k in table if old in k.split(SEP)]:
+                table[ren(key)] = table.pop(key)
+                if totals is not None and key in totals:
+                    totals[ren(key)] = totals.pop(key)
+            for row in table.values():
+                if old in row:
+                    row[new] = row.pop(old)
+        if old in self._git:
+            self._git[new] = self._git.pop(old)
+        if old in self._git_n:
+            self._git_n[new] = self._git_n.pop(old)
+        for grow in self._git.values():
+            if old in grow:
+                grow[new] = grow.pop(old)
+        info = self._files.pop(old, None)
+        if info is not None:
+            self._files[new] = info
+            self._file_bytes += len(new) - len(old)
+        self._unindex(old)
+        self._index(new)
+        if old in self._session:
+            self._session = OrderedDict((new if p == old else p, v) for p, v in self._session.items())
+        if self._current == old:
+            self._current = new
+        if self._previous == old:
+            self._previous = new
+        self._scored = None
+
+    # persistence ------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        paths = list(self._files)
+        index = {p: i for i, p in enumerate(paths)}
+
+        def ids(key: str) -> list[int] | None:
+            parts = key.split(SEP)
+            if all(p in index for p in parts):
+                return [index[p] for p in parts]
+            return None
+
+        def dump(table: dict[str, dict[str, list[float]]]) -> list[list[int]]:
+            out: list[list[int]] = []
+            for key, row in table.items():
+                head = ids(key)
+                if head is None:
+                    continue
+                for c, e in row.items():
+                    if c in index:
+                        out.append([*head, index[c], int(e[0]), int(e[1])])
+            return out
+
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "tick": self._tick,
+            "sessions": [self._continued, self._ended],
+            "files": [
+                [p, int(v[0]), round(v[1], 3), int(v[2]), int(v[3]), int(v[4])]
+                for p, v in self._files.items()
+            ],
+            "m1": dump(self._m1),
+            "m2": dump(self._m2),
+            "cooc": dump(self._cooc),
+            "weights": {
+                name: [round(self.weights[i], 6), round(self._grad2[i], 6)] for i, name in enumerate(FEATURES)
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, **kw: Any) -> Predictor:
+        """Rebuild a stored model; ModelFormatError if it is another version or corrupt."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ModelFormatError("not a smartcache predictor model")
+        if data.get("version") != VERSION:
+            raise ModelFormatError(f"model version {data.get('version')!r}, expected {VERSION}")
+        model = cls(**kw)
+        try:
+            model._tick = int(data["tick"])
+            continued, ended = data["sessions"]
+            model._continued, model._ended = max(0, int(continued)), max(0, int(ended))
+            paths: list[str] = []
+            for p, visits, t, tick, edits, sessions in data["files"]:
+                if not isinstance(p, str) or not p:
+                    raise TypeError("path must be a non-empty string")
+                paths.append(p)
+                model._files[p] = [int(visits), float(t), int(tick), int(edits), int(sessions)]
+                model._file_bytes += len(p) + FILE_BYTES
+                model._max_visits = max(model._max_visits, float(visits))
+                model._index(p)
+            for name, table, totals, width in (
+                ("m1", model._m1, model._m1_total, 1),
+                ("m2", model._m2, model._m2_total, 2),
+                ("cooc", model._cooc, None, 1),
+            ):
+                for item in data[name]:
+                    if len(item) != width + 3:
+                        raise ValueError(f"{name} entry of length {len(item)}")
+                    key = SEP.join(paths[int(i)] for i in item[:width])
+                    c, n, tick = paths[int(item[width])], int(item[width + 1]), int(item[-1])
+                    if n <= 0:
+                        raise ValueError(f"{name} count {n}")
+                    model._m_row(table, key)[c] = [n, tick]
+                    model._entries += 1
+                    if totals is not None:
+                        totals[key] = totals.get(key, 0.0) + n
+            weights = data["weights"]
+            if not isinstance(weights, dict):
+                raise TypeError("weights must be an object")
+            for i, name in enumerate(FEATURES):
+                if name in weights:
+                    w, g2 = weights[name]
+                    if not (math.isfinite(float(w)) and float(g2) > 0):
+                        raise ValueError(f"bad weight {name}")
+                    model.weights[i], model._grad2[i] = float(w), float(g2)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ModelFormatError(f"corrupt model: {exc!r}") from exc
+        if model._bytes() > model.max_bytes:
+            model._prune()
+        return model
+
+    @staticmethod
+    def _m_row(table: dict[str, dict[str, list[float]]], key: str) -> dict[str, list[float]]:
+        row = table.get(key)
+        if row is None:
+            row = table[key] = {}
+        return row
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "files": len(self._files),
+            "transitions": sum(len(r) for r in self._m1.values()) + sum(len(r) for r in self._m2.values()),
+            "firstOrder": sum(len(r) for r in self._m1.values()),
+            "bytes": self._bytes(),
+            "cooccurrences": sum(len(r) for r in self._cooc.values()),
+            "cochangeFiles": len(self._git),
+            "session": len(self._session),
+            "hits": self.hits,
+            "misses": self.misses,
+            "weights": {name: round(self.weights[i], 4) for i, name in enumerate(FEATURES)},
+        }

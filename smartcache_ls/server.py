@@ -1,0 +1,203 @@
+"""LSP wiring: each handler adapts one LSP message to one engine call.
+
+No cache or model logic lives here. Requests that may touch disk or compute
+run on pygls' worker threads (``@server.thread()``); editor notifications run
+on the event loop and only do in-memory work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+
+from . import __version__, protocol
+from .engine import Engine
+from .paths import PathRefused
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class SmartCacheServer(LanguageServer):
+    """The pygls server plus the engine it adapts to."""
+
+    def __init__(self, cache_dir: Path, settings: Settings | None = None, *, watch: bool = True) -> None:
+        super().__init__("smartcache-ls", __version__, max_workers=8)
+        self.default_cache_dir = cache_dir
+        self.settings = settings or Settings()
+        self.watch = watch
+        self.engine: Engine | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def require_engine(self) -> Engine:
+        if self.engine is None:
+            raise JsonRpcException("the server is not initialized", code=-32002)
+        return self.engine
+
+
+def _answer(call: Callable[[], T]) -> Any:
+    """Run an engine call and turn its refusals into JSON-RPC errors."""
+    try:
+        return protocol.to_wire(call())
+    except protocol.InvalidParams as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
+    except PathRefused as exc:
+        raise JsonRpcException(
+            exc.message, code=protocol.REQUEST_FAILED, data={"reason": exc.reason}
+        ) from None
+
+
+class LspLogHandler(logging.Handler):
+    """Forwards warnings and errors to the client's ``window/logMessage`` from any thread."""
+
+    def __init__(self, server: SmartCacheServer) -> None:
+        super().__init__(logging.WARNING)
+        self.server = server
+
+    def emit(self, record: logging.LogRecord) -> None:
+        loop = self.server.loop
+        if loop is None or loop.is_closed():
+            return
+        kind = types.MessageType.Error if record.levelno >= logging.ERROR else types.MessageType.Warning
+        params = types.LogMessageParams(type=kind, message=f"smartcache: {self.format(record)}")
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self.server.window_log_message, params)
+
+
+def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
+    server = SmartCacheServer(cache_dir, watch=watch)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: SmartCacheServer, params: types.InitializeParams) -> None:
+        settings, problems = ls.settings.merged(protocol.plain(params.initialization_options))
+        for problem in problems:
+            log.warning("initializationOptions: %s", problem)
+        ls.settings = settings
+        cache_dir = Path(settings.cache_dir).expanduser() if settings.cache_dir else ls.default_cache_dir
+        ls.engine = Engine(settings, cache_dir, watch=ls.watch)
+        folders: list[tuple[str, str | None]] = [(f.uri, f.name) for f in params.workspace_folders or []]
+        if not folders and params.root_uri:
+            folders = [(params.root_uri, None)]
+        for uri, name in folders:
+            try:
+                ls.engine.add_folder(uri, name)
+            except PathRefused as exc:
+                log.warning("not serving workspace folder: %s", exc.message)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: SmartCacheServer, params: types.InitializedParams) -> None:
+        ls.loop = asyncio.get_running_loop()
+        logging.getLogger("smartcache_ls").addHandler(LspLogHandler(ls))
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: SmartCacheServer, params: None) -> None:
+        if ls.engine is not None:
+            ls.engine.close()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: SmartCacheServer, params: types.DidOpenTextDocumentParams) -> None:
+        doc = params.text_document
+        ls.require_engine().did_open(doc.uri, doc.text, doc.version)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: SmartCacheServer, params: types.DidChangeTextDocumentParams) -> None:
+        doc = ls.workspace.get_text_document(params.text_document.uri)
+        ls.require_engine().did_change(doc.uri, doc.source, params.text_document.version)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
+    def did_save(ls: SmartCacheServer, params: types.DidSaveTextDocumentParams) -> None:
+        ls.require_engine().did_save(params.text_document.uri, params.text)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: SmartCacheServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.require_engine().did_close(params.text_document.uri)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(ls: SmartCacheServer, params: types.DidChangeConfigurationParams) -> None:
+        settings, problems = ls.settings.merged(protocol.plain(params.settings))
+        for problem in problems:
+            log.warning("configuration: %s", problem)
+        ls.settings = settings
+        ls.require_engine().apply_settings(settings)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_folders(ls: SmartCacheServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+        engine = ls.require_engine()
+        for folder in params.event.removed:
+            engine.remove_folder(folder.uri)
+        for folder in params.event.added:
+            try:
+                engine.add_folder(folder.uri, folder.name)
+            except PathRefused as exc:
+                log.warning("not serving workspace folder: %s", exc.message)
+
+    @server.feature(protocol.DID_FOCUS)
+    def did_focus(ls: SmartCacheServer, params: Any) -> None:
+        try:
+            parsed = protocol.parse_params(params, protocol.UriParams)
+        except protocol.InvalidParams as exc:
+            log.debug("ignoring %s: %s", protocol.DID_FOCUS, exc)
+            return
+        ls.require_engine().did_focus(parsed.uri)
+
+    @server.feature(protocol.STATS)
+    def stats(ls: SmartCacheServer, params: Any) -> Any:
+        def call() -> Any:
+            protocol.parse_params(params, protocol.StatsParams)
+            return ls.require_engine().stats()
+
+        return _answer(call)
+
+    @server.feature(protocol.PREDICT)
+    @server.thread()
+    def predict(ls: SmartCacheServer, params: Any) -> Any:
+        def call() -> Any:
+            parsed = protocol.parse_params(params, protocol.PredictParams)
+            return ls.require_engine().predict(parsed.uri, parsed.k)
+
+        return _answer(call)
+
+    @server.feature(protocol.GET_FILE)
+    @server.thread()
+    def get_file(ls: SmartCacheServer, params: Any) -> Any:
+        return _answer(
+            lambda: ls.require_engine().get_file(protocol.parse_params(params, protocol.UriParams).uri)
+        )
+
+    @server.feature(protocol.GET_ANALYSIS)
+    @server.thread()
+    def get_analysis(ls: SmartCacheServer, params: Any) -> Any:
+        return _answer(
+            lambda: ls.require_engine().get_analysis(protocol.parse_params(params, protocol.UriParams).uri)
+        )
+
+    @server.feature(protocol.PREFETCH)
+    @server.thread()
+    def prefetch(ls: SmartCacheServer, params: Any) -> Any:
+        def call() -> Any:
+            parsed = protocol.parse_params(params, protocol.PrefetchParams)
+            return protocol.PrefetchResult(queued=ls.require_engine().prefetch(parsed.uris))
+
+        return _answer(call)
+
+    @server.feature(protocol.CLEAR)
+    @server.thread()
+    def clear(ls: SmartCacheServer, params: Any) -> Any:
+        def call() -> Any:
+            parsed = protocol.parse_params(params, protocol.ClearParams)
+            ls.require_engine().clear(parsed.scope)
+            return protocol.ClearResult(scope=parsed.scope)
+
+        return _answer(call)
+
+    return server

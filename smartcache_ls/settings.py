@@ -1,0 +1,122 @@
+"""Typed server settings, from ``initializationOptions`` and ``workspace/didChangeConfiguration``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import attrs
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class PrefetchSettings:
+    enabled: bool = True
+    top_k: int = 3
+    threshold: float = 0.05
+
+
+@attrs.frozen
+class Settings:
+    """What a user can set. Field names are snake_case here, camelCase on the wire."""
+
+    max_memory_mb: float = 256
+    max_disk_mb: float = 1024
+    ttl_seconds: float = 7 * 24 * 3600
+    max_file_kb: int = 2048
+    prefetch: PrefetchSettings = PrefetchSettings()
+    redis_url: str | None = None
+    share_analyses: bool = False
+    cache_dir: str | None = None
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_kb * 1024)
+
+    @property
+    def max_memory_bytes(self) -> int:
+        return int(self.max_memory_mb * 1024 * 1024)
+
+    @property
+    def max_disk_bytes(self) -> int:
+        return int(self.max_disk_mb * 1024 * 1024)
+
+    def merged(self, raw: Any) -> tuple[Settings, list[str]]:
+        """These settings with the recognised, well-typed fields of ``raw`` applied.
+
+        Returns the new settings and a list of complaints about fields that were
+        ignored (unknown or of the wrong type), for the log.
+        """
+        if raw is None:
+            return self, []
+        if not isinstance(raw, dict):
+            return self, [f"settings must be an object, got {type(raw).__name__}"]
+        if isinstance(raw.get("smartcache"), dict):
+            raw = raw["smartcache"]
+        problems: list[str] = []
+        top: dict[str, Any] = {}
+        for wire, field, kind, low in _FIELDS:
+            if wire not in raw:
+                continue
+            value = _check(wire, raw[wire], kind, low, problems)
+            if value is not _INVALID:
+                top[field] = value
+        prefetch = self.prefetch
+        raw_prefetch = raw.get("prefetch")
+        if isinstance(raw_prefetch, dict):
+            changes: dict[str, Any] = {}
+            for wire, field, kind, low in _PREFETCH_FIELDS:
+                if wire in raw_prefetch:
+                    value = _check(f"prefetch.{wire}", raw_prefetch[wire], kind, low, problems)
+                    if value is not _INVALID:
+                        changes[field] = value
+            prefetch = attrs.evolve(prefetch, **changes)
+        elif raw_prefetch is not None:
+            problems.append("prefetch must be an object")
+        known = {f[0] for f in _FIELDS} | {"prefetch"}
+        problems.extend(f"unknown setting {key!r}" for key in raw if key not in known)
+        return attrs.evolve(self, prefetch=prefetch, **top), problems
+
+
+_INVALID = object()
+
+# (wire name, attribute, type, lower bound)
+_FIELDS: list[tuple[str, str, type, float | None]] = [
+    ("maxMemoryMB", "max_memory_mb", float, 1),
+    ("maxDiskMB", "max_disk_mb", float, 1),
+    ("ttlSeconds", "ttl_seconds", float, 1),
+    ("maxFileKB", "max_file_kb", int, 1),
+    ("redisUrl", "redis_url", str, None),
+    ("shareAnalyses", "share_analyses", bool, None),
+    ("cacheDir", "cache_dir", str, None),
+]
+_PREFETCH_FIELDS: list[tuple[str, str, type, float | None]] = [
+    ("enabled", "enabled", bool, None),
+    ("topK", "top_k", int, 0),
+    ("threshold", "threshold", float, 0),
+]
+
+
+def _check(name: str, value: Any, kind: type, low: float | None, problems: list[str]) -> Any:
+    if value is None and kind is str:
+        return None
+    if kind is str and value == "":
+        return None
+    ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        ok, value = True, float(value)
+    if not ok:
+        problems.append(f"{name} must be {kind.__name__}, got {value!r}")
+        return _INVALID
+    if low is not None and value < low:
+        problems.append(f"{name} must be at least {low}, got {value!r}")
+        return _INVALID
+    return value
+
+
+def settings_to_wire(settings: Settings) -> dict[str, Any]:
+    """The settings as the client would send them (for logs and stats)."""
+    out: dict[str, Any] = {wire: getattr(settings, field) for wire, field, _, _ in _FIELDS}
+    out["prefetch"] = {wire: getattr(settings.prefetch, field) for wire, field, _, _ in _PREFETCH_FIELDS}
+    return out

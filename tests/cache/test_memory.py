@@ -1,0 +1,239 @@
+"""MemoryTier: byte bounds, TTL, W-TinyLFU admission, prefetch flags."""
+
+from __future__ import annotations
+
+import threading
+
+from smartcache_ls.cache.memory import MemoryTier
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_get_set_and_stats() -> None:
+    m = MemoryTier(1000)
+    assert m.get("a") is None
+    assert m.set("a", {"x": [1, 2]}, 10)
+    assert m.get("a") == {"x": [1, 2]}
+    assert "a" in m and "b" not in m
+    s = m.stats()
+    assert (s["hits"], s["misses"], s["entries"], s["bytes"], s["maxBytes"]) == (1, 1, 1, 10, 1000)
+    assert s["hitRatio"] == 0.5
+
+
+def test_contains_has_no_stats_side_effect() -> None:
+    m = MemoryTier(1000)
+    m.set("a", 1, 1)
+    assert "a" in m
+    assert "zz" not in m
+    assert m.stats()["hits"] == 0 and m.stats()["misses"] == 0
+
+
+def test_bounded_by_bytes() -> None:
+    m = MemoryTier(1000)
+    for i in range(100):
+        m.set(f"k{i}", "v" * 50, 50)
+        assert m.stats()["bytes"] <= 1000
+    s = m.stats()
+    assert s["bytes"] <= 1000
+    assert s["entries"] == 20
+    assert s["evictions"] == 80
+    assert s["evictedBytes"] == 80 * 50
+
+
+def test_too_large_is_rejected_and_drops_stale_value() -> None:
+    m = MemoryTier(100)
+    assert m.set("a", "old", 10)
+    assert not m.set("a", "new", 101)
+    assert m.get("a") is None
+    assert m.stats()["rejections"] == 1
+
+
+def test_update_changes_size_accounting() -> None:
+    m = MemoryTier(1000)
+    m.set("a", "x", 10)
+    m.set("a", "y", 30)
+    assert m.stats()["bytes"] == 30 and m.stats()["entries"] == 1
+    assert m.get("a") == "y"
+
+
+def test_ttl_with_injected_clock() -> None:
+    clock = FakeClock()
+    m = MemoryTier(1000, ttl=10, clock=clock)
+    m.set("a", 1, 1)
+    clock.now += 9.9
+    assert m.get("a") == 1
+    clock.now += 0.2
+    assert "a" not in m
+    assert m.get("a") is None
+    s = m.stats()
+    assert s["entries"] == 0 and s["expirations"] == 1 and s["misses"] == 1
+
+
+def test_delete_prefix_and_clear() -> None:
+    m = MemoryTier(10_000)
+    for i in range(5):
+        m.set(f"ws1/{i}", i, 1)
+        m.set(f"ws2/{i}", i, 1)
+    assert m.delete("ws1/0")
+    assert not m.delete("ws1/0")
+    assert m.delete_prefix("ws1/") == 4
+    assert all(m.get(f"ws1/{i}") is None for i in range(5))
+    assert m.get("ws2/3") == 3
+    m.clear()
+    assert len(m) == 0 and m.stats()["bytes"] == 0
+
+
+def _access(m: MemoryTier, key: str) -> bool:
+    if m.get(key) is not None:
+        return True
+    m.set(key, key, 1)
+    return False
+
+
+def test_scan_resistance_hot_set_survives_one_time_scan() -> None:
+    m = MemoryTier(100)  # 100 entries of size 1
+    hot = [f"hot{i}" for i in range(50)]
+    for _ in range(5):
+        for k in hot:
+            _access(m, k)
+    for i in range(900):  # a one-time scan of 9x the capacity
+        _access(m, f"scan{i}")
+    assert sum(1 for k in hot if k in m) == len(hot)
+    assert all(_access(m, k) for k in hot)
+
+
+def test_scan_resistance_interleaved_scans() -> None:
+    """Rounds of (hot set, then 2x capacity of one-time keys): LRU never hits, we keep the hot set."""
+    m = MemoryTier(100)
+    hot = [f"hot{i}" for i in range(40)]
+    hot_hits = 0
+    for r in range(20):
+        for k in hot:
+            hot_hits += _access(m, k)
+        for i in range(200):
+            _access(m, f"scan{r}-{i}")
+    assert hot_hits >= 0.9 * 19 * len(hot)
+
+
+def test_lru_would_lose_the_hot_set_under_interleaved_scans() -> None:
+    """The workload above defeats plain LRU: no hot hit at all."""
+    from collections import OrderedDict
+
+    lru: OrderedDict[str, int] = OrderedDict()
+    hits = 0
+    for r in range(20):
+        keys = [f"hot{i}" for i in range(40)] + [f"scan{r}-{i}" for i in range(200)]
+        for k in keys:
+            if k in lru:
+                lru.move_to_end(k)
+                hits += 1
+            else:
+                lru[k] = 1
+                if len(lru) > 100:
+                    lru.popitem(last=False)
+    assert hits == 0
+
+
+def test_large_entry_does_not_flush_hot_set() -> None:
+    m = MemoryTier(1000)
+    hot = [f"hot{i}" for i in range(90)]
+    for _ in range(4):
+        for k in hot:
+            if m.get(k) is None:
+                m.set(k, k, 10)
+    ok = m.set("big", "x" * 900, 900)
+    assert not ok
+    assert "big" not in m
+    assert sum(1 for k in hot if k in m) == len(hot)
+    assert m.stats()["bytes"] <= 1000
+
+
+def test_frequent_newcomer_is_admitted() -> None:
+    m = MemoryTier(100)
+    for i in range(100):
+        m.set(f"old{i}", i, 1)
+    for _ in range(5):  # a key that keeps being requested earns admission
+        if m.get("new") is None:
+            m.set("new", 1, 1)
+        for j in range(3):  # push it out of the window
+            m.set(f"filler{_}-{j}", 0, 1)
+    assert "new" in m
+
+
+def test_prefetch_accounting() -> None:
+    m = MemoryTier(100)
+    m.set("p1", 1, 1, prefetched=True)
+    m.set("p2", 2, 1, prefetched=True)
+    m.set("p3", 3, 1, prefetched=True)
+    assert m.get("p1") == 1
+    assert m.get("p1") == 1  # second hit is not a second use
+    m.delete("p2")  # dropped unused: wasted
+    ps = m.prefetch_stats()
+    assert (ps.issued, ps.used, ps.wasted) == (3, 1, 1)
+    assert ps.accuracy == 1 / 3
+    m.clear()  # p3 still flagged
+    assert m.prefetch_stats().wasted == 2
+
+
+def test_prefetched_entry_evicted_counts_wasted() -> None:
+    m = MemoryTier(10)
+    m.set("p", 1, 1, prefetched=True)
+    for i in range(50):
+        m.set(f"k{i}", i, 1)
+        m.get(f"k{i}")
+    assert "p" not in m
+    assert m.prefetch_stats().wasted == 1
+
+
+def test_peek_has_no_side_effects() -> None:
+    m = MemoryTier(100)
+    m.set("p", 1, 1, prefetched=True)
+    assert m.peek("p") == 1
+    assert m.prefetch_stats().used == 0
+    assert m.stats()["hits"] == 0
+
+
+def test_is_hot() -> None:
+    m = MemoryTier(100)
+    m.set("a", 1, 1)
+    assert not m.is_hot("a")
+    m.get("a")
+    assert m.is_hot("a")
+    assert not m.is_hot("never")
+
+
+def test_resize_shrinks() -> None:
+    m = MemoryTier(1000)
+    for i in range(100):
+        m.set(f"k{i}", i, 10)
+    m.resize(200)
+    assert m.stats()["bytes"] <= 200 and m.max_bytes == 200
+
+
+def test_concurrent_use_keeps_bounds() -> None:
+    m = MemoryTier(500)
+
+    def work(t: int) -> None:
+        for i in range(3000):
+            k = f"k{(i * 7 + t) % 300}"
+            if m.get(k) is None:
+                m.set(k, i, 3)
+            if i % 100 == 0:
+                m.delete(k)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    m.maintain()
+    s = m.stats()
+    assert s["bytes"] <= 500
+    assert s["bytes"] == s["windowBytes"] + s["probationBytes"] + s["protectedBytes"]
+    assert s["bytes"] == 3 * s["entries"]

@@ -1,0 +1,139 @@
+"""The Predictor: learning, sessions, persistence, bounds, reasons."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from smartcache_ls.predict.model import ModelFormatError, Prediction, Predictor
+
+
+def walk(model: Predictor, paths: list[str], t0: float = 1000.0, step: float = 5.0) -> float:
+    t = t0
+    for p in paths:
+        model.observe(p, t)
+        t += step
+    return t
+
+
+def test_learns_a_then_b() -> None:
+    model = Predictor()
+    walk(model, ["a.py", "b.py", "c.py", "a.py", "b.py", "c.py", "a.py"])
+    ranked = model.predict(3)
+    assert ranked[0].path == "b.py"
+    assert all(isinstance(p, Prediction) for p in ranked)
+    assert "a.py" not in [p.path for p in ranked]
+    assert 0 < ranked[0].probability <= 1
+    assert "followed a.py 2 times" in ranked[0].reason
+
+
+def test_predict_for_an_explicit_current_file() -> None:
+    model = Predictor()
+    walk(model, ["x.py", "y.py", "x.py", "y.py", "z.py"])
+    ranked = model.predict(2, current="x.py")
+    assert ranked[0].path == "y.py"
+    assert all(p.path != "x.py" for p in ranked)
+
+
+def test_recency_fallback_for_unknown_context() -> None:
+    model = Predictor()
+    walk(model, ["a.py", "b.py", "c.py", "d.py"])
+    ranked = model.predict(3)
+    assert [p.path for p in ranked] == ["c.py", "b.py", "a.py"]
+    assert ranked[0].reason.startswith("visited")
+
+
+def test_k_limits_and_zero() -> None:
+    model = Predictor()
+    walk(model, [f"f{i}.py" for i in range(10)])
+    assert len(model.predict(4)) == 4
+    assert model.predict(0) == []
+    assert Predictor().predict(3) == []
+
+
+def test_session_gap_resets_recency_but_keeps_transitions() -> None:
+    model = Predictor()
+    t = walk(model, ["a.py", "b.py", "a.py", "b.py", "old.py"])
+    model.observe("a.py", t + 3600)  # more than 30 minutes later: a new session
+    ranked = model.predict(5)
+    paths = [p.path for p in ranked]
+    assert paths[0] == "b.py"  # learnt transition survives
+    assert not any(p.reason.startswith("visited") for p in ranked if p.path == "old.py")
+
+
+def test_start_session_clears_recency() -> None:
+    model = Predictor()
+    walk(model, ["a.py", "b.py", "c.py"])
+    model.start_session()
+    ranked = model.predict(3)
+    assert not any(p.reason.startswith("visited") for p in ranked)
+
+
+def test_roundtrip_preserves_predictions() -> None:
+    model = Predictor()
+    walk(model, ["a.py", "b.py", "a.py", "c.py", "a.py", "b.py", "a.py"])
+    data = json.loads(json.dumps(model.to_json()))
+    again = Predictor.from_json(data)
+    assert [p.path for p in again.predict(2, current="a.py")] == [
+        p.path for p in model.predict(2, current="a.py")
+    ]
+    assert again.stats()["transitions"] == model.stats()["transitions"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        None,
+        [],
+        "model",
+        {"format": "smartcache-predictor"},
+        {"format": "smartcache-predictor", "version": 999},
+        {"format": "something-else", "version": 1},
+    ],
+)
+def test_rejects_other_versions_and_garbage(bad: object) -> None:
+    with pytest.raises(ModelFormatError):
+        Predictor.from_json(bad)
+
+
+def test_rejects_corrupt_body() -> None:
+    data = Predictor().to_json()
+    data["files"] = [["a.py", "x", None]]
+    with pytest.raises(ModelFormatError):
+        Predictor.from_json(data)
+    data = Predictor().to_json()
+    data.pop("files")
+    with pytest.raises(ModelFormatError):
+        Predictor.from_json(data)
+
+
+def test_stays_under_max_bytes() -> None:
+    limit = 60_000
+    model = Predictor(max_bytes=limit)
+    t = 0.0
+    for i in range(20_000):
+        model.observe(f"pkg{i % 97}/module_{(i * 7919) % 5000}.py", t)
+        t += 1.0
+    size = len(json.dumps(model.to_json(), separators=(",", ":")))
+    assert size <= limit
+    assert model.stats()["files"] > 10  # pruned, not emptied
+    assert model.predict(3)
+
+
+def test_forget_and_rename() -> None:
+    model = Predictor()
+    walk(model, ["a.py", "b.py", "a.py", "b.py", "a.py"])
+    model.rename("b.py", "bee.py")
+    assert model.predict(1, current="a.py")[0].path == "bee.py"
+    model.forget("bee.py")
+    assert all(p.path != "bee.py" for p in model.predict(5, current="a.py"))
+
+
+def test_cochange_reason() -> None:
+    model = Predictor()
+    model.load_cochange([["src/a.py", "src/b.py"]] * 3 + [["src/a.py", "docs/x.rst"]])
+    model.observe("src/a.py", 10.0)
+    ranked = model.predict(2)
+    assert ranked[0].path == "src/b.py"
+    assert "changed with src/a.py in 3 commits" in ranked[0].reason

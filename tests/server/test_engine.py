@@ -1,0 +1,144 @@
+"""The engine without LSP: workspaces, loading, invalidation, persistence."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from smartcache_ls.engine import DB_NAME, MODEL_META, Engine
+from smartcache_ls.paths import PathRefused, path_to_uri
+from smartcache_ls.settings import Settings
+
+from ..conftest import make_workspace
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    eng = Engine(Settings(), tmp_path / "cache", watch=False)
+    yield eng
+    eng.close()
+
+
+def test_two_workspaces_never_see_each_others_entries(engine: Engine, tmp_path: Path) -> None:
+    one = make_workspace(tmp_path / "one")
+    two = make_workspace(tmp_path / "two")
+    (two / "util.py").write_text("def other():\n    pass\n")
+    engine.add_folder(path_to_uri(one))
+    engine.add_folder(path_to_uri(two))
+    first = engine.get_file(path_to_uri(one / "util.py"))
+    second = engine.get_file(path_to_uri(two / "util.py"))
+    assert first.text != second.text and first.source == second.source == "disk"
+    assert engine.get_file(path_to_uri(two / "util.py")).text == second.text
+    engine.did_open(path_to_uri(one / "app.py"), (one / "app.py").read_text(), 1)
+    engine.did_open(path_to_uri(one / "util.py"), (one / "util.py").read_text(), 1)
+    ws_two = engine.workspace_for(path_to_uri(two / "app.py"))[0]
+    assert ws_two.predictor.stats()["transitions"] == 0
+
+
+def test_nested_folder_wins_and_outside_is_refused(engine: Engine, tmp_path: Path) -> None:
+    outer = make_workspace(tmp_path / "outer")
+    inner = make_workspace(outer / "pkg" / "inner")
+    engine.add_folder(path_to_uri(outer))
+    engine.add_folder(path_to_uri(inner))
+    ws, _, rel = engine.workspace_for(path_to_uri(inner / "util.py"))
+    assert ws.root == inner and rel == "util.py"
+    with pytest.raises(PathRefused) as info:
+        engine.workspace_for(path_to_uri(tmp_path / "elsewhere.py"))
+    assert info.value.reason == "outsideWorkspace"
+
+
+def test_stale_disk_entry_is_never_served(engine: Engine, tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    engine.add_folder(path_to_uri(ws))
+    uri = path_to_uri(ws / "models.py")
+    assert [s["name"] for s in engine.get_analysis(uri).symbols] == ["Beta", "make_beta"]
+    assert engine.get_analysis(uri).source == "memory"
+    time.sleep(0.01)
+    (ws / "models.py").write_text("def only():\n    pass\n")  # no watcher: the stat check catches it
+    again = engine.get_analysis(uri)
+    assert again.source == "computed" and [s["name"] for s in again.symbols] == ["only"]
+
+
+def test_unsaved_edits_win_then_save_invalidates(engine: Engine, tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    engine.add_folder(path_to_uri(ws))
+    uri = path_to_uri(ws / "util.py")
+    engine.did_open(uri, (ws / "util.py").read_text(), 1)
+    engine.did_change(uri, "def edited():\n    pass\n", 2)
+    assert engine.get_file(uri).text == "def edited():\n    pass\n"
+    assert [s["name"] for s in engine.get_analysis(uri).symbols] == ["edited"]
+    (ws / "util.py").write_text("def edited():\n    pass\n")
+    engine.did_save(uri, None)
+    engine.did_close(uri)
+    assert engine.get_file(uri).source == "disk"
+
+
+def test_model_persists_and_a_corrupt_model_is_rebuilt(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    cache = tmp_path / "cache"
+    a, b = path_to_uri(ws / "app.py"), path_to_uri(ws / "util.py")
+    eng = Engine(Settings(), cache, watch=False)
+    eng.add_folder(path_to_uri(ws))
+    for _ in range(3):
+        eng.did_focus(a)
+        eng.did_focus(b)
+    eng.close()
+
+    eng = Engine(Settings(), cache, watch=False)
+    eng.add_folder(path_to_uri(ws))
+    assert [p.uri for p in eng.predict(a, 1)] == [b]
+    namespace = eng.workspace_for(a)[0].namespace
+    eng.close()
+
+    with sqlite3.connect(cache / DB_NAME) as conn:
+        conn.execute(
+            "UPDATE meta SET value = ? WHERE name = ?",
+            (json.dumps({"version": -1, "junk": True}), MODEL_META.format(namespace=namespace)),
+        )
+    eng = Engine(Settings(), cache, watch=False)
+    eng.add_folder(path_to_uri(ws))
+    rebuilt = eng.workspace_for(a)[0].predictor
+    assert rebuilt.stats()["transitions"] == 0
+    eng.did_focus(a)
+    eng.did_focus(b)
+    assert rebuilt.stats()["transitions"] == 1
+    eng.close()
+
+
+def test_predict_without_uri_uses_the_last_access(engine: Engine, tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    engine.add_folder(path_to_uri(ws))
+    a, b = path_to_uri(ws / "app.py"), path_to_uri(ws / "util.py")
+    for _ in range(2):
+        engine.did_focus(a)
+        engine.did_focus(b)
+    engine.did_focus(a)
+    assert engine.predict(None, 1)[0].uri == b
+
+
+def test_prefetch_warms_the_predicted_file(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    eng = Engine(Settings(), tmp_path / "cache", watch=False)
+    try:
+        eng.add_folder(path_to_uri(ws))
+        workspace = eng.workspace_for(path_to_uri(ws / "app.py"))[0]
+        deadline = time.monotonic() + 5
+        while "models.py" not in workspace.known_files and time.monotonic() < deadline:
+            time.sleep(0.02)
+        a, m = path_to_uri(ws / "app.py"), path_to_uri(ws / "models.py")
+        for _ in range(3):
+            eng.did_focus(a)
+            eng.did_focus(m)
+        eng.clear("all")
+        eng.did_focus(a)
+        assert eng.prefetcher.wait_idle(5)
+        analysis = eng.get_analysis(m)
+        assert analysis.source == "memory"
+        assert eng.stats()["prefetch"]["used"] >= 1
+    finally:
+        eng.close()
