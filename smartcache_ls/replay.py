@@ -24,9 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lsprotocol import types
-
 from .paths import path_to_uri
+from .predict.traces import TraceEvent, TraceFormatError, read_trace
+from .rpc_client import StdioRpcClient
 
 DEMO_DIR = Path(__file__).parent / "demo"
 DEFAULT_TRACE = DEMO_DIR / "session.jsonl"
@@ -53,24 +53,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_trace(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    header: dict[str, Any] = {}
-    events: list[dict[str, Any]] = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SystemExit(f"{path}:{number}: not JSON: {exc}") from None
-            if item.get("type") == "header":
-                header = item
-            elif item.get("event") in ("open", "edit") and isinstance(item.get("path"), str):
-                events.append(item)
-    return header, events
-
-
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -80,80 +62,74 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run_session(
-    workspace: Path, events: list[dict[str, Any]], *, prefetch: bool, top_k: int, think: float, log_level: str
+    workspace: Path, events: list[TraceEvent], *, prefetch: bool, top_k: int, think: float, log_level: str
 ) -> dict[str, Any]:
-    from pygls.lsp.client import LanguageClient
-
     with tempfile.TemporaryDirectory(prefix="smartcache-replay-") as cache_dir:
-        client = LanguageClient("smartcache-replay", "1")
-        await client.start_io(
+        client = await StdioRpcClient.start(
             sys.executable, "-m", "smartcache_ls", "--cache-dir", cache_dir, "--log-level", log_level
         )
-        server = getattr(client, "_server", None)
-        drain = asyncio.create_task(_drain(server.stderr if server is not None else None))
+        drain = asyncio.create_task(_drain(client.proc.stderr))
         root_uri = path_to_uri(workspace)
-        await client.initialize_async(
-            types.InitializeParams(
-                capabilities=types.ClientCapabilities(),
-                root_uri=root_uri,
-                workspace_folders=[types.WorkspaceFolder(uri=root_uri, name=workspace.name)],
-                initialization_options={"prefetch": {"enabled": prefetch, "topK": top_k}},
-            )
+        await client.request(
+            "initialize",
+            {
+                "processId": os.getpid(),
+                "capabilities": {},
+                "rootUri": root_uri,
+                "workspaceFolders": [{"uri": root_uri, "name": workspace.name}],
+                "initializationOptions": {"prefetch": {"enabled": prefetch, "topK": top_k}},
+            },
         )
-        client.initialized(types.InitializedParams())
+        client.notify("initialized", {})
         opened: dict[str, int] = {}
         latencies: list[float] = []
         sources: dict[str, int] = {}
         session = None
-        done = 0
-        for event in events:
-            rel = event["path"]
+        for done, event in enumerate(events, 1):
+            rel = event.path
             uri = path_to_uri(workspace / rel)
-            if event.get("session") != session and session is not None:
-                for old in list(opened):
-                    client.text_document_did_close(
-                        types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(old))
-                    )
+            if event.session != session:
+                for old in opened:
+                    client.notify("textDocument/didClose", {"textDocument": {"uri": old}})
                 opened.clear()
-            session = event.get("session")
+                session = event.session
             path = workspace / rel
             if not path.is_file():
                 continue
-            if event["event"] == "edit" and uri in opened:
+            if event.event == "edit" and uri in opened:
                 opened[uri] += 1
                 text = path.read_text(encoding="utf-8") + "\n" * opened[uri]
-                client.text_document_did_change(
-                    types.DidChangeTextDocumentParams(
-                        types.VersionedTextDocumentIdentifier(version=opened[uri], uri=uri),
-                        [types.TextDocumentContentChangeWholeDocument(text=text)],
-                    )
+                client.notify(
+                    "textDocument/didChange",
+                    {
+                        "textDocument": {"uri": uri, "version": opened[uri]},
+                        "contentChanges": [{"text": text}],
+                    },
                 )
             else:
                 if uri in opened:
-                    client.protocol.notify("smartcache/didFocus", {"uri": uri})
+                    client.notify("smartcache/didFocus", {"uri": uri})
                 else:
                     opened[uri] = 0
-                    text = path.read_text(encoding="utf-8")
-                    client.text_document_did_open(
-                        types.DidOpenTextDocumentParams(
-                            types.TextDocumentItem(uri=uri, language_id="", version=0, text=text)
-                        )
-                    )
+                    item = {
+                        "uri": uri,
+                        "languageId": "",
+                        "version": 0,
+                        "text": path.read_text(encoding="utf-8"),
+                    }
+                    client.notify("textDocument/didOpen", {"textDocument": item})
                 start = time.perf_counter()
-                result = await client.protocol.send_request_async("smartcache/getAnalysis", {"uri": uri})
+                result = await client.request("smartcache/getAnalysis", {"uri": uri})
                 latencies.append((time.perf_counter() - start) * 1000)
-                source = getattr(result, "source", "?")
+                source = str(result.get("source", "?"))
                 sources[source] = sources.get(source, 0) + 1
-            done += 1
             if done % 50 == 0:
                 print(
                     f"  replay ({'on' if prefetch else 'off'}): {done}/{len(events)} events", file=sys.stderr
                 )
             await asyncio.sleep(think)
-        stats = _plain(await client.protocol.send_request_async("smartcache/stats", {}))
-        await client.shutdown_async(None)
-        client.exit(None)
-        await client.stop()  # type: ignore[no-untyped-call]
+        stats = await client.request("smartcache/stats", {})
+        await client.close()
         drain.cancel()
     hits = sum(n for s, n in sources.items() if s in ("memory", "sqlite", "redis"))
     opens = len(latencies)
@@ -183,12 +159,6 @@ async def _drain(stream: asyncio.StreamReader | None) -> None:
         sys.stderr.write("  server: " + line.decode(errors="replace"))
 
 
-def _plain(value: Any) -> Any:
-    from .protocol import plain
-
-    return plain(value)
-
-
 def format_table(results: list[dict[str, Any]]) -> str:
     rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         ("opens", lambda r: f"{r['opens']}"),
@@ -210,7 +180,11 @@ def format_table(results: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    header, events = load_trace(args.trace)
+    try:
+        header, events = read_trace(args.trace)
+    except (OSError, TraceFormatError) as exc:
+        print(f"smartcache-ls replay: {exc}", file=sys.stderr)
+        return 2
     if args.limit:
         events = events[: args.limit]
     workspace = args.workspace

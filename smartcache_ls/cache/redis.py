@@ -1,20 +1,377 @@
-"""Redis tier (placeholder until phase 2)."""
+"""Optional Redis tier: a team- or machine-wide cache behind memory and SQLite.
+
+* Enabled by a URL: ``redis://[user:password@]host:port/db``, ``rediss://...`` (TLS), or
+  ``redis+cluster://host:port`` (Redis Cluster through redis-py's ``RedisCluster``; the
+  ``cluster=True`` option does the same for a plain URL). ``redis`` is imported lazily:
+  it is an optional dependency (``smartcache-ls[redis]``, hiredis recommended).
+* The password comes from ``SMARTCACHE_REDIS_PASSWORD`` if set, else from the URL; it
+  is never logged (logs show the URL with the password masked).
+* Every key lives under a namespace prefix (user and workspace), so two namespaces never
+  see each other's entries; values are compact JSON with a TTL (``SET ... EX``).
+* Analyses can be shared across a team by content hash (``get_shared``/``set_shared``),
+  only when ``share_analyses`` is on.
+* Writes are pipelined in batches (``apply``). If Redis is down or goes away, reads
+  return None and writes are dropped; the outage is logged once, and a circuit breaker
+  retries with exponential backoff until Redis answers again.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import getpass
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from .codec import CodecError, decode, encode
+
+__all__ = ["PASSWORD_ENV", "RedisTier", "RedisUnavailable", "make_namespace", "mask_url"]
+
+log = logging.getLogger(__name__)
+
+PASSWORD_ENV = "SMARTCACHE_REDIS_PASSWORD"
+KEY_ROOT = "smartcache"
+SCAN_COUNT = 500
+
+
+class RedisUnavailable(RuntimeError):
+    """The redis package is not installed (install smartcache-ls[redis])."""
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    netloc = f"{user}:***@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def make_namespace(workspace: str, user: str | None = None) -> str:
+    """A key prefix for one user's cache of one workspace (the workspace id is hashed)."""
+    if user is None:
+        try:
+            user = getpass.getuser()
+        except Exception:  # no login name in some containers
+            user = str(os.getuid()) if hasattr(os, "getuid") else "user"
+    ws = hashlib.blake2b(workspace.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    return f"{KEY_ROOT}:{quote(user, safe='')}:{ws}:"
 
 
 class RedisTier:
+    """A namespaced, TTL'd JSON cache in Redis that degrades to a no-op when Redis is away."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        namespace: str,
+        ttl: float | None = None,
+        cluster: bool | None = None,
+        share_analyses: bool = False,
+        password: str | None = None,
+        socket_timeout: float = 0.5,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not namespace:
+            raise ValueError("RedisTier needs a namespace prefix")
+        self.namespace = namespace
+        self.shared_prefix = f"{KEY_ROOT}:shared:"
+        self.ttl = max(1, int(ttl)) if ttl and ttl > 0 else None
+        self.share_analyses = share_analyses
+        scheme = urlsplit(url).scheme.lower()
+        self.cluster = bool(cluster) or scheme.startswith("redis+cluster") or scheme == "rediss+cluster"
+        if scheme.endswith("+cluster"):
+            url = scheme[: -len("+cluster")] + url[len(scheme) :]
+        self.url = mask_url(url)
+        pw = os.environ.get(PASSWORD_ENV) or password or (
+            unquote(urlsplit(url).password) if urlsplit(url).password else None
+        )
+        self._socket_timeout = socket_timeout
+        self._clock = clock
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+        self._backoff = backoff_base
+        self._retry_at = 0.0
+        self._down = False
+        self._state_lock = threading.Lock()
+        self._hits = 0
+        self._misses = 0
+        self._errors = 0
+        self._dropped = 0
+        self._writes = 0
+        self._outages = 0
+        self._client = self._make_client(url, pw)
+        self._get = self._client.get
+
+    # client -----------------------------------------------------------------------------
+    def _make_client(self, url: str, password: str | None) -> Any:
+        try:
+            import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise RedisUnavailable("the redis package is not installed: pip install 'smartcache-ls[redis]'") from exc
+        common: dict[str, Any] = {
+            "socket_timeout": self._socket_timeout,
+            "socket_connect_timeout": self._socket_timeout,
+            "retry": Retry(NoBackoff(), 0),  # the circuit breaker does the retrying
+        }
+        if password is not None:
+            common["password"] = password
+        if self.cluster:
+            from redis.cluster import RedisCluster
+
+            return RedisCluster.from_url(url, cluster_error_retry_attempts=1, **common)
+        return redis.Redis.from_url(url, **common)
+
+    def _connection_errors(self) -> tuple[type[BaseException], ...]:
+        import redis.exceptions as rx
+
+        return (rx.ConnectionError, rx.TimeoutError, rx.ClusterError, OSError)
+
+    # circuit breaker --------------------------------------------------------------------
+    def available(self) -> bool:
+        """False while the circuit is open (Redis failed recently and the backoff has not passed)."""
+        return not self._down or self._clock() >= self._retry_at
+
+    def _failed(self, exc: BaseException) -> None:
+        with self._state_lock:
+            self._errors += 1
+            if not self._down:
+                self._down = True
+                self._outages += 1
+                self._backoff = self._backoff_base
+                log.warning(
+                    "Redis cache at %s unavailable (%s: %s); continuing without it, retrying with backoff",
+                    self.url,
+                    type(exc).__name__,
+                    exc,
+                )
+            else:
+                self._backoff = min(self._backoff * 2, self._backoff_max)
+                log.debug("Redis at %s still unavailable; next try in %.1fs", self.url, self._backoff)
+            self._retry_at = self._clock() + self._backoff
+
+    def _recovered(self) -> None:
+        with self._state_lock:
+            if self._down:
+                self._down = False
+                self._backoff = self._backoff_base
+                log.warning("Redis cache at %s is back", self.url)
+
+    def _call(self, fn: Callable[[], Any], default: Any) -> Any:
+        if self._down and self._clock() < self._retry_at:
+            return default
+        try:
+            result = fn()
+        except self._connection_errors() as exc:
+            self._failed(exc)
+            return default
+        except Exception as exc:  # a Redis error reply: log, do not trip the breaker
+            self._errors += 1
+            log.debug("Redis at %s: %s", self.url, exc)
+            return default
+        if self._down:
+            self._recovered()
+        return result
+
+    # reads ------------------------------------------------------------------------------
+    def get(self, key: str) -> Any | None:
+        found = self.get_with_size(key)
+        return None if found is None else found[0]
+
     def get_with_size(self, key: str, *, count: bool = True) -> tuple[Any, int] | None:
-        return None
+        if self._down and self._clock() < self._retry_at:
+            if count:
+                self._misses += 1
+            return None
+        try:
+            raw = self._get(self.namespace + key)
+        except Exception as exc:
+            self._read_error(exc)
+            raw = None
+        else:
+            if self._down:
+                self._recovered()
+        if raw is None:
+            if count:
+                self._misses += 1
+            return None
+        try:
+            value = decode(raw)
+        except CodecError:
+            if count:
+                self._misses += 1
+            return None
+        if count:
+            self._hits += 1
+        return value, len(raw)
+
+    def _read_error(self, exc: BaseException) -> None:
+        if isinstance(exc, self._connection_errors()):
+            self._failed(exc)
+        else:
+            self._errors += 1
+            log.debug("Redis at %s: %s", self.url, exc)
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        return bool(self._call(lambda: self._client.exists(self.namespace + key), False))
+
+    def ttl_of(self, key: str) -> int | None:
+        """Seconds left on a key (None if missing, unreachable or without TTL)."""
+        left = self._call(lambda: self._client.ttl(self.namespace + key), None)
+        return int(left) if left is not None and left >= 0 else None
+
+    # writes -----------------------------------------------------------------------------
+    def set(self, key: str, value: Any) -> None:
+        text = encode(value)
+        self.apply((("set", key, text, len(text)),))
+
+    def set_many(self, items: Sequence[tuple[str, Any]]) -> None:
+        self.apply([("set", k, encode(v), 0) for k, v in items])
+
+    def delete(self, key: str) -> bool:
+        return self.apply((("delete", key),)) > 0
+
+    def delete_prefix(self, prefix: str) -> int:
+        return self.apply((("delete_prefix", prefix),))
+
+    def clear(self) -> None:
+        """Drop this namespace's entries (shared analyses stay)."""
+        self.apply((("delete_prefix", ""),))
 
     def apply(self, ops: Sequence[tuple[Any, ...]]) -> int:
-        return 0
+        """Run a batch of ("set", key, text, size) / ("delete", key) / ("delete_prefix", p)
+        in one pipeline (prefix deletions scan first). Returns keys deleted; 0 when dropped."""
+        if not ops:
+            return 0
+        if self._down and self._clock() < self._retry_at:
+            self._dropped += len(ops)
+            return 0
+        result = self._call(lambda: self._apply(ops), None)
+        if result is None:
+            self._dropped += len(ops)
+            return 0
+        return int(result)
 
+    def _apply(self, ops: Sequence[tuple[Any, ...]]) -> int:
+        client = self._client
+        ns = self.namespace
+        ex = self.ttl
+        removed = 0
+        writes = 0
+        pipe = client.pipeline(transaction=False)
+        kinds: list[str] = []
+        for op in ops:
+            kind = op[0]
+            if kind == "set":
+                pipe.set(ns + op[1], op[2], ex=ex)
+                kinds.append(kind)
+                writes += 1
+            elif kind == "delete":
+                pipe.delete(ns + op[1])
+                kinds.append(kind)
+            elif kind == "delete_prefix":
+                if kinds:  # keep the order: earlier writes land first
+                    removed += _deleted(kinds, pipe.execute())
+                    pipe = client.pipeline(transaction=False)
+                    kinds = []
+                removed += self._delete_matching(ns + op[1])
+            else:
+                raise ValueError(f"unknown cache op {kind!r}")
+        if kinds:
+            removed += _deleted(kinds, pipe.execute())
+        self._writes += writes
+        return removed
+
+    def _delete_matching(self, prefix: str) -> int:
+        pattern = _glob_escape(prefix) + "*"
+        removed = 0
+        batch: list[bytes] = []
+        for key in self._client.scan_iter(match=pattern, count=SCAN_COUNT):
+            batch.append(key)
+            if len(batch) >= SCAN_COUNT:
+                removed += self._unlink(batch)
+                batch = []
+        if batch:
+            removed += self._unlink(batch)
+        return removed
+
+    def _unlink(self, keys: list[bytes]) -> int:
+        pipe = self._client.pipeline(transaction=False)
+        for k in keys:  # one key per command: keys may live in different cluster slots
+            pipe.unlink(k)
+        return sum(int(r) for r in pipe.execute() if isinstance(r, int))
+
+    # shared analyses (by content hash) --------------------------------------------------------
+    def get_shared(self, content_hash: str) -> Any | None:
+        """A teammate's analysis of identical content, if sharing is on."""
+        if not self.share_analyses:
+            return None
+        if self._down and self._clock() < self._retry_at:
+            return None
+        raw = self._call(lambda: self._client.get(self.shared_prefix + content_hash), None)
+        if raw is None:
+            return None
+        try:
+            return decode(raw)
+        except CodecError:
+            return None
+
+    def set_shared(self, content_hash: str, value: Any) -> None:
+        if not self.share_analyses:
+            return
+        text = encode(value)
+        if self._call(lambda: self._client.set(self.shared_prefix + content_hash, text, ex=self.ttl), None) is None:
+            self._dropped += 1
+
+    # stats, lifecycle ---------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
-        return {}
+        n = self._hits + self._misses
+        return {
+            "hits": self._hits,
+            "misses": self._misses,
+            "requests": n,
+            "hitRatio": self._hits / n if n else 0.0,
+            "writes": self._writes,
+            "droppedWrites": self._dropped,
+            "errors": self._errors,
+            "outages": self._outages,
+            "available": not self._down,
+            "url": self.url,
+            "cluster": self.cluster,
+            "namespace": self.namespace,
+            "shareAnalyses": self.share_analyses,
+        }
 
     def close(self) -> None:
-        pass
+        try:
+            self._client.close()
+        except Exception as exc:
+            log.debug("closing Redis client: %s", exc)
+
+
+def _deleted(kinds: list[str], results: list[Any]) -> int:
+    return sum(int(r) for k, r in zip(kinds, results, strict=False) if k == "delete" and isinstance(r, int))
+
+
+def _glob_escape(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in "*?[]\\":
+            out.append("\\")
+        out.append(ch)
+    return "".join(out)
