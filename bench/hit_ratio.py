@@ -26,7 +26,6 @@ every size (checked against a Python LRU).
 from __future__ import annotations
 
 import argparse
-import bisect
 import contextlib
 import itertools
 import json
@@ -215,13 +214,19 @@ def main(argv: list[str] | None = None) -> int:
                 line += f" {fmt(best):>7} {delta:+10.2f}  {verdict}"
                 print(line, flush=True)
             ceiling = 1 - distinct / len(keys)
-            print(f"{'':10} ({len(keys)} requests, {distinct} distinct keys, compulsory-miss ceiling {100 * ceiling:.2f}%)")
+            print(
+                f"{'':10} ({len(keys)} requests, {distinct} distinct keys, "
+                f"compulsory-miss ceiling {100 * ceiling:.2f}%)"
+            )
     print("-" * len(header))
     print(
         f"best4 = best of LRU/ARC/S3FIFO/WTinyLFU that ran; n/a = libCacheSim cannot run that size "
         f"(< {LCS_MIN_OBJECTS} objects)."
     )
-    print(f"rows with ours >= best4 - 0.5 points: {rows_ok}/{rows}; rows with ours above all four: {rows_win}/{rows}")
+    print(
+        f"rows with ours >= best4 - 0.5 points: {rows_ok}/{rows}; "
+        f"rows with ours above all four: {rows_win}/{rows}"
+    )
     print(f"({time.perf_counter() - t0:.1f} s)")
     return 0
 

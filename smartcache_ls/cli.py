@@ -38,6 +38,7 @@ def _serve_parser() -> argparse.ArgumentParser:
         f"Subcommands: {', '.join(SUBCOMMANDS[1:])} (see 'smartcache-ls SUBCOMMAND --help').",
     )
     parser.add_argument("--version", action="version", version=f"smartcache-ls {__version__}")
+    parser.add_argument("--stdio", action="store_true", help="speak LSP over stdio (the default)")
     parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     parser.add_argument(
         "--cache-dir", type=Path, help="where the SQLite cache lives (default: the user cache dir)"

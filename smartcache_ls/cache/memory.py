@@ -1,20 +1,24 @@
-"""In-process memory tier: bounded by bytes, TTL, W-TinyLFU admission and eviction.
+"""In-process memory tier: bounded by bytes, TTL, adaptive W-TinyLFU admission and eviction.
 
-Layout (Caffeine's W-TinyLFU, size-aware):
+Layout (Caffeine's W-TinyLFU, size-aware, with an ARC-style adaptive window):
 
-* a small *window* LRU (``window_fraction`` of the bytes, 1% by default) takes every new entry;
-* the *main* region is a segmented LRU: *probation* (new arrivals from the window)
-  and *protected* (entries hit again while in probation, 80% of main);
-* when the window overflows, its LRU entries become candidates for main; if main
-  has no room, a candidate is admitted only if its sketch frequency beats every
-  victim it would displace (so a one-time scan, or one large entry, cannot flush
-  the hot set);
-* frequencies come from an aging count-min sketch (``policy.FrequencySketch``).
+* a *window* LRU takes every new entry (1% of the bytes to start with);
+* the *main* region is a segmented LRU: *probation* (arrivals from the window) and
+  *protected* (entries hit again while in probation, 80% of main);
+* when the window overflows, its LRU entry becomes a candidate for main; if main has
+  no room, the candidate is admitted only if its frequency beats every victim it would
+  displace (so a one-time scan, or one large entry, cannot flush the hot set);
+* frequencies come from an aging count-min sketch (``policy.FrequencySketch``); each
+  entry caches the estimate from its last access (adjusted for the sketch's halvings),
+  so admission costs no sketch lookups;
+* the window adapts like ARC's target: a miss on a key that admission recently
+  rejected (a window ghost) grows the window (recency pays on this workload); a miss
+  on a key main recently evicted (a main ghost) shrinks it (frequency pays).
 
-The read path is lock-free: a dict lookup, an expiry check and an append of the
-key to a bounded, lossy read buffer. The buffer is replayed into the sketch and
-the LRU orders under the lock by the next write (or ``maintain()``), as in
-Caffeine. Values are stored as given (not copied): treat them as immutable.
+The read path is lock-free: a dict lookup, an expiry check and an append of the key to
+a bounded, lossy read buffer. The buffer is replayed into the sketch and the LRU orders
+under the lock by the next write (or ``maintain()``), as in Caffeine. Values are stored
+as given (not copied): treat them as immutable.
 """
 
 from __future__ import annotations
@@ -31,28 +35,30 @@ from .stats import PrefetchStats, StatsCounter
 __all__ = ["MemoryTier"]
 
 WINDOW, PROBATION, PROTECTED = 0, 1, 2
-READ_BUFFER = 256  # records kept between writes; reads beyond that are not recorded (lossy)
+READ_BUFFER = 256  # reads recorded between writes; later ones are counted but not replayed
+GHOST_WINDOW_LIMIT = 0.5  # window ghosts remembered, as a fraction of max_bytes
+GHOST_MAIN_LIMIT = 1.0
+GROW_GAIN = 0.7  # window growth per window-ghost hit, in bytes of the entry (x ARC's ratio)
+SHRINK_GAIN = 1.0
 
 
 class _Entry:
-    __slots__ = ("expires", "prefetched", "region", "size", "value")
+    __slots__ = ("epoch", "expires", "freq", "prefetched", "region", "size", "value")
 
-    def __init__(self, value: Any, size: int, expires: float | None, prefetched: bool) -> None:
+    def __init__(
+        self, value: Any, size: int, expires: float | None, prefetched: bool, freq: int, epoch: int
+    ) -> None:
         self.value = value
         self.size = size
         self.expires = expires
         self.prefetched = prefetched
         self.region = WINDOW
+        self.freq = freq
+        self.epoch = epoch
 
 
 class MemoryTier:
     """A thread-safe, byte-bounded W-TinyLFU cache of JSON-able values."""
-
-    ghost_window_limit = 1.0
-    ghost_main_limit = 1.0
-    grow_gain = 1.0
-    shrink_gain = 1.0
-    admit_ties = 0
 
     def __init__(
         self,
@@ -70,6 +76,7 @@ class MemoryTier:
         self._clock = clock
         self._lock = threading.Lock()
         self._data: dict[str, _Entry] = {}
+        self._lookup = self._data.get
         self._window: OrderedDict[str, _Entry] = OrderedDict()
         self._probation: OrderedDict[str, _Entry] = OrderedDict()
         self._protected: OrderedDict[str, _Entry] = OrderedDict()
@@ -79,8 +86,16 @@ class MemoryTier:
         self._reads: list[str] = []
         self._window_fraction = window_fraction
         self._protected_fraction = protected_fraction
+        self._adaptive = adaptive
         self._sketch = FrequencySketch(min(max(max_bytes, 16), 1024))
+        # keys only (with sizes) of recent admission rejections and of main's victims
+        self._ghost_window: OrderedDict[str, int] = OrderedDict()
+        self._ghost_main: OrderedDict[str, int] = OrderedDict()
+        self._ghost_window_bytes = 0
+        self._ghost_main_bytes = 0
         self._counter = StatsCounter()
+        self._hits = 0  # hits replayed from the read buffer (plus len(self._reads) pending)
+        self._misses = 0
         self._issued = 0
         self._used = 0
         self._wasted = 0
@@ -91,13 +106,6 @@ class MemoryTier:
         self._window_target = 0.0
         self._min_window = 0
         self._max_protected = 0
-        self._adaptive = adaptive
-        # ghosts (keys only, with sizes) of recent rejections at admission and of main's
-        # victims: a miss on one says whether recency or frequency would have served it
-        self._ghost_window: OrderedDict[str, int] = OrderedDict()
-        self._ghost_main: OrderedDict[str, int] = OrderedDict()
-        self._ghost_window_bytes = 0
-        self._ghost_main_bytes = 0
         self._set_limits(max_bytes)
 
     # limits -----------------------------------------------------------------
@@ -130,26 +138,26 @@ class MemoryTier:
     # reads --------------------------------------------------------------------
     def get(self, key: str) -> Any | None:
         """The value, or None on a miss or an expired entry; counts a hit or a miss."""
-        e = self._data.get(key)
+        e = self._lookup(key)
         if e is None:
-            self._counter.misses += 1
+            self._misses += 1
             return None
-        exp = e.expires
-        if exp is not None and exp <= self._clock():
+        if e.expires is not None and e.expires <= self._clock():
             self._expire(key, e)
-            self._counter.misses += 1
+            self._misses += 1
             return None
         if e.prefetched:
             self._mark_used(e)
         reads = self._reads
-        if len(reads) < READ_BUFFER:
+        if len(reads) < 256:  # READ_BUFFER (a literal: this is the hot path)
             reads.append(key)
-        self._counter.hits += 1
+        else:
+            self._hits += 1
         return e.value
 
     def peek(self, key: str) -> Any | None:
         """The value without any side effect (no stats, no recency, no prefetch use)."""
-        e = self._data.get(key)
+        e = self._lookup(key)
         if e is None:
             return None
         if e.expires is not None and e.expires <= self._clock():
@@ -157,7 +165,7 @@ class MemoryTier:
         return e.value
 
     def __contains__(self, key: object) -> bool:
-        e = self._data.get(key) if isinstance(key, str) else None
+        e = self._lookup(key) if isinstance(key, str) else None
         return e is not None and (e.expires is None or e.expires > self._clock())
 
     def __len__(self) -> int:
@@ -181,22 +189,22 @@ class MemoryTier:
     # writes -------------------------------------------------------------------
     def set(self, key: str, value: Any, size: int, *, prefetched: bool = False) -> bool:
         """Store a value of ``size`` bytes. False if it was rejected (too large, not admitted)."""
-        size = max(0, int(size))
         with self._lock:
-            self._drain_reads()
+            if self._reads:
+                self._drain_reads()
             if prefetched:
                 self._issued += 1
-            old = self._data.get(key)
-            if size > self._max_bytes:
-                # a stale older value must not survive a rejected update
-                if old is not None:
+            old = self._lookup(key)
+            if size > self._max_bytes or size < 0:
+                if old is not None:  # a stale older value must not survive a rejected update
                     self._remove(key, old)
                 if prefetched:
                     self._wasted += 1
                 self._rejections += 1
                 return False
-            self._sketch.increment(key)
-            expires = self._clock() + self._ttl if self._ttl is not None else None
+            sketch = self._sketch
+            freq = sketch.increment(key)
+            expires = None if self._ttl is None else self._clock() + self._ttl
             if old is not None:
                 if old.prefetched:
                     self._wasted += 1
@@ -204,20 +212,26 @@ class MemoryTier:
                 old.value = value
                 old.expires = expires
                 old.prefetched = prefetched
+                old.freq = freq
+                old.epoch = sketch.resets
                 self._touch(key, old)
             else:
                 if self._adaptive and (self._ghost_window or self._ghost_main):
                     self._adapt(key, size)
-                e = _Entry(value, size, expires, prefetched)
+                e = _Entry(value, size, expires, prefetched, freq, sketch.resets)
                 self._data[key] = e
                 if size > self._max_window:  # would flush the window: a direct candidate for main
                     self._admit(key, e)
                 else:
                     self._window[key] = e
                     self._window_bytes += size
-            self._evict()
-            if len(self._data) > self._sketch.capacity:
-                self._sketch.grow(2 * len(self._data), self._data)
+                    if len(self._data) > sketch.capacity:
+                        sketch.grow(2 * len(self._data), self._data)
+            if (
+                self._window_bytes > self._max_window
+                or self._window_bytes + self._probation_bytes + self._protected_bytes > self._max_bytes
+            ):
+                self._evict()
             if key in self._data:
                 return True
             self._rejections += 1
@@ -241,13 +255,13 @@ class MemoryTier:
     def clear(self) -> None:
         """Drop every entry (unused prefetched entries count as wasted); keeps the sketch."""
         with self._lock:
+            self._drain_reads()
             self._wasted += sum(1 for e in self._data.values() if e.prefetched)
             self._data.clear()
             self._window.clear()
             self._probation.clear()
             self._protected.clear()
             self._window_bytes = self._probation_bytes = self._protected_bytes = 0
-            self._reads = []
 
     def maintain(self) -> None:
         """Replay buffered reads into the policy now (otherwise done by the next write)."""
@@ -320,34 +334,35 @@ class MemoryTier:
         if not reads:
             return
         self._reads = []
+        self._hits += len(reads)
         data = self._data
-        inc = self._sketch.increment
+        sketch = self._sketch
+        inc = sketch.increment
         touch = self._touch
         for key in reads:
-            inc(key)
+            freq = inc(key)
             e = data.get(key)
             if e is not None:
+                e.freq = freq
+                e.epoch = sketch.resets
                 touch(key, e)
 
     def _evict(self) -> None:
         """Restore the bounds: window overflow -> candidates for main -> TinyLFU admission."""
         window = self._window
-        max_bytes = self._max_bytes
-        total = self._window_bytes + self._probation_bytes + self._protected_bytes
-        if total <= max_bytes and self._window_bytes <= self._max_window:
-            return
         window_max = self._max_window
         while self._window_bytes > window_max and window:
             key, cand = window.popitem(last=False)
             self._window_bytes -= cand.size
             self._admit(key, cand)
-        # anything still over (shrunk bound, grown updates): plain LRU order, main first
+        # anything still over (shrunk bound, grown updates, a grown window): LRU order, main first
         total = self._window_bytes + self._probation_bytes + self._protected_bytes
-        while total > max_bytes:
+        while total > self._max_bytes:
             region = self._probation or self._protected or window
             if not region:
                 break
-            key, e = next(iter(region.items()))
+            key = next(iter(region))
+            e = region[key]
             self._remove(key, e, evicted=True)
             total -= e.size
 
@@ -355,10 +370,12 @@ class MemoryTier:
         """Remember an evicted key; returns the change in that ghost's bytes."""
         delta = size - ghost.pop(key, 0)
         ghost[key] = size
-        limit = self._max_bytes * (
-            self.ghost_window_limit if ghost is self._ghost_window else self.ghost_main_limit
-        )
-        total = (self._ghost_window_bytes if ghost is self._ghost_window else self._ghost_main_bytes) + delta
+        if ghost is self._ghost_window:
+            limit = self._max_bytes * GHOST_WINDOW_LIMIT
+            total = self._ghost_window_bytes + delta
+        else:
+            limit = self._max_bytes * GHOST_MAIN_LIMIT
+            total = self._ghost_main_bytes + delta
         while total > limit and ghost:
             _, sz = ghost.popitem(last=False)
             total -= sz
@@ -366,40 +383,43 @@ class MemoryTier:
         return delta
 
     def _adapt(self, key: str, size: int) -> None:
-        """ARC-style: a miss on a key the window's admission rejected grows the window
+        """ARC-style target: a miss on a key the window's admission rejected grows the window
         (recency pays); a miss on a key main evicted shrinks it (frequency pays)."""
         gw = self._ghost_window.pop(key, None)
         if gw is not None:
             self._ghost_window_bytes -= gw
             ratio = self._ghost_main_bytes / max(self._ghost_window_bytes, 1)
-            self._set_window(self._window_target + self.grow_gain * max(size, 1) * max(1.0, ratio))
+            self._set_window(self._window_target + GROW_GAIN * max(size, 1) * max(1.0, ratio))
             return
         gm = self._ghost_main.pop(key, None)
         if gm is not None:
             self._ghost_main_bytes -= gm
             ratio = self._ghost_window_bytes / max(self._ghost_main_bytes, 1)
-            self._set_window(self._window_target - self.shrink_gain * max(size, 1) * max(1.0, ratio))
+            self._set_window(self._window_target - SHRINK_GAIN * max(size, 1) * max(1.0, ratio))
 
     def _admit(self, key: str, cand: _Entry) -> bool:
         """Move a candidate (in no region) into probation if main has room or it beats the
-        sketch frequency of every victim it would displace; otherwise drop it."""
+        frequency of every victim it would displace; otherwise drop it."""
         room = self._max_bytes - self._window_bytes - self._probation_bytes - self._protected_bytes
         if cand.size > room:
             need = cand.size - room
+            resets = self._sketch.resets
+            cf = cand.freq >> (resets - cand.epoch)
             victims: list[tuple[str, _Entry]] = []
             freed = 0
+            beaten = True
             for region in (self._probation, self._protected):
                 for vk, ve in region.items():
+                    if cf <= ve.freq >> (resets - ve.epoch):
+                        beaten = False
+                        break
                     victims.append((vk, ve))
                     freed += ve.size
                     if freed >= need:
                         break
-                if freed >= need:
+                if freed >= need or not beaten:
                     break
-            freq = self._sketch.frequency
-            cf = freq(key)
-            tie = self.admit_ties
-            if freed < need or any(cf < freq(vk) + (not tie) for vk, _ in victims):
+            if not beaten or freed < need:
                 del self._data[key]  # rejected
                 if cand.prefetched:
                     self._wasted += 1
@@ -416,20 +436,23 @@ class MemoryTier:
 
     # stats --------------------------------------------------------------------
     def prefetch_stats(self) -> PrefetchStats:
-        return PrefetchStats(self._issued, self._used, self._wasted, self._counter.misses)
+        return PrefetchStats(self._issued, self._used, self._wasted, self._misses)
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
             entries = len(self._data)
             nbytes = self._window_bytes + self._probation_bytes + self._protected_bytes
+            self._counter.hits = self._hits + len(self._reads)
+            self._counter.misses = self._misses
             out = self._counter.snapshot(entries, nbytes).as_dict()
             out.update(
                 {
                     "maxBytes": self._max_bytes,
                     "rejections": self._rejections,
                     "expirations": self._expirations,
-                    "policy": "w-tinylfu",
+                    "policy": "w-tinylfu (adaptive window)" if self._adaptive else "w-tinylfu",
                     "windowBytes": self._window_bytes,
+                    "windowMaxBytes": self._max_window,
                     "probationBytes": self._probation_bytes,
                     "protectedBytes": self._protected_bytes,
                 }
@@ -438,6 +461,8 @@ class MemoryTier:
 
     def reset_stats(self) -> None:
         with self._lock:
+            self._drain_reads()
             self._counter.reset()
+            self._hits = self._misses = 0
             self._issued = self._used = self._wasted = 0
             self._rejections = self._expirations = 0

@@ -4,7 +4,9 @@ A count-min sketch with four rows of saturating 4-bit counters (kept one per
 byte in a ``bytearray``), conservative update, and a reset that halves every
 counter once ``sample_size`` increments have been recorded, so frequencies
 describe the recent past (Einziger, Friedman, Manes: "TinyLFU", 2017).
-Row indices come from Python's (per-process salted) ``hash`` by double hashing.
+As in Caffeine, a key's four counters share one 64-byte block (one cache line):
+the block comes from the low bits of Python's (per-process salted) ``hash``, the
+counter in each 16-counter row of the block from four disjoint groups of high bits.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections.abc import Iterable
 __all__ = ["FrequencySketch"]
 
 MAX_COUNT = 15
-MIN_WIDTH = 4096  # counters per row for small caches (keeps collisions rare)
-SAMPLE_FACTOR = 10  # increments between agings, per entry of capacity (TinyLFU: 10)
+MIN_COUNTERS = 16384  # for small caches (keeps collisions rare)
+SAMPLE_FACTOR = 12  # increments between agings, per entry of capacity (TinyLFU: 10)
 _HALVE = bytes(i >> 1 for i in range(256))
 
 
@@ -29,7 +31,7 @@ def _pow2_at_least(n: int) -> int:
 class FrequencySketch:
     """Approximate, aging access counts of keys, in ~16 bytes per tracked entry."""
 
-    __slots__ = ("_additions", "_mask", "_table", "_width", "capacity", "sample_size")
+    __slots__ = ("_additions", "_mask", "_table", "_width", "capacity", "resets", "sample_size")
 
     def __init__(self, capacity: int = 16) -> None:
         self.capacity = 0
@@ -38,6 +40,7 @@ class FrequencySketch:
         self._table = bytearray()
         self._additions = 0
         self.sample_size = 0
+        self.resets = 0
         self.ensure_capacity(capacity)
 
     def ensure_capacity(self, capacity: int) -> None:
@@ -46,9 +49,10 @@ class FrequencySketch:
         if capacity <= self.capacity:
             return
         self.capacity = capacity
-        self._width = _pow2_at_least(max(4 * capacity, MIN_WIDTH))
-        self._mask = self._width - 1
-        self._table = bytearray(4 * self._width)
+        counters = _pow2_at_least(max(16 * capacity, MIN_COUNTERS))
+        self._width = counters
+        self._mask = (counters >> 6) - 1  # block index mask; a block is 64 one-byte counters
+        self._table = bytearray(counters)
         self._additions = 0
         self.sample_size = SAMPLE_FACTOR * capacity
 
@@ -65,47 +69,64 @@ class FrequencySketch:
                     t[i] = max(t[i], n)
 
     def _indexes(self, key: str) -> tuple[int, int, int, int]:
+        # Caffeine's block layout: the block from the low bits, one counter in each of the
+        # block's four 16-counter rows from four disjoint groups of high bits
         h = hash(key)
-        h2 = (h >> 32) | 1
-        m = self._mask
-        w = self._width
-        return h & m, ((h + h2) & m) + w, ((h + 2 * h2) & m) + 2 * w, ((h + 3 * h2) & m) + 3 * w
+        base = (h & self._mask) << 6
+        return (
+            base + ((h >> 40) & 15),
+            base + 16 + ((h >> 44) & 15),
+            base + 32 + ((h >> 48) & 15),
+            base + 48 + ((h >> 52) & 15),
+        )
 
     def frequency(self, key: str) -> int:
         t = self._table
         a, b, c, d = self._indexes(key)
         return min(t[a], t[b], t[c], t[d])
 
-    def increment(self, key: str) -> None:
+    def increment(self, key: str) -> int:
+        """Count one access; returns the key's new estimate (read it again after ``resets``
+        changed as ``estimate >> (resets - then)``: halving commutes with the minimum)."""
         t = self._table
         h = hash(key)
-        h2 = (h >> 32) | 1
-        m = self._mask
-        w = self._width
-        a = h & m
-        b = ((h + h2) & m) + w
-        c = ((h + 2 * h2) & m) + 2 * w
-        d = ((h + 3 * h2) & m) + 3 * w
-        low = min(t[a], t[b], t[c], t[d])
-        if low >= MAX_COUNT:
-            return
+        base = (h & self._mask) << 6
+        a = base + ((h >> 40) & 15)
+        b = base + 16 + ((h >> 44) & 15)
+        c = base + 32 + ((h >> 48) & 15)
+        d = base + 48 + ((h >> 52) & 15)
+        ta = t[a]
+        tb = t[b]
+        tc = t[c]
+        td = t[d]
+        low = ta if ta < tb else tb
+        if tc < low:
+            low = tc
+        if td < low:
+            low = td
+        if low >= 15:  # MAX_COUNT
+            return low
         # conservative update: raise only the counters at the minimum
-        if t[a] == low:
-            t[a] = low + 1
-        if t[b] == low:
-            t[b] = low + 1
-        if t[c] == low:
-            t[c] = low + 1
-        if t[d] == low:
-            t[d] = low + 1
+        up = low + 1
+        if ta == low:
+            t[a] = up
+        if tb == low:
+            t[b] = up
+        if tc == low:
+            t[c] = up
+        if td == low:
+            t[d] = up
         self._additions += 1
         if self._additions >= self.sample_size:
             self.reset()
+            return up >> 1
+        return up
 
     def reset(self) -> None:
         """Age: halve every counter (C-speed via ``bytearray.translate``)."""
         self._table = bytearray(self._table.translate(_HALVE))
         self._additions //= 2
+        self.resets += 1
 
     def clear(self) -> None:
         self._table = bytearray(len(self._table))

@@ -94,9 +94,8 @@ class RedisTier:
         if scheme.endswith("+cluster"):
             url = scheme[: -len("+cluster")] + url[len(scheme) :]
         self.url = mask_url(url)
-        pw = os.environ.get(PASSWORD_ENV) or password or (
-            unquote(urlsplit(url).password) if urlsplit(url).password else None
-        )
+        url_password = urlsplit(url).password
+        pw = os.environ.get(PASSWORD_ENV) or password or (unquote(url_password) if url_password else None)
         self._socket_timeout = socket_timeout
         self._clock = clock
         self._backoff_base = backoff_base
@@ -111,7 +110,7 @@ class RedisTier:
         self._dropped = 0
         self._writes = 0
         self._outages = 0
-        self._client = self._make_client(url, pw)
+        self._client = self._make_client(_strip_password(url), pw)
         self._get = self._client.get
 
     # client -----------------------------------------------------------------------------
@@ -121,7 +120,9 @@ class RedisTier:
             from redis.backoff import NoBackoff
             from redis.retry import Retry
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise RedisUnavailable("the redis package is not installed: pip install 'smartcache-ls[redis]'") from exc
+            raise RedisUnavailable(
+                "the redis package is not installed: pip install 'smartcache-ls[redis]'"
+            ) from exc
         common: dict[str, Any] = {
             "socket_timeout": self._socket_timeout,
             "socket_connect_timeout": self._socket_timeout,
@@ -132,7 +133,7 @@ class RedisTier:
         if self.cluster:
             from redis.cluster import RedisCluster
 
-            return RedisCluster.from_url(url, cluster_error_retry_attempts=1, **common)
+            return RedisCluster.from_url(url, **common)
         return redis.Redis.from_url(url, **common)
 
     def _connection_errors(self) -> tuple[type[BaseException], ...]:
@@ -335,7 +336,8 @@ class RedisTier:
         if not self.share_analyses:
             return
         text = encode(value)
-        if self._call(lambda: self._client.set(self.shared_prefix + content_hash, text, ex=self.ttl), None) is None:
+        key = self.shared_prefix + content_hash
+        if self._call(lambda: self._client.set(key, text, ex=self.ttl), None) is None:
             self._dropped += 1
 
     # stats, lifecycle ---------------------------------------------------------------------
@@ -362,6 +364,17 @@ class RedisTier:
             self._client.close()
         except Exception as exc:
             log.debug("closing Redis client: %s", exc)
+
+
+def _strip_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    netloc = f"{parts.username}@{host}" if parts.username else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _deleted(kinds: list[str], results: list[Any]) -> int:

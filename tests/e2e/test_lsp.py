@@ -291,3 +291,17 @@ async def test_configuration_and_folder_changes(
     assert (await request(session, "smartcache/getFile", {"uri": uri}))["text"] == "x = 1\n"
     stats = await request(session, "smartcache/stats", {})
     assert {w["name"] for w in stats["workspaces"]} == {"ws", "other"}
+
+
+async def test_corrupt_cache_file_is_set_aside(workspace: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "cache.sqlite3").write_bytes(b"this is not a database" * 100)
+    client = await start(workspace, cache)
+    try:
+        served = await request(client, "smartcache/getFile", {"uri": path_to_uri(workspace / "util.py")})
+        assert served["source"] == "disk"
+        aside = [p.name for p in cache.iterdir() if ".corrupt-" in p.name]
+        assert aside, list(cache.iterdir())
+    finally:
+        await stop(client)

@@ -177,6 +177,12 @@ def test_end_to_end_in_code_server(vsix: Path, tmp_path: Path) -> None:
     assert result["screenshot"] == str(screenshot)
     assert screenshot.stat().st_size > 10_000
     assert _png_size(screenshot) == (1440, 900)
+    # It refreshes while open, and a changed setting reaches the running server.
+    assert result["statsRefreshed"]["before"] != result["statsRefreshed"]["after"]
+    assert "/ 64.0 MB" in result["settingsApplied"], result["settingsApplied"]
+    # "SmartCache: Clear Cache" offers the scopes; the memory tier is then empty.
+    assert result["clearCache"]["scopes"] == ["Memory tier", "All tiers"]
+    assert result["clearCache"]["memoryEntries"] == "0"
     # With smartcache.interpreter set to a Python without smartcache_ls, the extension
     # restarts, says how to install the server, and recovers when the setting is restored.
     missing = result["missingServer"]
@@ -185,6 +191,7 @@ def test_end_to_end_in_code_server(vsix: Path, tmp_path: Path) -> None:
     assert f"{missing['interpreter']} -m pip install smartcache-ls" in missing["message"], missing
     assert "Install in Terminal" in missing["message"], missing
     assert missing["recovered"] is True
+    assert result["restarted"] is True  # "SmartCache: Restart Server"
     # The VS Code it ran in admits our engines.vscode.
     major, minor = (int(x) for x in result["vscodeVersion"].split(".")[:2])
     assert (major, minor) >= (1, 82)

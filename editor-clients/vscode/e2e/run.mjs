@@ -50,7 +50,11 @@ const result = {
     statusText: null,
     statsText: null,
     screenshot: null,
+    statsRefreshed: null,
+    settingsApplied: null,
+    clearCache: null,
     missingServer: null,
+    restarted: false,
     seconds: null,
     log: [],
 };
@@ -193,6 +197,13 @@ process.on('exit', killServer);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(sig, () => {
         killServer();
+        if (!process.env.SMARTCACHE_KEEP_TMP) {
+            try {
+                fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
+            } catch {
+                /* best effort */
+            }
+        }
         process.exit(130);
     });
 }
@@ -239,7 +250,11 @@ async function finish(code) {
         fs.mkdirSync(path.dirname(RESULT), { recursive: true });
         fs.writeFileSync(RESULT, `${JSON.stringify(result, null, 2)}\n`);
         if (!process.env.SMARTCACHE_KEEP_TMP) {
-            fs.rmSync(tmp, { recursive: true, force: true });
+            try {
+                fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
+            } catch (err) {
+                process.stderr.write(`could not remove ${tmp}: ${err.message}\n`);
+            }
         }
         process.exit(code);
     }
@@ -342,7 +357,9 @@ async function main() {
         }
     }
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    fs.rmSync(SCREENSHOT, { force: true });
+    for (const old of ['vscode-stats.png', 'vscode-failure.png', 'vscode-missing-server.png']) {
+        fs.rmSync(path.join(ARTIFACTS, old), { force: true });
+    }
 
     result.step = 'versions';
     const version = (await run(CODE_SERVER, ['--version'], 30_000)).trim().split('\n').pop();
@@ -479,14 +496,48 @@ async function main() {
     note(`screenshot: ${SCREENSHOT}`);
     result.statusText = (await statusText(page)) ?? result.statusText;
 
+    result.step = 'statistics-refresh';
+    // The view refreshes itself while open (smartcache.statusBar.refreshSeconds is 1 here).
+    const stamp = async () => (await webview.locator('#updated').innerText()).trim();
+    const before = await stamp();
+    await webview
+        .locator('#updated')
+        .filter({ hasNotText: before })
+        .waitFor({ timeout: 10_000 })
+        .catch(() => undefined);
+    result.statsRefreshed = { before, after: await stamp() };
+    note(`statistics refreshed: ${before} -> ${result.statsRefreshed.after}`);
+
+    result.step = 'settings-on-change';
+    // A changed setting reaches the running server: the memory tier's bound follows maxMemoryMB.
+    const settingsFile = path.join(folder, '.vscode', 'settings.json');
+    const original = fs.readFileSync(settingsFile, 'utf8');
+    fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(original), 'smartcache.maxMemoryMB': 64 }, null, 2));
+    const memoryRow = webview.locator('#tiers tr[data-tier="memory"]');
+    await memoryRow.filter({ hasText: '/ 64.0 MB' }).waitFor({ timeout: 15_000 });
+    result.settingsApplied = (await memoryRow.innerText()).replace(/\s+/g, ' ').trim();
+    note(`after maxMemoryMB = 64: ${result.settingsApplied}`);
+
+    result.step = 'clear-cache';
+    await runCommand(page, 'SmartCache: Clear Cache');
+    await page.locator(`${QUICK_INPUT} .quick-input-title`, { hasText: 'clear which cache' }).waitFor({ timeout: 10_000 });
+    const scopes = await quickInputRows(page);
+    await page.keyboard.press('Enter'); // the first: the memory tier
+    await page
+        .locator('.notifications-toasts .notification-toast', { hasText: 'cleared the memory tier' })
+        .first()
+        .waitFor({ timeout: 10_000 });
+    const entries = memoryRow.locator('td').nth(3);
+    await page.waitForTimeout(1500); // one refresh of the view
+    result.clearCache = { scopes: scopes.map((r) => r.label), memoryEntries: (await entries.innerText()).trim() };
+    note(`after Clear Cache (memory): ${(await memoryRow.innerText()).replace(/\s+/g, ' ').trim()}`);
+
     result.step = 'missing-server';
     // Point smartcache.interpreter at a Python without smartcache_ls: the extension restarts,
     // says how to install the server, and comes back when the setting is restored.
     const bare = path.join(tmp, 'bare-venv');
     await run(PYTHON, ['-m', 'venv', '--without-pip', bare], 60_000);
     const barePython = path.join(bare, 'bin', 'python');
-    const settingsFile = path.join(folder, '.vscode', 'settings.json');
-    const original = fs.readFileSync(settingsFile, 'utf8');
     fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(original), 'smartcache.interpreter': barePython }, null, 2));
     await page.locator('[aria-label^="SmartCache problem"]').first().waitFor({ state: 'attached', timeout: 30_000 });
     const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'smartcache_ls' }).first();
@@ -503,12 +554,23 @@ async function main() {
     result.missingServer.recovered = true;
     note('server back after restoring smartcache.interpreter');
 
+    result.step = 'restart-server';
+    await runCommand(page, 'SmartCache: Restart Server');
+    await page
+        .locator('.notifications-toasts .notification-toast', { hasText: 'SmartCache: server restarted' })
+        .first()
+        .waitFor({ timeout: 30_000 });
+    await page.locator('[aria-label^="SmartCache analysis hit ratio"]').first().waitFor({ state: 'attached', timeout: 30_000 });
+    result.restarted = true;
+    note('restarted with "SmartCache: Restart Server"');
+
     result.step = 'done';
     const problems = [];
     if (result.firstItem !== 'b.py') problems.push(`first predicted item is ${result.firstItem}, expected b.py`);
     if (result.openedFile !== 'b.py') problems.push(`active editor after the pick is ${result.openedFile}, expected b.py`);
     if (!/\d+(\.\d+)?%/.test(result.statusText ?? '')) problems.push(`status bar shows no hit ratio: ${result.statusText}`);
     if (!/Hit ratio/.test(result.statsText ?? '')) problems.push('the statistics view shows no hit ratios');
+    if (result.statsRefreshed.before === result.statsRefreshed.after) problems.push('the statistics view did not refresh');
     if (problems.length) {
         throw new Error(problems.join('; '));
     }

@@ -1,0 +1,40 @@
+"""The demo job: a recorded session replayed against real server processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_replay_runs_both_modes_on_the_embedded_trace() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "smartcache_ls", "replay", "--limit", "40", "--think-ms", "20", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    on, off = data["results"]
+    assert on["prefetch"] is True and off["prefetch"] is False
+    assert on["opens"] == off["opens"] > 20
+    assert sum(on["sources"].values()) == on["opens"]
+    assert off["prefetchIssued"] == 0 and on["prefetchIssued"] >= 1
+    for result in (on, off):
+        assert 0 < result["hitRate"] < 1  # revisits hit, first visits cannot all hit
+        assert 0 < result["p50ms"] <= result["p99ms"]
+        assert result["memoryBytes"] > 0
+
+
+def test_replay_refuses_a_bad_trace(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"t": 1, "session": "s", "event": "open"}\n')
+    out = subprocess.run(
+        [sys.executable, "-m", "smartcache_ls", "replay", str(bad), "--workspace", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2 and "path" in out.stderr
