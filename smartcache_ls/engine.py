@@ -29,7 +29,15 @@ from .cache.sqlite import SqliteTier
 from .cache.tiered import TieredCache
 from .content import content_hash
 from .ignore import scan_files
-from .paths import PathRefused, check_regular_file, confine, decode_text, path_to_uri, uri_to_path
+from .paths import (
+    PathRefused,
+    check_regular_file,
+    confine,
+    decode_text,
+    path_to_uri,
+    relative_to_root,
+    uri_to_path,
+)
 from .predict.model import ModelFormatError, Predictor
 from .prefetch import Job, Prefetcher
 from .protocol import AnalysisResult, FileResult, PredictionItem
@@ -41,6 +49,7 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "cache.sqlite3"
 MODEL_META = "model:{namespace}"
+SAVE_EVERY = 60.0  # seconds between background saves of changed models
 CACHE_SOURCES = frozenset({"memory", "sqlite", "redis"})
 # Fields the engine keeps beside an analysis for validation; not sent to clients.
 _INTERNAL = ("mtime_ns", "size", "resolvedImports")
@@ -86,6 +95,9 @@ class Engine:
         self.watcher: Watcher | None = Watcher(self._on_changes) if watch else None
         self.requests = {"getFile": RequestCounter(), "getAnalysis": RequestCounter()}
         self._closed = False
+        self._stop = threading.Event()
+        self._saver = threading.Thread(target=self._save_loop, name="smartcache-save", daemon=True)
+        self._saver.start()
 
     # workspace folders -------------------------------------------------------
     def add_folder(self, uri: str, name: str | None = None) -> Workspace:
@@ -379,8 +391,11 @@ class Engine:
         ws = next((w for w in list(self.workspaces.values()) if w.root == batch.root), None)
         if ws is None:
             return
+        own = relative_to_root(Path(os.path.realpath(self.cache_dir)), ws.root)
         refresh: list[Job] = []
         for rel, kind in batch.changes.items():
+            if own is not None and (rel == own or rel.startswith(own + "/")):
+                continue  # our own cache files, when the cache dir sits inside the workspace
             hot = self.cache.is_hot(ws.analysis_key(rel))
             self.cache.invalidate(ws.file_key(rel))
             self.cache.invalidate(ws.analysis_key(rel))
@@ -454,10 +469,20 @@ class Engine:
             self._save_model(ws)
         self.cache.flush()
 
+    def _save_loop(self) -> None:
+        """Background: persist changed models now and then, so a crash loses little."""
+        while not self._stop.wait(SAVE_EVERY):
+            try:
+                self.save()
+            except Exception:
+                log.exception("saving the models failed")
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        self._stop.set()
+        self._saver.join(timeout=5)
         if self.watcher is not None:
             self.watcher.stop()
         self.prefetcher.stop()

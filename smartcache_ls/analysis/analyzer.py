@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+import re
+from typing import Any
 
 from ..content import content_hash
 from .imports import extract_imports
-from .languages import get_query, language_for, parse
+from .languages import language_for, parse
 from .metrics import CommentSyntax, comment_syntax, count_lines, metrics_from_spans, text_metrics
 from .outline import outline
+from .scan import SPECS, scan
 from .source import Source
 from .symbol_rules import RULES
 
-if TYPE_CHECKING:
-    from tree_sitter import Tree
-
 logger = logging.getLogger(__name__)
 
-_COMMENT_QUERIES: dict[str, str] = {
-    "python": "(comment) @c",
-    "javascript": "(comment) @c",
-    "typescript": "(comment) @c",
-    "tsx": "(comment) @c",
-    "go": "(comment) @c",
-    "rust": "(line_comment) @c (block_comment) @c",
-    "java": "(line_comment) @c (block_comment) @c",
-    "c": "(comment) @c",
-    "cpp": "(comment) @c",
-}
 # Comment syntax by language, for files whose parse failed.
 _FALLBACK_SYNTAX: dict[str, CommentSyntax] = {
     "python": CommentSyntax(line=("#",)),
@@ -37,6 +25,14 @@ _FALLBACK_SYNTAX: dict[str, CommentSyntax] = {
         CommentSyntax(line=("//",), block=(("/*", "*/"),)),
     ),
 }
+
+
+# C++-only constructs at the start of a line, or a scope operator: a .h file showing them is C++.
+_CPP_MARKERS = re.compile(
+    r"^[ \t]*(?:namespace\b|class\s+\w+\s*[:{;]|template\s*<|using\s+namespace\b|"
+    r"(?:public|private|protected)\s*:)|\b\w+::\w+",
+    re.MULTILINE,
+)
 
 
 def utf8_length(text: str) -> int:
@@ -50,7 +46,8 @@ def analyze(path: str, text: str) -> dict[str, Any]:
 
     Returns ``{"language", "lines", "bytes", "hash", "symbols", "imports", "metrics"}``
     (see the package doc). Files without a grammar, or whose parse fails, get metrics only.
-    A ``.h`` file that is not valid C but is valid C++ is reported as "cpp".
+    A ``.h`` file that shows C++ constructs (namespaces, classes, templates, ``::``), or
+    that is not valid C but is valid C++, is analysed and reported as "cpp".
     """
     language = language_for(path)
     result: dict[str, Any] = {
@@ -89,33 +86,26 @@ def _syntax(path: str, language: str | None) -> CommentSyntax:
 
 def _analyze_tree(path: str, language: str, text: str) -> dict[str, Any] | None:
     src = Source(text)
+    header = language == "c" and path.lower().endswith(".h")
+    if header and _CPP_MARKERS.search(text, 0, 200_000):
+        language = "cpp"  # many C++ projects name their headers .h
     tree = parse(language, src.data)
     if tree is None:
         return None
-    if language == "c" and tree.root_node.has_error and path.lower().endswith(".h"):
-        # Many C++ projects name headers .h: take the C++ reading when it parses cleanly.
+    if header and language == "c" and tree.root_node.has_error:
         cpp = parse("cpp", src.data)
         if cpp is not None and not cpp.root_node.has_error:
             language, tree = "cpp", cpp
     shape = outline(tree, src, RULES[language])
+    found = scan(tree, SPECS[language])
     return {
         "language": language,
         "symbols": shape.symbols,
-        "imports": extract_imports(language, tree, src),
+        "imports": extract_imports(language, found.sites, src),
         "metrics": {
-            **metrics_from_spans(text, src, _comment_spans(language, tree)),
+            **metrics_from_spans(text, src, found.comments),
             "maxDepth": shape.max_depth,
             "syntaxError": tree.root_node.has_error,
             "truncated": shape.truncated,
         },
     }
-
-
-def _comment_spans(language: str, tree: Tree) -> list[tuple[int, int]]:
-    query = get_query(language, "comments", _COMMENT_QUERIES[language])
-    if query is None:
-        return []
-    from tree_sitter import QueryCursor
-
-    captures = QueryCursor(query).captures(tree.root_node)
-    return [(n.start_byte, n.end_byte) for nodes in captures.values() for n in nodes]

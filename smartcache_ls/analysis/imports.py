@@ -9,44 +9,23 @@
   globs keep "::*"); ``mod m;`` (a module in another file) -> "self::m".
 - c/cpp: ``#include`` targets without the quotes or angle brackets.
 
-Queries use no text predicates (``#eq?``): trees parsed from a read callback, as ours
-are, have no source for py-tree-sitter to compare (and ``Node.text`` crashes on them).
-Queries find imports anywhere in the file (inside functions, ``if TYPE_CHECKING:``, ...).
+Import sites come from :func:`.scan.scan` (anywhere in the file: inside functions,
+``if TYPE_CHECKING:``, ...). Never use ``Node.text`` here (see :func:`.languages.parse`).
 The result is deduplicated, in document order, and capped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from .languages import get_query
 from .source import Source
 
 if TYPE_CHECKING:
-    from tree_sitter import Node, Tree
+    from tree_sitter import Node
 
 #: At most this many imports per file.
 MAX_IMPORTS = 2_000
-
-_JS_COMMON = """
-(import_statement source: (string) @src)
-(export_statement source: (string) @src)
-(call_expression arguments: (arguments . (string) @call))
-"""
-_TS_EXTRA = "(import_require_clause source: (string) @src)\n"
-
-QUERIES: dict[str, str] = {
-    "python": "(import_statement) @imp (import_from_statement) @imp",
-    "javascript": _JS_COMMON,
-    "typescript": _JS_COMMON + _TS_EXTRA,
-    "tsx": _JS_COMMON + _TS_EXTRA,
-    "go": "(import_spec path: (_) @src)",
-    "rust": "(use_declaration argument: (_) @imp) (mod_item name: (identifier) @mod !body)",
-    "java": "(import_declaration) @imp",
-    "c": "(preproc_include path: (_) @src)",
-    "cpp": "(preproc_include path: (_) @src)",
-}
 
 
 def _unquote(text: str) -> str:
@@ -55,7 +34,9 @@ def _unquote(text: str) -> str:
     return ""
 
 
-def _python(node: Node, capture: str, src: Source) -> list[str]:
+def _python(node: Node, src: Source) -> list[str]:
+    if node.type == "future_import_statement":
+        return []
     if node.type == "import_statement":
         out = []
         for name in node.children_by_field_name("name"):
@@ -77,19 +58,51 @@ def _python(node: Node, capture: str, src: Source) -> list[str]:
     return [spec]
 
 
-def _string(node: Node, capture: str, src: Source) -> list[str]:
-    if capture == "call":  # the first argument of a call: keep require("x") and import("x")
-        call = node.parent.parent if node.parent is not None else None
-        function = call.child_by_field_name("function") if call is not None else None
-        if function is None or not (
+def _string(node: Node | None, src: Source) -> list[str]:
+    if node is None:
+        return []
+    spec = _unquote(src.text(node).strip())
+    return [spec] if spec and "\n" not in spec else []
+
+
+def _javascript(node: Node, src: Source) -> list[str]:
+    t = node.type
+    if t == "call_expression":  # require("x"), import("x")
+        function = node.child_by_field_name("function")
+        args = node.child_by_field_name("arguments")
+        if function is None or args is None or args.type != "arguments":
+            return []
+        if not (
             function.type == "import" or (function.type == "identifier" and src.text(function) == "require")
         ):
             return []
-    spec = _unquote(src.text(node).strip())
-    return [spec] if spec else []
+        first = args.named_children[0] if args.named_child_count else None
+        return _string(first, src) if first is not None and first.type == "string" else []
+    source = node.child_by_field_name("source")
+    if source is None and t == "import_statement":  # TS: import x = require("y")
+        clause = next((c for c in node.named_children if c.type == "import_require_clause"), None)
+        source = clause.child_by_field_name("source") if clause is not None else None
+    return _string(source, src)
 
 
-def _java(node: Node, capture: str, src: Source) -> list[str]:
+def _go(node: Node, src: Source) -> list[str]:
+    out: list[str] = []
+    for child in node.named_children:
+        specs = child.named_children if child.type == "import_spec_list" else [child]
+        for spec in specs:
+            if spec.type == "import_spec":
+                out += _string(spec.child_by_field_name("path"), src)
+    return out
+
+
+def _c(node: Node, src: Source) -> list[str]:
+    path = node.child_by_field_name("path")
+    if path is None or path.type not in ("string_literal", "system_lib_string"):
+        return []
+    return _string(path, src)
+
+
+def _java(node: Node, src: Source) -> list[str]:
     path = next((c for c in node.named_children if c.type in ("scoped_identifier", "identifier")), None)
     if path is None:
         return []
@@ -99,11 +112,17 @@ def _java(node: Node, capture: str, src: Source) -> list[str]:
     return [spec]
 
 
-def _rust(node: Node, capture: str, src: Source) -> list[str]:
-    if capture == "mod":
-        return ["self::" + src.name(node)]
+def _rust(node: Node, src: Source) -> list[str]:
+    if node.type == "mod_item":  # mod m;  (not mod m { ... })
+        if node.child_by_field_name("body") is not None:
+            return []
+        name = node.child_by_field_name("name")
+        return ["self::" + src.name(name)] if name is not None else []
+    arg = node.child_by_field_name("argument")
+    if arg is None:
+        return []
     out: list[str] = []
-    stack: list[tuple[str, Node]] = [("", node)]
+    stack: list[tuple[str, Node]] = [("", arg)]
     while stack and len(out) < MAX_IMPORTS:
         prefix, cur = stack.pop()
         t = cur.type
@@ -130,37 +149,29 @@ def _rust(node: Node, capture: str, src: Source) -> list[str]:
     return out
 
 
-_HANDLERS: dict[str, Callable[[Node, str, Source], list[str]]] = {
+_HANDLERS: dict[str, Callable[[Node, Source], list[str]]] = {
     "python": _python,
-    "javascript": _string,
-    "typescript": _string,
-    "tsx": _string,
-    "go": _string,
+    "javascript": _javascript,
+    "typescript": _javascript,
+    "tsx": _javascript,
+    "go": _go,
     "rust": _rust,
     "java": _java,
-    "c": _string,
-    "cpp": _string,
+    "c": _c,
+    "cpp": _c,
 }
 
 
-def extract_imports(language: str, tree: Tree, src: Source) -> list[str]:
-    """The import specifiers of a parsed file (deduplicated, document order)."""
-    query = get_query(language, "imports", QUERIES[language])
-    if query is None:
-        return []
-    from tree_sitter import QueryCursor
-
+def extract_imports(language: str, sites: Iterable[Node], src: Source) -> list[str]:
+    """The import specifiers at the given import sites (deduplicated, document order)."""
     handler = _HANDLERS[language]
-    captures = QueryCursor(query).captures(tree.root_node)
-    nodes = sorted(
-        ((node, name) for name, found in captures.items() for node in found),
-        key=lambda pair: (pair[0].start_byte, pair[1]),
-    )
     seen: set[str] = set()
     out: list[str] = []
-    for node, capture in nodes:
-        for spec in handler(node, capture, src):
-            if spec and spec not in seen and len(out) < MAX_IMPORTS:
+    for node in sites:
+        for spec in handler(node, src):
+            if spec and spec not in seen:
                 seen.add(spec)
                 out.append(spec)
+                if len(out) >= MAX_IMPORTS:
+                    return out
     return out

@@ -1,7 +1,7 @@
 """Which language a file is, and the tree-sitter machinery for it.
 
 Nothing here imports ``tree_sitter`` at module import time: grammars are loaded on
-first use, and parsers and compiled queries are cached per thread
+first use, and parsers are cached per thread
 (``threading.local``), because a ``tree_sitter.Parser`` must not be shared between
 threads that parse at the same time.
 
@@ -19,12 +19,14 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tree_sitter import Language, Parser, Query, Tree
+    from tree_sitter import Language, Parser, Tree
 
 logger = logging.getLogger(__name__)
 
-#: Parsing stops (and the file gets metrics only) once it has taken this long.
-PARSE_BUDGET_SECONDS = 5.0
+#: Parsing stops (and the file gets metrics only) once it has taken this long: a base plus
+#: an allowance per MB of text. Error recovery on some garbage inputs is pathologically slow.
+PARSE_BUDGET_SECONDS = 0.5
+PARSE_BUDGET_SECONDS_PER_MB = 5.0
 
 #: Suffix (lower case) -> language name.
 EXTENSIONS: dict[str, str] = {
@@ -129,24 +131,6 @@ def get_parser(name: str) -> Parser | None:
     return parser  # type: ignore[return-value]
 
 
-def get_query(name: str, purpose: str, source: str) -> Query | None:
-    """This thread's compiled query ``source`` for a language (cached under ``purpose``)."""
-    cache = _thread_cache()
-    key = (name, purpose)
-    if key not in cache:
-        lang = get_language(name)
-        query: Query | None = None
-        if lang is not None:
-            try:
-                from tree_sitter import Query
-
-                query = Query(lang, source)
-            except Exception:
-                logger.exception("bad %s query for %s", purpose, name)
-        cache[key] = query
-    return cache[key]  # type: ignore[return-value]
-
-
 def parse(name: str, data: bytes, budget: float | None = None) -> Tree | None:
     """Parse UTF-16LE ``data``; None when there is no grammar or the time budget ran out.
 
@@ -158,7 +142,10 @@ def parse(name: str, data: bytes, budget: float | None = None) -> Tree | None:
     parser = get_parser(name)
     if parser is None:
         return None
-    limit = PARSE_BUDGET_SECONDS if budget is None else budget
+    if budget is None:
+        limit = PARSE_BUDGET_SECONDS + PARSE_BUDGET_SECONDS_PER_MB * len(data) / 2_000_000
+    else:
+        limit = budget
     view = memoryview(data)
     deadline = time.monotonic() + limit
 

@@ -1,10 +1,11 @@
 """The symbol outline of a syntax tree: a language-independent, iterative walker.
 
 Per-language knowledge lives in :mod:`.symbol_rules`; a rule looks at one node and
-says which symbols it declares (and where their children are), or that it
-declares none. The walker never recurses in Python, caps the nesting depth of
-the symbols it emits (deeper ones are dropped; JSON encoders recurse) and the
-number of symbols, so any input is safe.
+says which symbols it declares (and where their children are), or that it declares
+none. The walker descends into a rule's container node types and into ERROR nodes
+(error recovery often wraps good declarations). It never recurses in Python, caps
+the nesting depth of the symbols it emits (deeper ones are dropped; JSON encoders
+recurse) and the number of symbols, so any input is safe.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def outline(tree: Tree, src: Source, rules: Rules) -> Outline:
         node, scope, out, depth = stack.pop()
         found = rule(node, scope, src)
         if found is None:
-            if node.type in containers:
+            if node.type in containers or node.is_error:
                 stack.extend((c, scope, out, depth) for c in reversed(node.named_children))
             continue
         bodies: list[tuple[Found, list[dict[str, Any]]]] = []

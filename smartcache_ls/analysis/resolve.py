@@ -210,9 +210,7 @@ def _javascript(ctx: _Context, spec: str) -> Iterator[str]:
 
 
 def _c(ctx: _Context, spec: str) -> Iterator[str]:
-    yield from ctx.first(
-        [_join(ctx.dir, spec), spec, _join("include", spec), _join("src", spec)]
-    )
+    yield from ctx.first([_join(ctx.dir, spec), spec, _join("include", spec), _join("src", spec)])
 
 
 # ---------------------------------------------------------------------------- go
@@ -298,9 +296,7 @@ def _rust(ctx: _Context, spec: str) -> Iterator[str]:
     else:
         crate = head.replace("_", "-")
         names = dict.fromkeys([head, crate])
-        yield from ctx.first(
-            [f"{d}{n}/src/lib.rs" for n in names for d in ("", "crates/")]
-        )
+        yield from ctx.first([f"{d}{n}/src/lib.rs" for n in names for d in ("", "crates/")])
         return
     candidates: list[str | None] = []
     for n in range(len(rest), 0, -1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -10,21 +11,27 @@ if TYPE_CHECKING:
 #: Names longer than this are cut (a name is for display, not a copy of the code).
 MAX_NAME = 200
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 class Source:
-    """The UTF-16LE encoding of a text; columns of its nodes are UTF-16 code units * 2."""
+    """The UTF-16LE encoding of a text; columns of its nodes are UTF-16 code units * 2.
+
+    Surrogate code points (which a str may hold, unpaired) become U+FFFD, one code unit
+    like them, so offsets are unchanged: tree-sitter can take minutes on invalid UTF-16.
+    """
 
     __slots__ = ("data",)
 
     def __init__(self, text: str) -> None:
-        self.data = text.encode("utf-16-le", "surrogatepass")
+        try:
+            self.data = text.encode("utf-16-le")
+        except UnicodeEncodeError:
+            self.data = _SURROGATE.sub("\ufffd", text).encode("utf-16-le")
 
     def slice(self, start: int, end: int) -> str:
         chunk = self.data[start - (start & 1) : end - (end & 1)]
-        try:
-            return chunk.decode("utf-16-le", "surrogatepass")
-        except UnicodeDecodeError:
-            return chunk.decode("utf-16-le", "replace")
+        return chunk.decode("utf-16-le", "replace")
 
     def text(self, node: Node | None) -> str:
         """The text of a node ('' for None)."""

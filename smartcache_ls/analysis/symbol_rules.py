@@ -49,10 +49,9 @@ def _python_def(defn: Node, outer: Node, scope: Scope, src: Source) -> list[Foun
         return [Found(name, "class", outer, body, Scope("class", name))]
     if defn.type != "function_definition":
         return []
+    kind = "function"
     if scope.kind == "class":
         kind = "constructor" if name == "__init__" else "method"
-    else:
-        kind = "function"
     return [Found(name, kind, outer, body, Scope("function", name))]
 
 
@@ -72,10 +71,9 @@ def _python_assignment(stmt: Node, scope: Scope, src: Source) -> list[Found]:
             targets = []
         for target in targets:
             name = src.name(target)
+            kind = "field" if scope.kind == "class" else "variable"
             if _UPPER.fullmatch(name):
                 kind = "constant"
-            else:
-                kind = "field" if scope.kind == "class" else "variable"
             found.append(Found(name, kind, stmt if len(targets) == 1 else target))
     return found
 
@@ -174,9 +172,7 @@ def _js_declaration(node: Node, scope: Scope, src: Source) -> list[Found]:
     return found
 
 
-JAVASCRIPT = Rules(
-    _js, frozenset({"export_statement", "ambient_declaration", "expression_statement"})
-)
+JAVASCRIPT = Rules(_js, frozenset({"export_statement", "ambient_declaration", "expression_statement"}))
 
 # ------------------------------------------------------------------------------ go
 
@@ -297,8 +293,8 @@ def _java(node: Node, scope: Scope, src: Source) -> list[Found] | None:
             kind = "constant"
         else:
             modifiers = next((c for c in node.children if c.type == "modifiers"), None)
-            static_final = modifiers is not None and _has_token(modifiers, "static") and _has_token(
-                modifiers, "final"
+            static_final = (
+                modifiers is not None and _has_token(modifiers, "static") and _has_token(modifiers, "final")
             )
             kind = "constant" if static_final else "field"
         declarators = node.children_by_field_name("declarator")
@@ -333,7 +329,9 @@ _C_NAMES = frozenset(
         "primitive_type",
     }
 )
-_C_OPERATORS = frozenset({"function_declarator", "pointer_declarator", "array_declarator", "reference_declarator"})
+_C_OPERATORS = frozenset(
+    {"function_declarator", "pointer_declarator", "array_declarator", "reference_declarator"}
+)
 
 
 def _declarator(node: Node | None) -> tuple[Node | None, bool]:
@@ -409,9 +407,7 @@ def _c_declaration(node: Node, scope: Scope, src: Source) -> list[Found]:
     if typ is not None and typ.type in _C_TYPES:
         found.extend(_c_type(typ, typ, src))
     declarators = node.children_by_field_name("declarator")
-    const = any(
-        c.type == "type_qualifier" and src.text(c) in ("const", "constexpr") for c in node.children
-    )
+    const = any(c.type == "type_qualifier" and src.text(c) in ("const", "constexpr") for c in node.children)
     for decl in declarators:
         name_node, is_function = _declarator(decl)
         if name_node is None:
