@@ -25,6 +25,7 @@ from typing import Any
 
 from . import __version__
 from .cache.memory import MemoryTier
+from .cache.redis import RedisTier, make_namespace
 from .cache.sqlite import SqliteTier
 from .cache.tiered import TieredCache
 from .content import content_hash
@@ -89,7 +90,8 @@ class Engine:
         cache_dir.mkdir(parents=True, exist_ok=True)
         self.sqlite = SqliteTier(cache_dir / DB_NAME, settings.max_disk_bytes, settings.ttl_seconds)
         self.memory = MemoryTier(settings.max_memory_bytes, settings.ttl_seconds)
-        self.cache = TieredCache(self.memory, self.sqlite)
+        self.redis = _open_redis(settings)
+        self.cache = TieredCache(self.memory, self.sqlite, self.redis)
         self.prefetcher = Prefetcher(self._warm)
         self.prefetcher.start()
         self.watcher: Watcher | None = Watcher(self._on_changes) if watch else None
@@ -334,7 +336,7 @@ class Engine:
     def _analysis(
         self, ws: Workspace, path: Path, rel: str, prefetch: bool = False
     ) -> tuple[dict[str, Any], str]:
-        from .analysis import analyze, resolve_imports
+        from .analysis import resolve_imports
 
         key = ws.analysis_key(rel)
         with ws.lock:
@@ -342,13 +344,13 @@ class Engine:
         st = None if doc is not None else check_regular_file(path, self.settings.max_file_bytes)
 
         def load() -> tuple[Any, str]:
-            text, _, _ = self._file(ws, path, rel, prefetch=prefetch)
-            value = analyze(rel, text)
+            text, digest, _ = self._file(ws, path, rel, prefetch=prefetch)
+            value, source = self._shared_analysis(rel, text, digest)
             resolved = resolve_imports(ws.root, rel, list(value.get("imports", [])), self._exists(ws))
             value["resolvedImports"] = resolved
             if doc is None and st is not None:
                 value["mtime_ns"], value["size"] = st.st_mtime_ns, st.st_size
-            return value, "computed"
+            return value, source
 
         value, source = self.cache.get_or_load(key, load, prefetch=prefetch)
         valid = value.get("hash") == doc.hash if doc is not None else st is not None and _fresh(value, st)
@@ -358,6 +360,22 @@ class Engine:
         with ws.lock:
             ws.set_imports(rel, list(value.get("resolvedImports", [])))
         return {k: v for k, v in value.items() if k not in _INTERNAL}, source
+
+    def _shared_analysis(self, rel: str, text: str, digest: str) -> tuple[dict[str, Any], str]:
+        """Analyse ``text``, or take a teammate's analysis of the same content from Redis."""
+        from .analysis import analyze, language_for
+
+        share = self.redis is not None and self.settings.share_analyses
+        # The same text under another extension is analysed as another language.
+        key = f"{digest}.{language_for(rel) or 'text'}"
+        if share and self.redis is not None:
+            shared = self.redis.get_shared(key)
+            if isinstance(shared, dict) and shared.get("hash") == digest:
+                return dict(shared), "redis"
+        value = analyze(rel, text)
+        if share and self.redis is not None:
+            self.redis.set_shared(key, value)
+        return value, "computed"
 
     def _exists(self, ws: Workspace) -> Callable[[str], bool]:
         def exists(rel: str) -> bool:
@@ -417,6 +435,9 @@ class Engine:
 
     # settings, stats, lifecycle ---------------------------------------------------------
     def apply_settings(self, settings: Settings) -> None:
+        """Apply changed settings; the Redis and SQLite connections are set up at start only."""
+        if (settings.redis_url, settings.cache_dir) != (self.settings.redis_url, self.settings.cache_dir):
+            log.warning("redisUrl and cacheDir changes take effect when the server restarts")
         self.settings = settings
         self.memory.resize(settings.max_memory_bytes)
 
@@ -488,6 +509,22 @@ class Engine:
         self.prefetcher.stop()
         self.save()
         self.cache.close()
+
+
+def _open_redis(settings: Settings) -> RedisTier | None:
+    """The Redis tier when ``redisUrl`` is set; None (and a log line) when it cannot be had."""
+    if not settings.redis_url:
+        return None
+    try:
+        return RedisTier(
+            settings.redis_url,
+            namespace=make_namespace("smartcache-ls"),
+            ttl=settings.ttl_seconds,
+            share_analyses=settings.share_analyses,
+        )
+    except Exception as exc:  # the optional package missing, or a malformed URL
+        log.warning("Redis tier disabled: %s", exc)
+        return None
 
 
 def _fresh(value: Any, st: os.stat_result) -> bool:

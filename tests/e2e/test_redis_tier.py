@@ -1,0 +1,63 @@
+"""The Redis tier through the real server: a second machine's server reads what the first stored,
+teammates share analyses by content hash, and Redis going away degrades to the local tiers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from smartcache_ls.paths import path_to_uri
+
+from ..cache.redis_server import RedisServer
+from .test_lsp import request, start, stop
+
+
+async def test_redis_tier_serves_a_second_server_and_survives_an_outage(
+    workspace: Path, tmp_path: Path
+) -> None:
+    with RedisServer(tmp_path / "redis") as redis:
+        uri = path_to_uri(workspace / "models.py")
+        first = await start(workspace, tmp_path / "cache-a", redisUrl=redis.url)
+        try:
+            computed = await request(first, "smartcache/getAnalysis", {"uri": uri})
+            assert computed["source"] == "computed"
+            stats = await request(first, "smartcache/stats", {})
+            assert "redis" in stats["tiers"]
+        finally:
+            await stop(first)  # flushes queued writes to SQLite and Redis
+
+        # Another server with an empty local cache (another machine of the fleet) finds it in Redis.
+        second = await start(workspace, tmp_path / "cache-b", redisUrl=redis.url)
+        try:
+            remote = await request(second, "smartcache/getAnalysis", {"uri": uri})
+            assert remote["source"] == "redis" and remote["symbols"] == computed["symbols"]
+            redis.kill()
+            util = path_to_uri(workspace / "util.py")
+            served = await request(second, "smartcache/getAnalysis", {"uri": util})
+            assert served["source"] == "computed" and served["symbols"][0]["name"] == "helper"
+            again = await request(second, "smartcache/getAnalysis", {"uri": util})
+            assert again["source"] == "memory"
+            redis.start()
+            await request(second, "smartcache/clear", {"scope": "memory"})
+            assert (await request(second, "smartcache/getFile", {"uri": util}))["text"].startswith("def helper")
+        finally:
+            await stop(second)
+
+
+async def test_shared_analyses_across_workspaces_by_content_hash(workspace: Path, tmp_path: Path) -> None:
+    other = tmp_path / "teammate"
+    other.mkdir()
+    (other / "renamed_models.py").write_text((workspace / "models.py").read_text())
+    with RedisServer(tmp_path / "redis") as redis:
+        mine = await start(workspace, tmp_path / "cache-a", redisUrl=redis.url, shareAnalyses=True)
+        try:
+            await request(mine, "smartcache/getAnalysis", {"uri": path_to_uri(workspace / "models.py")})
+        finally:
+            await stop(mine)
+        theirs = await start(other, tmp_path / "cache-b", redisUrl=redis.url, shareAnalyses=True)
+        try:
+            uri = path_to_uri(other / "renamed_models.py")
+            shared = await request(theirs, "smartcache/getAnalysis", {"uri": uri})
+            assert shared["source"] == "redis"
+            assert [s["name"] for s in shared["symbols"]] == ["Beta", "make_beta"]
+        finally:
+            await stop(theirs)
