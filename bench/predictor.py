@@ -22,8 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from smartcache_ls.predict.baselines import MarkovBaseline  # noqa: E402
-from smartcache_ls.predict.model import Predictor  # noqa: E402
+from smartcache_ls.predict.baselines import MarkovBaseline
+from smartcache_ls.predict.model import Predictor
+
+SESSION_STEPS = 500  # a new session (an hour's gap) every this many accesses
 
 
 class Walk:
@@ -43,9 +45,9 @@ class Walk:
         r = self.rng.random()
         if r < 0.35 and len(self.recent) > 2:
             nxt = self.recent[-1 - min(int(self.rng.expovariate(0.7)) + 1, len(self.recent) - 1)]
-        elif r < 0.9:
+        elif r < 0.85:
             options = self.succ[self.current]
-            nxt = self.files[options[min(int(self.rng.expovariate(0.4)), len(options) - 1)]]
+            nxt = self.files[options[min(int(self.rng.expovariate(0.15)), len(options) - 1)]]
         else:
             nxt = self.files[self.rng.randrange(len(self.files))]
         self.recent.append(nxt)
@@ -72,10 +74,12 @@ def main(argv: list[str]) -> int:
     markov = MarkovBaseline()
     t = 0.0
     started = time.perf_counter()
+    steps_done = 0
     while model.stats()["firstOrder"] < args.transitions:
         for _ in range(1000):
             path = walk.step()
-            t += 5.0
+            steps_done += 1
+            t += 3600.0 if steps_done % SESSION_STEPS == 0 else 5.0
             model.observe(path, t)
             model.predict(args.k)
             markov.observe(path, t)
@@ -83,15 +87,15 @@ def main(argv: list[str]) -> int:
     stats = model.stats()
     print(
         f"warm-up: {stats['firstOrder']} first-order + {stats['transitions'] - stats['firstOrder']} "
-        f"second-order transitions, {stats['files']} files, {warm:.1f}s"
+        f"second-order transitions, {stats['files']} files, {steps_done} accesses, {warm:.1f}s"
     )
 
     steps = [walk.step() for _ in range(args.steps)]
     ours: list[float] = []
     base: list[float] = []
     clock = time.perf_counter_ns
-    for path in steps:
-        t += 5.0
+    for n, path in enumerate(steps, 1):
+        t += 3600.0 if n % SESSION_STEPS == 0 else 5.0
         t0 = clock()
         model.observe(path, t)
         model.predict(args.k)

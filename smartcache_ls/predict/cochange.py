@@ -8,7 +8,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-MARKER = "--smartcache-commit--"
+MARKER = "\x1e"  # git prints it (as %x1e) before each commit's file names
 
 
 def read_git_cochange(root: Path, max_commits: int = 2000, timeout: float = 10) -> list[list[str]]:
@@ -30,7 +30,7 @@ def read_git_cochange(root: Path, max_commits: int = 2000, timeout: float = 10) 
         "--no-renames",
         "--diff-filter=AM",
         f"--max-count={int(max_commits)}",
-        f"--format={MARKER}",
+        "--format=%x1e",
     ]
     try:
         proc = subprocess.run(
@@ -51,7 +51,7 @@ def read_git_cochange(root: Path, max_commits: int = 2000, timeout: float = 10) 
         return []
     commits: list[list[str]] = []
     current: list[str] | None = None
-    for line in proc.stdout.splitlines():
+    for line in proc.stdout.split("\n"):
         if line == MARKER:
             if current:
                 commits.append(current)

@@ -20,8 +20,10 @@ signals, each a small sparse feature vector:
   implementation name pairs, same directory, similar names.
 
 The score of a candidate is a weighted sum of its features; probabilities are
-a softmax over the candidates plus a "none of these" option (score 0), so they
-are calibrated estimates that the next file is that candidate. The weights
+a softmax over the candidates plus a "none of these" option (score 0), times
+the observed chance that the session goes on at all (commits end after a few
+files), so they are calibrated estimates that the next file is that candidate
+(the engine's prefetch threshold compares against them). The weights
 are learnt online from the model's own hits and misses: after every switch the
 log-likelihood gradient of the file actually opened is applied with AdaGrad.
 Nothing is tuned per workspace by hand; the starting weights only encode the
@@ -30,11 +32,15 @@ ordering the literature reports (recency first, then transitions, then the rest)
 Sessions (``start_session()`` or a gap of more than 30 minutes between
 observations) reset recency while everything learnt persists. The model is
 bounded by ``max_bytes`` (its JSON size): rows are capped and the least
-valuable entries (count decayed by age) are pruned.
+valuable entries (count decayed by age) are pruned. The git co-change table
+is not persisted: the engine reloads it from ``git log`` (``load_cochange``).
+Every prediction looks at a bounded number of candidates (at most
+``MAX_CANDIDATES`` fully scored), so its cost does not grow with the workspace.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import os.path
@@ -53,16 +59,22 @@ VERSION = 2
 SESSION_GAP = 30 * 60.0
 LN2 = math.log(2.0)
 HALF_LIFE = 20_000.0  # observations after which an unused entry is worth half when pruning
-MAX_ROW = 64  # entries kept per context row (transitions, co-occurrence)
+MAX_ROW = 32  # entries kept per context row (transitions, co-occurrence)
 MAX_SESSION = 256  # distinct files remembered in the current session
-RECENT_CANDIDATES = 10  # session files offered as candidates by recency
-SESSION_CONTEXT = 4  # recent session files whose co-occurrence rows are consulted
-COOC_WINDOW = 32  # a first visit in a session pairs with this many earlier files of it
-MAX_STRUCTURE = 12  # candidates taken from each structure signal
+RECENT_CANDIDATES = 8  # session files offered as candidates by recency
+SESSION_CONTEXT = 2  # recent session files whose co-occurrence rows are consulted
+COOC_WINDOW = 4  # a first visit in a session pairs with this many earlier files of it
+TOP_COOC = 8  # candidates taken from a git co-change row
+COOC_ROW = 8  # co-occurrence entries kept per file (a row grows to twice this, then is cut)
+TOP_NEXT = 12  # candidates taken from each transition row
+MAX_CANDIDATES = 24  # candidates fully scored (the best by their gathering signals)
+MAX_STRUCTURE = 6  # candidates taken from each structure signal
 # upper estimates of the JSON bytes of one stored file (plus its path) and of one entry
 FILE_BYTES = 64
-ENTRY_BYTES = 40
+ENTRY_BYTES = 15  # per entry, besides its indexes and tick: count, separators, brackets
+HEADER_BYTES = 4096  # weights and the rest
 LEARNING_RATE = 0.1
+MIN_GRAD_PROB = 1e-3
 SEP = "\x1f"
 
 # features -------------------------------------------------------------------------------
@@ -95,7 +107,17 @@ FEATURES = (
 )
 F = {name: i for i, name in enumerate(FEATURES)}
 # recency rank -> feature (rank 0 unused; ranks past the list are "rec7")
-_BUCKETS = ("rec1", "rec1", "rec2", "rec3", "rec4", "rec4", "rec4", "rec7")
+_BUCKET_IDS = tuple(F[n] for n in ("rec1", "rec1", "rec2", "rec3", "rec4", "rec4", "rec4", "rec7"))
+# the signal each feature belongs to, as reasons name them
+_GROUP = tuple(
+    "recency" if name.startswith(("rec", "sess")) else name[:-1] if name in ("m1n", "m2n", "gitn") else name
+    for name in FEATURES
+)
+_M1, _M1N, _M2, _M2N = F["m1"], F["m1n"], F["m2"], F["m2n"]
+_COOC, _COOC_SESSION, _GIT, _GITN = F["cooc"], F["coocSession"], F["git"], F["gitn"]
+_IMPORTS, _IMPORTED_BY, _TEST_PAIR = F["imports"], F["importedBy"], F["testPair"]
+_SAME_DIR, _NAME_LIKE, _FREQ, _FIRST = F["sameDir"], F["nameLike"], F["freq"], F["firstInSession"]
+_REC11, _SESS_VISITS, _SESS_EDITS, _BACK = F["rec11"], F["sessVisits"], F["sessEdits"], F["back"]
 # starting weights: recency first, then transitions, then association, then structure
 PRIOR = {
     "bias": -1.0,
@@ -161,7 +183,7 @@ def split_name(path: str) -> tuple[str, str]:
     return d, stem
 
 
-def test_stem(path: str) -> tuple[str, bool]:
+def pair_stem(path: str) -> tuple[str, bool]:
     """The implementation stem a file stands for (with its extension) and whether it is a test."""
     _, base = os.path.split(path)
     stem, ext = os.path.splitext(base)
@@ -190,20 +212,34 @@ def _ago(seconds: float) -> str:
     return f"visited {int(seconds // 3600)} h ago"
 
 
-def _bump(row: dict[str, list[float]], key: str, tick: int) -> bool:
-    """Count ``key`` in ``row``; True when a new entry was made (possibly evicting one)."""
+def _bump(row: dict[str, list[float]], key: str, tick: int, cap: int = 0) -> int:
+    """Count ``key`` in ``row``; returns the change in the number of entries.
+
+    A row may grow to twice ``cap`` (default ``MAX_ROW``); then it is cut back to the ``cap``
+    most used entries at once (amortised O(log n) per insert).
+    """
     entry = row.get(key)
     if entry is not None:
         entry[0] += 1
         entry[1] = tick
-        return False
-    if len(row) >= MAX_ROW:
-        victim = min(row, key=lambda c: (row[c][0], row[c][1]))
-        del row[victim]
-        row[key] = [1, tick]
-        return False
+        return 0
     row[key] = [1, tick]
-    return True
+    cap = cap or MAX_ROW
+    if len(row) < 2 * cap:
+        return 1
+    keep = sorted(row.items(), key=lambda kv: (-kv[1][0], -kv[1][1]))[:cap]
+    dropped = len(row) - cap
+    row.clear()
+    row.update(keep)
+    return 1 - dropped
+
+
+def _by_count(kv: tuple[str, list[float]]) -> float:
+    return kv[1][0]
+
+
+def _by_value(kv: tuple[str, float]) -> float:
+    return -kv[1]
 
 
 @attrs.define
@@ -229,6 +265,7 @@ class Predictor:
         self._m2_total: dict[str, float] = {}
         self._cooc: dict[str, dict[str, list[float]]] = {}  # a -> {c: [sessions, tick]}
         self._git: dict[str, dict[str, int]] = {}  # a -> {c: commits with both}
+        self._git_top: dict[str, list[tuple[str, int]]] = {}  # a -> its TOP_COOC best, sorted
         self._git_n: dict[str, int] = {}
         self._entries = 0
         self._file_bytes = 0
@@ -241,6 +278,9 @@ class Predictor:
         self._by_dir: dict[str, dict[str, None]] = {}
         self._by_token: dict[str, set[str]] = {}
         self._indexed: set[str] = set()
+        self._metas: dict[str, tuple[str, str, bool]] = {}
+        self._index_version = 0
+        self._like_cache: dict[str, tuple[int, list[tuple[str, float]]]] = {}
         self._structure_seen = -1
         self._structure_checked = -(10**9)
         # session state (not persisted)
@@ -250,6 +290,7 @@ class Predictor:
         self._last_t: float | None = None
         self._context = 0  # bumps on every switch / session start
         self._scored: _Scored | None = None
+        self._tops: dict[tuple[int, str], list[tuple[str, list[float]]]] = {}
         self.hits = 0
         self.misses = 0
         self._continued = 0  # switches inside a session
@@ -312,6 +353,7 @@ class Predictor:
         s[1] += edit
         s[2] = now
         self._session.move_to_end(path)
+        self._touch_dir(path)
         self._previous, self._current = prev, path
         self._context += 1
         self._scored = None
@@ -324,9 +366,22 @@ class Predictor:
         row = table.get(key)
         if row is None:
             row = table[key] = {}
-        if _bump(row, c, self._tick):
-            self._entries += 1
+        self._entries += _bump(row, c, self._tick)
         totals[key] = totals.get(key, 0.0) + 1
+        self._tops.pop((id(table), key), None)
+
+    def _top(self, table: dict[str, dict[str, list[float]]], key: str, n: int) -> Any:
+        """The n most used entries of a row, memoised until the row changes."""
+        row = table.get(key)
+        if not row:
+            return ()
+        if len(row) <= n:
+            return row.items()
+        memo = (id(table), key)
+        best = self._tops.get(memo)
+        if best is None:
+            best = self._tops[memo] = heapq.nlargest(n, row.items(), key=_by_count)
+        return best
 
     def _pair_with_session(self, path: str) -> None:
         """A first visit in this session co-occurs with the session's recent files."""
@@ -337,8 +392,7 @@ class Predictor:
                 row = self._cooc.get(a)
                 if row is None:
                     row = self._cooc[a] = {}
-                if _bump(row, c, self._tick):
-                    self._entries += 1
+                self._entries += _bump(row, c, self._tick, COOC_ROW)
 
     def _learn(self, target: str | None) -> None:
         """One online step on the log-likelihood of ``target`` under the last ranking
@@ -353,13 +407,14 @@ class Predictor:
         index = scored.paths.index(target) if target in scored.paths else -1
         grad = [0.0] * len(FEATURES)
         for p, feats in zip(scored.probs, scored.feats, strict=True):
-            for i, v in feats:
-                grad[i] -= p * v
+            if p > MIN_GRAD_PROB:  # the rest move the weights by less than rounding
+                for i, v in feats:
+                    grad[i] -= p * v
         if index >= 0:
             for i, v in scored.feats[index]:
                 grad[i] += v
-            ranked = sorted(range(len(scored.probs)), key=lambda j: -scored.probs[j])
-            if index in ranked[:3]:
+            mine = scored.probs[index]
+            if sum(1 for p in scored.probs if p > mine) < 3:
                 self.hits += 1
             else:
                 self.misses += 1
@@ -395,18 +450,42 @@ class Predictor:
                 table[a] = dict(sorted(row.items(), key=lambda kv: -kv[1])[:MAX_ROW])
         self._git = table
         self._git_n = counts
+        self._refresh_git_top()
         for path in counts:
             self._index(path)
         self._scored = None
 
+    def _refresh_git_top(self) -> None:
+        self._git_top = {
+            a: sorted(row.items(), key=lambda kv: -kv[1])[:TOP_COOC] for a, row in self._git.items()
+        }
+
     # indexes ----------------------------------------------------------------------
+    def _meta(self, path: str) -> tuple[str, str, bool]:
+        """(directory, test/implementation pair stem, is a test) of a path, memoised."""
+        meta = self._metas.get(path)
+        if meta is None:
+            if len(self._metas) > 4 * len(self._indexed) + 4096:
+                self._metas = {p: m for p, m in self._metas.items() if p in self._indexed}
+            d, _ = split_name(path)
+            stem, is_test = pair_stem(path)
+            meta = self._metas[path] = (d, stem, is_test)
+        return meta
+
+    def _touch_dir(self, path: str) -> None:
+        """Keep each directory's files in order of last visit."""
+        same = self._by_dir.get(self._meta(path)[0])
+        if same is not None and path in same:
+            del same[path]
+            same[path] = None
+
     def _index(self, path: str) -> None:
         if path in self._indexed:
             return
         self._indexed.add(path)
-        stem, _ = test_stem(path)
+        self._index_version += 1
+        d, stem, _ = self._meta(path)
         self._by_stem.setdefault(stem, set()).add(path)
-        d, _ = split_name(path)
         self._by_dir.setdefault(d, {})[path] = None
         for tok in name_tokens(path):
             self._by_token.setdefault(tok, set()).add(path)
@@ -415,10 +494,11 @@ class Predictor:
         if path not in self._indexed:
             return
         self._indexed.discard(path)
-        stem, _ = test_stem(path)
+        self._index_version += 1
+        d, stem, _ = self._meta(path)
         self._by_stem.get(stem, set()).discard(path)
-        d, _ = split_name(path)
         self._by_dir.get(d, {}).pop(path, None)
+        self._metas.pop(path, None)
         for tok in name_tokens(path):
             self._by_token.get(tok, set()).discard(path)
 
@@ -450,73 +530,79 @@ class Predictor:
             return [], []
         return imports, importers
 
-    def _name_like(self, a: str) -> dict[str, float]:
-        """Files whose names share rare tokens with ``a``: idf-weighted overlap in [0, 1]."""
+    def _name_like(self, a: str) -> list[tuple[str, float]]:
+        """Files whose names share rare tokens with ``a``: idf-weighted overlap in [0, 1].
+
+        Cached per file until more than 1/16 of the known names changed.
+        """
+        cached = self._like_cache.get(a)
+        if cached is not None and (self._index_version - cached[0]) * 16 <= len(self._indexed):
+            return cached[1]
+        if len(self._like_cache) > 4096:
+            self._like_cache.clear()
         toks = name_tokens(a)
-        if not toks:
-            return {}
         n = max(len(self._indexed), 2)
         idf = {t: math.log(n / max(len(self._by_token.get(t, ())), 1)) for t in toks}
         norm = sum(idf.values())
-        if norm <= 0:
-            return {}
         scores: dict[str, float] = {}
-        for tok in sorted(toks, key=lambda t: -idf[t]):
-            members = self._by_token.get(tok, ())
-            if idf[tok] <= 0 or len(members) > 64:
-                continue
-            for c in members:
-                if c != a:
-                    scores[c] = scores.get(c, 0.0) + idf[tok] / norm
-        best = sorted(scores.items(), key=lambda kv: -kv[1])[:MAX_STRUCTURE]
-        return dict(best)
+        if norm > 0:
+            for tok in toks:
+                members = self._by_token.get(tok, ())
+                if idf[tok] <= 0 or len(members) > 64:
+                    continue
+                for c in members:
+                    if c != a:
+                        scores[c] = scores.get(c, 0.0) + idf[tok] / norm
+        best = sorted(scores.items(), key=_by_value)[:MAX_STRUCTURE]
+        self._like_cache[a] = (self._index_version, best)
+        return best
 
     # scoring ----------------------------------------------------------------------
     def _score(self, a: str, b: str | None) -> _Scored:
+        """Gather candidates for the context (a, b), their features, scores and probabilities."""
         self._sync_structure()
         feats: dict[str, list[tuple[int, float]]] = {}
+        session = self._session
 
-        def add(c: str, name: str, value: float) -> None:
-            if c == a or not value:
-                return
+        def add(c: str, i: int, value: float) -> None:
             row = feats.get(c)
             if row is None:
-                row = feats[c] = [(0, 1.0)]
-            row.append((F[name], value))
+                feats[c] = [(0, 1.0), (i, value)]
+            else:
+                row.append((i, value))
 
-        # recency and interest in this session
+        # recency in this session: the most recent files by rank
         ranks: dict[str, int] = {}
-        for c in reversed(self._session):
-            if c == a:
-                continue
-            ranks[c] = len(ranks) + 1
-            if len(ranks) >= RECENT_CANDIDATES:
-                break
+        for c in reversed(session):
+            if c != a:
+                ranks[c] = len(ranks) + 1
+                if len(ranks) >= RECENT_CANDIDATES:
+                    break
         for c, rank in ranks.items():
-            add(c, _BUCKETS[min(rank, len(_BUCKETS) - 1)], 1.0)
-        # transitions
+            feats[c] = [(0, 1.0), (_BUCKET_IDS[min(rank, len(_BUCKET_IDS) - 1)], 1.0)]
+        # transitions: first order, second order
         row1 = self._m1.get(a)
         if row1:
             total = self._m1_total.get(a, 1.0)
-            for c, e in row1.items():
-                add(c, "m1", e[0] / total)
-                add(c, "m1n", math.log1p(e[0]))
+            for c, e in self._top(self._m1, a, TOP_NEXT):
+                add(c, _M1, e[0] / total)
+                feats[c].append((_M1N, math.log1p(e[0])))
         if b is not None:
             key = b + SEP + a
             row2 = self._m2.get(key)
             if row2:
                 total = self._m2_total.get(key, 1.0)
-                for c, e in row2.items():
-                    add(c, "m2", e[0] / total)
-                    add(c, "m2n", math.log1p(e[0]))
-        # co-occurrence in sessions
+                for c, e in self._top(self._m2, key, TOP_NEXT):
+                    add(c, _M2, e[0] / total)
+                    feats[c].append((_M2N, math.log1p(e[0])))
+        # co-occurrence in sessions: with a, and with the session's other recent files
         info_a = self._files.get(a)
         row = self._cooc.get(a)
         if row and info_a:
             n_a = max(info_a[4], 1.0)
             for c, e in row.items():
-                add(c, "cooc", min(e[0] / n_a, 1.0))
-        context = [f for f in reversed(self._session) if f != a][:SESSION_CONTEXT]
+                add(c, _COOC, min(e[0] / n_a, 1.0))
+        context = [c for c in ranks if ranks[c] <= SESSION_CONTEXT]
         if context:
             pooled: dict[str, float] = {}
             for f in context:
@@ -527,68 +613,80 @@ class Predictor:
                 n_f = max(info_f[4], 1.0)
                 for c, e in row.items():
                     pooled[c] = pooled.get(c, 0.0) + min(e[0] / n_f, 1.0)
-            for c, v in pooled.items():
-                if c not in self._session:
-                    add(c, "coocSession", v / len(context))
+            scale = 1.0 / len(context)
+            for c, v in sorted(pooled.items(), key=_by_value)[:TOP_COOC]:
+                if c not in session and c != a:
+                    add(c, _COOC_SESSION, v * scale)
         # git co-change
-        grow = self._git.get(a)
+        grow = self._git_top.get(a)
         if grow:
             n_a = max(self._git_n.get(a, 1), 1)
-            for c, n in grow.items():
-                add(c, "git", min(n / n_a, 1.0))
-                add(c, "gitn", math.log1p(n))
+            for c, n in grow:
+                add(c, _GIT, min(n / n_a, 1.0))
+                feats[c].append((_GITN, math.log1p(n)))
         # structure
         imports, importers = self._structure_lists(a)
         for c in imports:
-            add(c, "imports", 1.0)
+            add(c, _IMPORTS, 1.0)
         for c in importers:
-            add(c, "importedBy", 1.0)
-        stem, is_test = test_stem(a)
+            add(c, _IMPORTED_BY, 1.0)
+        d, stem, is_test = self._meta(a)
         for c in self._by_stem.get(stem, ()):
-            if c != a and test_stem(c)[1] != is_test:
-                add(c, "testPair", 1.0)
-        d, _ = split_name(a)
+            if c != a and self._meta(c)[2] != is_test:
+                add(c, _TEST_PAIR, 1.0)
+        for c, row_f in feats.items():
+            if self._meta(c)[0] == d:
+                row_f.append((_SAME_DIR, 1.0))
         same = self._by_dir.get(d)
-        if same and d:
-            taken = 0
-            for c in same:
-                if c in feats:
-                    add(c, "sameDir", 1.0)
-                elif taken < MAX_STRUCTURE and c != a:
-                    taken += 1
-                    add(c, "sameDir", 1.0)
-        for c, v in self._name_like(a).items():
-            add(c, "nameLike", v)
-        # whole-workspace signals for every candidate
-        log_max = math.log1p(self._max_visits)
-        paths = list(feats)
-        out_feats: list[list[tuple[int, float]]] = []
+        if same:
+            fresh = 0
+            for c in reversed(same):  # most recently visited first
+                if fresh >= MAX_STRUCTURE:
+                    break
+                if c not in feats and c != a:
+                    fresh += 1
+                    add(c, _SAME_DIR, 1.0)
+        for c, v in self._name_like(a):
+            add(c, _NAME_LIKE, v)
+        feats.pop(a, None)
         w = self.weights
+        if len(feats) > MAX_CANDIDATES:
+            # keep the candidates whose signals so far score best; the rest cannot reach the top
+            partial = {c: sum(w[i] * v for i, v in row_f) for c, row_f in feats.items()}
+            paths = heapq.nlargest(MAX_CANDIDATES, partial, key=partial.__getitem__)
+        else:
+            paths = list(feats)
+        # features of every candidate from whole-workspace state; scores
+        log_max = math.log1p(self._max_visits)
+        files, m1, m1_total = self._files, self._m1, self._m1_total
+        out_feats: list[list[tuple[int, float]]] = []
         scores: list[float] = []
         for c in paths:
             row_f = feats[c]
-            info = self._files.get(c)
+            info = files.get(c)
             if info is not None and info[0]:
-                row_f.append((F["freq"], math.log1p(info[0]) / log_max))
-            s = self._session.get(c)
-            if s is None:
-                row_f.append((F["firstInSession"], 1.0))
+                row_f.append((_FREQ, math.log1p(info[0]) / log_max))
+            sc = session.get(c)
+            if sc is None:
+                row_f.append((_FIRST, 1.0))
             else:
                 if c not in ranks:
-                    row_f.append((F["rec11"], 1.0))
-                row_f.append((F["sessVisits"], math.log1p(s[0])))
-                if s[1]:
-                    row_f.append((F["sessEdits"], math.log1p(s[1])))
-            back = self._m1.get(c)
+                    row_f.append((_REC11, 1.0))
+                row_f.append((_SESS_VISITS, math.log1p(sc[0])))
+                if sc[1]:
+                    row_f.append((_SESS_EDITS, math.log1p(sc[1])))
+            back = m1.get(c)
             if back is not None:
                 ret = back.get(a)
                 if ret is not None:
-                    row_f.append((F["back"], ret[0] / self._m1_total.get(c, 1.0)))
+                    row_f.append((_BACK, ret[0] / m1_total.get(c, 1.0)))
+            score = 0.0
+            for i, v in row_f:
+                score += w[i] * v
             out_feats.append(row_f)
-            scores.append(sum(w[i] * v for i, v in row_f))
-        top = max(scores, default=0.0)
-        top = max(top, 0.0)
-        exps = [math.exp(s - top) for s in scores]
+            scores.append(score)
+        top = max(0.0, max(scores, default=0.0))
+        exps = [math.exp(x - top) for x in scores]
         total = math.exp(-top) + sum(exps)
         probs = [e / total for e in exps]
         return _Scored((self._context, a), paths, out_feats, probs, total)
@@ -606,7 +704,7 @@ class Predictor:
             scored = self._score(a, b)
             if a == self._current:
                 self._scored = scored
-        order = sorted(range(len(scored.paths)), key=lambda j: -scored.probs[j])[:k]
+        order = sorted(range(len(scored.paths)), key=scored.probs.__getitem__, reverse=True)[:k]
         go_on = (self._continued + 1) / (self._continued + self._ended + 2)
         out = [
             Prediction(scored.paths[j], go_on * scored.probs[j], self._reason(a, b, scored, j)) for j in order
@@ -640,16 +738,10 @@ class Predictor:
         """Name the signals that ranked candidate j, strongest first."""
         c = scored.paths[j]
         contrib: dict[str, float] = {}
+        w = self.weights
         for i, v in scored.feats[j]:
-            name = FEATURES[i]
-            group = (
-                "recency"
-                if name.startswith("rec") or name.startswith("sess")
-                else name.rstrip("n")
-                if name in ("m1n", "m2n", "gitn")
-                else name
-            )
-            contrib[group] = contrib.get(group, 0.0) + self.weights[i] * v
+            group = _GROUP[i]
+            contrib[group] = contrib.get(group, 0.0) + w[i] * v
         texts: list[str] = []
         for group, value in sorted(contrib.items(), key=lambda kv: -kv[1]):
             if value <= 0 or len(texts) >= 3:
@@ -696,7 +788,7 @@ class Predictor:
         if group == "importedBy":
             return f"imports {a}"
         if group == "testPair":
-            return f"test of {a}" if test_stem(c)[1] else f"tested by {a}"
+            return f"test of {a}" if pair_stem(c)[1] else f"tested by {a}"
         if group == "sameDir":
             return f"same directory as {a}"
         if group == "nameLike":
@@ -705,7 +797,13 @@ class Predictor:
 
     # maintenance ------------------------------------------------------------------
     def _bytes(self) -> int:
-        return self._file_bytes + ENTRY_BYTES * self._entries
+        """An upper estimate of the size of ``json.dumps(self.to_json())``.
+
+        An entry is at most three file indexes, a count and a tick, with ", " between.
+        """
+        index_digits = len(str(len(self._files)))
+        entry = 3 * index_digits + len(str(self._tick)) + ENTRY_BYTES
+        return self._file_bytes + entry * self._entries + HEADER_BYTES
 
     def _tables(self) -> list[tuple[dict[str, dict[str, list[float]]], dict[str, float] | None]]:
         return [(self._m1, self._m1_total), (self._m2, self._m2_total), (self._cooc, None)]
@@ -714,15 +812,17 @@ class Predictor:
         """Drop the least valuable entries, then unreferenced old files, to 3/4 of the budget.
 
         An entry's value is its count halved for every ``HALF_LIFE`` observations since
-        it was last used, so old habits go first and frequent recent ones stay.
+        it was last used, so old habits go first and frequent recent ones stay. Second-order
+        and co-occurrence entries count half: the first-order chain backs them off.
         """
         goal = self.max_bytes * 3 // 4
         now = float(self._tick)
         ranked: list[tuple[float, int, str, str]] = []
         for t, (table, _) in enumerate(self._tables()):
+            worth = 1.0 if t == 0 else 0.5
             for key, row in table.items():
                 for c, e in row.items():
-                    value = e[0] * math.exp(-LN2 * (now - e[1]) / HALF_LIFE)
+                    value = worth * e[0] * math.exp(-LN2 * (now - e[1]) / HALF_LIFE)
                     ranked.append((value, t, key, c))
         ranked.sort()
         tables = self._tables()
@@ -740,6 +840,7 @@ class Predictor:
                 if totals is not None:
                     totals.pop(key, None)
         self._scored = None
+        self._tops.clear()
         if self._bytes() <= goal:
             return
         referenced: set[str] = set(self._session)
@@ -776,6 +877,7 @@ class Predictor:
         self._git_n.pop(path, None)
         for grow in self._git.values():
             grow.pop(path, None)
+        self._refresh_git_top()
         self._drop_file(path)
         self._unindex(path)
         self._session.pop(path, None)
@@ -784,6 +886,7 @@ class Predictor:
         if self._previous == path:
             self._previous = None
         self._scored = None
+        self._tops.clear()
 
     def rename(self, old: str, new: str) -> None:
         """The file moved: what was learnt about ``old`` now belongs to ``new``."""
@@ -810,6 +913,7 @@ class Predictor:
         for grow in self._git.values():
             if old in grow:
                 grow[new] = grow.pop(old)
+        self._refresh_git_top()
         info = self._files.pop(old, None)
         if info is not None:
             self._files[new] = info
@@ -823,6 +927,7 @@ class Predictor:
         if self._previous == old:
             self._previous = new
         self._scored = None
+        self._tops.clear()
 
     # persistence ------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

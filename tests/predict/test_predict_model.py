@@ -108,17 +108,22 @@ def test_rejects_corrupt_body() -> None:
         Predictor.from_json(data)
 
 
-def test_stays_under_max_bytes() -> None:
-    limit = 60_000
+@pytest.mark.parametrize("limit", [60_000, 400_000])
+def test_stays_under_max_bytes(limit: int) -> None:
     model = Predictor(max_bytes=limit)
     t = 0.0
     for i in range(20_000):
-        model.observe(f"pkg{i % 97}/module_{(i * 7919) % 5000}.py", t)
-        t += 1.0
-    size = len(json.dumps(model.to_json(), separators=(",", ":")))
-    assert size <= limit
-    assert model.stats()["files"] > 10  # pruned, not emptied
+        model.observe(f"pkg{i % 3}/module_{(i * 7919) % 100}.py", t)
+        if i % 3 == 0:
+            model.predict(3)
+        t += 1.0 if i % 700 else 4000.0  # now and then a new session
+    data = model.to_json()
+    assert len(json.dumps(data)) <= limit  # default separators, the larger form
+    assert model.stats()["bytes"] <= limit
+    assert model.stats()["transitions"] > 100  # pruned, not emptied
     assert model.predict(3)
+    again = Predictor.from_json(json.loads(json.dumps(data)), max_bytes=limit)
+    assert again.stats()["transitions"] == model.stats()["transitions"]
 
 
 def test_forget_and_rename() -> None:
