@@ -235,9 +235,14 @@ class Engine:
             ws.known_files.add(rel)
             ws.predictor.observe(rel, time.time(), "open")
             ws.dirty = True
-            prefetch = self.settings.prefetch
-            if not prefetch.enabled or prefetch.top_k <= 0:
-                return
+        self._prefetch_next(ws, rel)
+
+    def _prefetch_next(self, ws: Workspace, rel: str) -> None:
+        """Queue the files predicted to follow ``rel``, superseding older predicted work."""
+        prefetch = self.settings.prefetch
+        if not prefetch.enabled or prefetch.top_k <= 0:
+            return
+        with ws.lock:
             ranked = ws.predictor.predict(prefetch.top_k, current=rel)
         jobs = [
             Job(ws.namespace, p.path)
@@ -357,8 +362,14 @@ class Engine:
         if not valid:
             self.cache.invalidate(key)
             value, source = self.cache.get_or_load(key, load, prefetch=prefetch)
+        imports = list(value.get("resolvedImports", []))
         with ws.lock:
-            ws.set_imports(rel, list(value.get("resolvedImports", [])))
+            learnt = imports != ws.imports_of(rel)
+            ws.set_imports(rel, imports)
+            current = ws.last_access == rel
+        if learnt and current and not prefetch:
+            # The file in focus revealed its imports: predict again with that structure known.
+            self._prefetch_next(ws, rel)
         return {k: v for k, v in value.items() if k not in _INTERNAL}, source
 
     def _shared_analysis(self, rel: str, text: str, digest: str) -> tuple[dict[str, Any], str]:

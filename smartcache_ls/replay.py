@@ -44,9 +44,11 @@ def _parser() -> argparse.ArgumentParser:
         help="folder the trace's paths are relative to (default: the trace header's 'workspace', "
         "where 'package' means this package's own source tree)",
     )
-    parser.add_argument("--think-ms", type=float, default=40.0, help="pause between events (default 40)")
+    parser.add_argument(
+        "--think-ms", type=float, default=100.0, help="pause between events (default 100)"
+    )
     parser.add_argument("--mode", choices=["both", "on", "off"], default="both")
-    parser.add_argument("--top-k", type=int, default=3, help="prefetch.topK for the 'on' run")
+    parser.add_argument("--top-k", type=int, default=5, help="prefetch.topK for the on run")
     parser.add_argument("--limit", type=int, default=0, help="replay only the first N events")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--server-log-level", default="WARNING")

@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 @attrs.frozen
 class PrefetchSettings:
     enabled: bool = True
-    top_k: int = 3
+    top_k: int = 5
     threshold: float = 0.05
 
 
