@@ -53,7 +53,9 @@ WORKSPACE_FILES = {
     "a.py": "def alpha():\n    return 'a'\n",
     "b.py": "def beta():\n    return 'b'\n",
     "c.py": "def gamma():\n    return 'c'\n",
-    "d.py": "def delta():\n    return 'd'\n",  # never opened: read through smartcache/getFile
+    "d.py": "def delta():\n    return 'd'\n",
+    # never opened, unrelated to the others (so never prefetched): read through smartcache/getFile
+    "notes/todo.txt": "def delta():\n    return 'd'\n",
 }
 
 DRIVER = r"""
@@ -189,7 +191,8 @@ local function main_scenario()
     local answer = request_sync("smartcache/getFile", { uri = uri }, buf)
     return { source = answer.source, text = answer.text }
   end
-  R.get_file = { open = get_file("b.py"), first = get_file("d.py"), second = get_file("d.py") }
+  local todo = "notes/todo.txt"
+  R.get_file = { open = get_file("b.py"), first = get_file(todo), second = get_file(todo) }
   R.raw_stats = request_sync("smartcache/stats", vim.empty_dict(), buf)
 
   vim.cmd("SmartCacheStats")
@@ -343,6 +346,7 @@ def _make_workspace(root: Path) -> Path:
     root.mkdir(parents=True)
     (root / ".git").mkdir()  # the root marker; nothing else of git is needed
     for name, text in WORKSPACE_FILES.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text, encoding="utf-8")
     return root
 
@@ -434,7 +438,7 @@ def test_plugin_end_to_end(nvim: str, tmp_path: Path) -> None:
     # reads through the cache: the open b.py from the editor, d.py from disk and then from a tier
     reads = result["get_file"]
     assert reads["open"] == {"source": "memory", "text": WORKSPACE_FILES["b.py"]}, reads
-    assert reads["first"] == {"source": "disk", "text": WORKSPACE_FILES["d.py"]}, reads
+    assert reads["first"] == {"source": "disk", "text": WORKSPACE_FILES["notes/todo.txt"]}, reads
     assert reads["second"]["source"] in ("memory", "sqlite"), reads
     raw = result["raw_stats"]
     assert raw["requests"]["getFile"]["count"] == 3, raw["requests"]
