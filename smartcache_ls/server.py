@@ -26,6 +26,7 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 
 class SmartCacheServer(LanguageServer):
@@ -72,6 +73,21 @@ class LspLogHandler(logging.Handler):
         params = types.LogMessageParams(type=kind, message=f"smartcache: {self.format(record)}")
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             loop.call_soon_threadsafe(self.server.window_log_message, params)
+
+
+def _request(
+    server: SmartCacheServer,
+    method: str,
+    params_type: type[P],
+    call: Callable[[Engine, P], Any],
+) -> None:
+    """Register a custom request: parse its params, call the engine, answer or raise a JSON-RPC error."""
+
+    def handler(ls: SmartCacheServer, params: Any) -> Any:
+        return _answer(lambda: call(ls.require_engine(), protocol.parse_params(params, params_type)))
+
+    handler.__name__ = method.replace("/", "_")
+    server.feature(method)(server.thread()(handler))
 
 
 def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
@@ -150,54 +166,20 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
             return
         ls.require_engine().did_focus(parsed.uri)
 
-    @server.feature(protocol.STATS)
-    def stats(ls: SmartCacheServer, params: Any) -> Any:
-        def call() -> Any:
-            protocol.parse_params(params, protocol.StatsParams)
-            return ls.require_engine().stats()
+    def clear(engine: Engine, p: protocol.ClearParams) -> protocol.ClearResult:
+        engine.clear(p.scope)
+        return protocol.ClearResult(scope=p.scope)
 
-        return _answer(call)
-
-    @server.feature(protocol.PREDICT)
-    @server.thread()
-    def predict(ls: SmartCacheServer, params: Any) -> Any:
-        def call() -> Any:
-            parsed = protocol.parse_params(params, protocol.PredictParams)
-            return ls.require_engine().predict(parsed.uri, parsed.k)
-
-        return _answer(call)
-
-    @server.feature(protocol.GET_FILE)
-    @server.thread()
-    def get_file(ls: SmartCacheServer, params: Any) -> Any:
-        return _answer(
-            lambda: ls.require_engine().get_file(protocol.parse_params(params, protocol.UriParams).uri)
-        )
-
-    @server.feature(protocol.GET_ANALYSIS)
-    @server.thread()
-    def get_analysis(ls: SmartCacheServer, params: Any) -> Any:
-        return _answer(
-            lambda: ls.require_engine().get_analysis(protocol.parse_params(params, protocol.UriParams).uri)
-        )
-
-    @server.feature(protocol.PREFETCH)
-    @server.thread()
-    def prefetch(ls: SmartCacheServer, params: Any) -> Any:
-        def call() -> Any:
-            parsed = protocol.parse_params(params, protocol.PrefetchParams)
-            return protocol.PrefetchResult(queued=ls.require_engine().prefetch(parsed.uris))
-
-        return _answer(call)
-
-    @server.feature(protocol.CLEAR)
-    @server.thread()
-    def clear(ls: SmartCacheServer, params: Any) -> Any:
-        def call() -> Any:
-            parsed = protocol.parse_params(params, protocol.ClearParams)
-            ls.require_engine().clear(parsed.scope)
-            return protocol.ClearResult(scope=parsed.scope)
-
-        return _answer(call)
-
+    # Every request may touch disk (stats count SQLite rows), so each runs on a worker thread.
+    _request(server, protocol.STATS, protocol.StatsParams, lambda e, p: e.stats())
+    _request(server, protocol.PREDICT, protocol.PredictParams, lambda e, p: e.predict(p.uri, p.k))
+    _request(server, protocol.GET_FILE, protocol.UriParams, lambda e, p: e.get_file(p.uri))
+    _request(server, protocol.GET_ANALYSIS, protocol.UriParams, lambda e, p: e.get_analysis(p.uri))
+    _request(
+        server,
+        protocol.PREFETCH,
+        protocol.PrefetchParams,
+        lambda e, p: protocol.PrefetchResult(queued=e.prefetch(p.uris)),
+    )
+    _request(server, protocol.CLEAR, protocol.ClearParams, clear)
     return server
