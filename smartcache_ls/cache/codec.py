@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["CodecError", "decode", "encode", "encode_sized", "size_of"]
+__all__ = ["CodecError", "decode", "encode", "encode_sized", "loads", "size_of", "utf8_len"]
 
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _decode = json.JSONDecoder().decode
+loads = _decode  # raw decoder (raises ValueError) for hot paths that handle errors themselves
 
 
 class CodecError(ValueError):

@@ -2,27 +2,35 @@
 
 Layout (Caffeine's W-TinyLFU, size-aware, with an ARC-style adaptive window):
 
-* a *window* LRU takes every new entry (1% of the bytes to start with);
+* a *window* LRU takes every new entry;
 * the *main* region is a segmented LRU: *probation* (arrivals from the window) and
   *protected* (entries hit again while in probation, 80% of main);
 * when the window overflows, its LRU entry becomes a candidate for main; if main has
   no room, the candidate is admitted only if its frequency beats every victim it would
-  displace (so a one-time scan, or one large entry, cannot flush the hot set);
+  displace (so a one-time scan, or one large entry, cannot flush the hot set); an entry
+  larger than the window is such a candidate at once (``set`` then returns False if it
+  loses);
 * frequencies come from an aging count-min sketch (``policy.FrequencySketch``); each
   entry caches the estimate from its last access (adjusted for the sketch's halvings),
   so admission costs no sketch lookups;
-* the window adapts like ARC's target: a miss on a key that admission recently
-  rejected (a window ghost) grows the window (recency pays on this workload); a miss
-  on a key main recently evicted (a main ghost) shrinks it (frequency pays).
+* the window's size adapts like ARC's target (Megiddo & Modha 2003): a miss on a key
+  that admission recently rejected (a window ghost) grows the window (recency pays on
+  this workload); a miss on a key main recently evicted (a main ghost) shrinks it
+  (frequency pays). It starts at half the bytes and moves between 1% and all of them;
+  while it is above ``TIE_WINDOW``, frequency ties go to the newcomer.
 
-The read path is lock-free: a dict lookup, an expiry check and an append of the key to
-a bounded, lossy read buffer. The buffer is replayed into the sketch and the LRU orders
-under the lock by the next write (or ``maintain()``), as in Caffeine. Values are stored
-as given (not copied): treat them as immutable.
+The read path is lock-free: a dict lookup, one comparison of the entry's deadline with a
+coarse clock (a float a daemon thread refreshes every ``TICK`` seconds; with the default
+clock an entry can be served up to ``TICK`` s past its TTL, with an injected clock every
+read checks it exactly) and an append of the key to a bounded, lossy read buffer. The
+buffer is replayed into the sketch and the LRU orders under the lock by the next write
+(or ``maintain()``), as in Caffeine. Values are stored as given (not copied): treat them
+as immutable.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -36,29 +44,138 @@ __all__ = ["MemoryTier"]
 
 WINDOW, PROBATION, PROTECTED = 0, 1, 2
 READ_BUFFER = 256  # reads recorded between writes; later ones are counted but not replayed
+# adaptive window (tuned on bench/hit_ratio.py's traces; see its report)
+INITIAL_WINDOW = 0.5  # the window starts at this fraction of max_bytes, then adapts
 GHOST_WINDOW_LIMIT = 0.5  # window ghosts remembered, as a fraction of max_bytes
-GHOST_MAIN_LIMIT = 1.0
-GROW_GAIN = 0.7  # window growth per window-ghost hit, in bytes of the entry (x ARC's ratio)
-SHRINK_GAIN = 1.0
+GHOST_MAIN_LIMIT = 1.0  # main ghosts remembered, as a fraction of max_bytes
+GROW_GAIN = 0.7  # growth per window-ghost hit: entry size x ARC's ghost ratio x this
+SHRINK_GAIN = 1.0  # shrink per main-ghost hit: max(entry size, 1% of the window) x ratio x this
+SHRINK_FRACTION = 0.01
+TIE_WINDOW = 0.7  # above this window fraction, frequency ties are admitted (recency pays)
+
+
+_INF = float("inf")
+TICK = 0.25  # seconds between updates of the coarse clock
+_NOW = [time.monotonic()]  # the coarse clock: time.monotonic() as of at most TICK ago
+_ticker: threading.Thread | None = None
+_ticker_lock = threading.Lock()
+
+
+def _tick() -> None:
+    now, mono, sleep = _NOW, time.monotonic, time.sleep
+    while True:
+        now[0] = mono()
+        sleep(TICK)
+
+
+def _start_ticker() -> None:
+    """One daemon thread per process keeps _NOW fresh (started by the first TTL tier)."""
+    global _ticker
+    with _ticker_lock:
+        if _ticker is None or not _ticker.is_alive():
+            _ticker = threading.Thread(target=_tick, name="smartcache-clock", daemon=True)
+            _ticker.start()
+
+
+def _after_fork() -> None:
+    global _ticker
+    if _ticker is not None:
+        _ticker = None
+        _start_ticker()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 class _Entry:
-    __slots__ = ("epoch", "expires", "freq", "prefetched", "region", "size", "value")
+    __slots__ = (
+        "deadline",
+        "epoch",
+        "expires",
+        "freq",
+        "prefetched",
+        "region",
+        "size",
+        "value",
+    )
 
     def __init__(
-        self, value: Any, size: int, expires: float | None, prefetched: bool, freq: int, epoch: int
+        self,
+        value: Any,
+        size: int,
+        expires: float | None,
+        prefetched: bool,
+        freq: int,
+        epoch: int,
+        coarse: bool,
     ) -> None:
         self.value = value
         self.size = size
         self.expires = expires
         self.prefetched = prefetched
+        if prefetched or (expires is not None and not coarse):
+            self.deadline = -_INF  # every read takes a closer look
+        else:
+            self.deadline = _INF if expires is None else expires
         self.region = WINDOW
         self.freq = freq
         self.epoch = epoch
 
+    def set_expiry(self, expires: float | None, prefetched: bool, coarse: bool) -> None:
+        self.expires = expires
+        self.prefetched = prefetched
+        # deadline: the one test on every read, against the coarse clock. inf: never
+        # expires; -inf: always look closer (an unused prefetch, a TTL with a custom clock)
+        if prefetched or (expires is not None and not coarse):
+            self.deadline = -_INF
+        else:
+            self.deadline = _INF if expires is None else expires
+
 
 class MemoryTier:
     """A thread-safe, byte-bounded W-TinyLFU cache of JSON-able values."""
+
+    # slots: more than ~30 instance attributes would spill CPython's shared-key instance
+    # dict and slow every attribute access on the read path by ~10%
+    __slots__ = (
+        "__weakref__",
+        "_adaptive",
+        "_clock",
+        "_coarse",
+        "_counter",
+        "_data",
+        "_expirations",
+        "_ghost_main",
+        "_ghost_main_bytes",
+        "_ghost_window",
+        "_ghost_window_bytes",
+        "_hits",
+        "_issued",
+        "_lock",
+        "_lookup",
+        "_max_bytes",
+        "_max_protected",
+        "_max_window",
+        "_min_window",
+        "_misses",
+        "_probation",
+        "_probation_bytes",
+        "_protected",
+        "_protected_bytes",
+        "_protected_fraction",
+        "_reads",
+        "_rejections",
+        "_sketch",
+        "_tie",
+        "_ttl",
+        "_used",
+        "_wasted",
+        "_window",
+        "_window_bytes",
+        "_window_fraction",
+        "_window_target",
+    )
 
     def __init__(
         self,
@@ -74,6 +191,11 @@ class MemoryTier:
             raise ValueError("max_bytes must be >= 0")
         self._ttl = ttl if ttl and ttl > 0 else None
         self._clock = clock
+        # with the default clock, reads test TTLs against a coarse clock (no call per read);
+        # entries may then be served up to TICK seconds past their TTL
+        self._coarse = self._ttl is not None and clock is time.monotonic
+        if self._coarse:
+            _start_ticker()
         self._lock = threading.Lock()
         self._data: dict[str, _Entry] = {}
         self._lookup = self._data.get
@@ -106,18 +228,21 @@ class MemoryTier:
         self._window_target = 0.0
         self._min_window = 0
         self._max_protected = 0
+        self._tie = 0
         self._set_limits(max_bytes)
 
     # limits -----------------------------------------------------------------
     def _set_limits(self, max_bytes: int) -> None:
         self._max_bytes = max_bytes
         self._min_window = max(1, int(max_bytes * self._window_fraction))
-        self._set_window(self._min_window)
+        self._set_window(max_bytes * INITIAL_WINDOW)
 
     def _set_window(self, window: float) -> None:
         target = min(max(window, self._min_window), max(self._max_bytes, 1))
         self._window_target = target
         self._max_window = int(target)
+        # while recency pays (a large window), ties in frequency go to the newcomer
+        self._tie = 1 if target > TIE_WINDOW * self._max_bytes else 0
         self._max_protected = int((self._max_bytes - self._max_window) * self._protected_fraction)
 
     @property
@@ -138,16 +263,18 @@ class MemoryTier:
     # reads --------------------------------------------------------------------
     def get(self, key: str) -> Any | None:
         """The value, or None on a miss or an expired entry; counts a hit or a miss."""
-        e = self._lookup(key)
-        if e is None:
+        try:
+            e = self._data[key]
+        except KeyError:
             self._misses += 1
             return None
-        if e.expires is not None and e.expires <= self._clock():
-            self._expire(key, e)
-            self._misses += 1
-            return None
-        if e.prefetched:
-            self._mark_used(e)
+        if e.deadline <= _NOW[0]:  # expired by the coarse clock, or needs a closer look
+            if e.expires is not None and e.expires <= self._clock():
+                self._expire(key, e)
+                self._misses += 1
+                return None
+            if e.prefetched:
+                self._mark_used(e)
         reads = self._reads
         if len(reads) < 256:  # READ_BUFFER (a literal: this is the hot path)
             reads.append(key)
@@ -177,7 +304,7 @@ class MemoryTier:
     def _mark_used(self, e: _Entry) -> None:
         with self._lock:
             if e.prefetched:
-                e.prefetched = False
+                e.set_expiry(e.expires, False, self._coarse)
                 self._used += 1
 
     def _expire(self, key: str, e: _Entry) -> None:
@@ -192,50 +319,74 @@ class MemoryTier:
         with self._lock:
             if self._reads:
                 self._drain_reads()
-            if prefetched:
-                self._issued += 1
-            old = self._lookup(key)
-            if size > self._max_bytes or size < 0:
-                if old is not None:  # a stale older value must not survive a rejected update
-                    self._remove(key, old)
-                if prefetched:
-                    self._wasted += 1
-                self._rejections += 1
-                return False
+            old = self._data.get(key)
+            if old is not None or prefetched or not 0 <= size <= self._max_window:
+                return self._set_other(key, value, size, prefetched, old)
+            # the common case, kept flat: a new, ordinary entry enters the window
             sketch = self._sketch
             freq = sketch.increment(key)
-            expires = None if self._ttl is None else self._clock() + self._ttl
-            if old is not None:
-                if old.prefetched:
-                    self._wasted += 1
-                self._resize_entry(old, size)
-                old.value = value
-                old.expires = expires
-                old.prefetched = prefetched
-                old.freq = freq
-                old.epoch = sketch.resets
-                self._touch(key, old)
-            else:
-                if self._adaptive and (self._ghost_window or self._ghost_main):
-                    self._adapt(key, size)
-                e = _Entry(value, size, expires, prefetched, freq, sketch.resets)
-                self._data[key] = e
-                if size > self._max_window:  # would flush the window: a direct candidate for main
-                    self._admit(key, e)
-                else:
-                    self._window[key] = e
-                    self._window_bytes += size
-                    if len(self._data) > sketch.capacity:
-                        sketch.grow(2 * len(self._data), self._data)
+            if self._adaptive and (key in self._ghost_window or key in self._ghost_main):
+                self._adapt(key, size)
+            ttl = self._ttl
+            expires = None if ttl is None else self._clock() + ttl
+            e = _Entry(value, size, expires, False, freq, sketch.resets, self._coarse)
+            data = self._data
+            data[key] = e
+            self._window[key] = e
+            self._window_bytes += size
             if (
                 self._window_bytes > self._max_window
                 or self._window_bytes + self._probation_bytes + self._protected_bytes > self._max_bytes
             ):
                 self._evict()
-            if key in self._data:
-                return True
+            if len(data) > sketch.capacity:
+                self._grow_sketch()
+            return True
+
+    def _set_other(
+        self, key: str, value: Any, size: int, prefetched: bool, old: _Entry | None
+    ) -> bool:
+        """set() for updates, prefetched entries and entries too large for the window (locked)."""
+        if prefetched:
+            self._issued += 1
+        if size > self._max_bytes or size < 0:
+            if old is not None:  # a stale older value must not survive a rejected update
+                self._remove(key, old)
+            if prefetched:
+                self._wasted += 1
             self._rejections += 1
             return False
+        expires = None if self._ttl is None else self._clock() + self._ttl
+        if old is not None:
+            # replace in place (not counted as an access: reads are what show use)
+            if old.prefetched:
+                self._wasted += 1
+            grew = size > old.size
+            if size != old.size:
+                self._resize_entry(old, size)
+            old.value = value
+            old.set_expiry(expires, prefetched, self._coarse)
+            if grew:
+                self._evict()
+        else:
+            sketch = self._sketch
+            freq = sketch.increment(key)
+            if self._adaptive and (key in self._ghost_window or key in self._ghost_main):
+                self._adapt(key, size)
+            e = _Entry(value, size, expires, prefetched, freq, sketch.resets, self._coarse)
+            self._data[key] = e
+            if size > self._max_window:  # would flush the window: a direct candidate for main
+                self._admit(key, e)
+            else:
+                self._window[key] = e
+                self._window_bytes += size
+            self._evict()
+            if len(self._data) > sketch.capacity:
+                self._grow_sketch()
+        if key in self._data:
+            return True
+        self._rejections += 1
+        return False
 
     def delete(self, key: str) -> bool:
         with self._lock:
@@ -278,6 +429,15 @@ class MemoryTier:
     def is_hot(self, key: str, threshold: int = 2) -> bool:
         """Was the key accessed (stored or hit) at least ``threshold`` times recently?"""
         return self.frequency(key) >= threshold
+
+    def _grow_sketch(self) -> None:
+        """More entries than the sketch was sized for: resize it, keeping resident counts."""
+        sketch = self._sketch
+        resets = sketch.resets
+        sketch.grow(
+            2 * len(self._data),
+            ((k, e.freq >> (resets - e.epoch)) for k, e in self._data.items()),
+        )
 
     def _region_of(self, e: _Entry) -> OrderedDict[str, _Entry]:
         r = e.region
@@ -350,15 +510,49 @@ class MemoryTier:
     def _evict(self) -> None:
         """Restore the bounds: window overflow -> candidates for main -> TinyLFU admission."""
         window = self._window
-        window_max = self._max_window
-        while self._window_bytes > window_max and window:
+        probation = self._probation
+        data = self._data
+        while self._window_bytes > self._max_window and window:
             key, cand = window.popitem(last=False)
-            self._window_bytes -= cand.size
-            self._admit(key, cand)
+            csize = cand.size
+            self._window_bytes -= csize
+            room = self._max_bytes - self._window_bytes - self._probation_bytes - self._protected_bytes
+            if csize <= room:  # main has room
+                cand.region = PROBATION
+                probation[key] = cand
+                self._probation_bytes += csize
+                continue
+            vkey = next(iter(probation), None)
+            if vkey is None or probation[vkey].size < csize - room:
+                self._admit(key, cand)  # several victims, or none in probation
+                continue
+            # the common case, kept flat: one probation victim against one candidate
+            victim = probation[vkey]
+            resets = self._sketch.resets
+            if cand.freq >> (resets - cand.epoch) > (victim.freq >> (resets - victim.epoch)) - self._tie:
+                del probation[vkey]
+                del data[vkey]
+                self._probation_bytes -= victim.size - csize
+                cand.region = PROBATION
+                probation[key] = cand
+                loser, lkey, ghost_main = victim, vkey, True
+            else:
+                del data[key]
+                loser, lkey, ghost_main = cand, key, False
+            if loser.prefetched:
+                self._wasted += 1
+            counter = self._counter
+            counter.evictions += 1
+            counter.evicted_bytes += loser.size
+            if self._adaptive:
+                if ghost_main:
+                    self._ghost_main_bytes += self._add_ghost(self._ghost_main, lkey, loser.size)
+                else:
+                    self._ghost_window_bytes += self._add_ghost(self._ghost_window, lkey, loser.size)
         # anything still over (shrunk bound, grown updates, a grown window): LRU order, main first
         total = self._window_bytes + self._probation_bytes + self._protected_bytes
         while total > self._max_bytes:
-            region = self._probation or self._protected or window
+            region = probation or self._protected or window
             if not region:
                 break
             key = next(iter(region))
@@ -386,16 +580,18 @@ class MemoryTier:
         """ARC-style target: a miss on a key the window's admission rejected grows the window
         (recency pays); a miss on a key main evicted shrinks it (frequency pays)."""
         gw = self._ghost_window.pop(key, None)
+        gm = self._ghost_main.pop(key, None)
         if gw is not None:
             self._ghost_window_bytes -= gw
-            ratio = self._ghost_main_bytes / max(self._ghost_window_bytes, 1)
-            self._set_window(self._window_target + GROW_GAIN * max(size, 1) * max(1.0, ratio))
-            return
-        gm = self._ghost_main.pop(key, None)
         if gm is not None:
             self._ghost_main_bytes -= gm
+        if gw is not None:
+            ratio = self._ghost_main_bytes / max(self._ghost_window_bytes, 1)
+            self._set_window(self._window_target + GROW_GAIN * max(size, 1) * max(1.0, ratio))
+        elif gm is not None:
             ratio = self._ghost_window_bytes / max(self._ghost_main_bytes, 1)
-            self._set_window(self._window_target - SHRINK_GAIN * max(size, 1) * max(1.0, ratio))
+            step = max(size, 1, SHRINK_FRACTION * self._window_target)  # large windows shrink faster
+            self._set_window(self._window_target - SHRINK_GAIN * step * max(1.0, ratio))
 
     def _admit(self, key: str, cand: _Entry) -> bool:
         """Move a candidate (in no region) into probation if main has room or it beats the
@@ -410,7 +606,7 @@ class MemoryTier:
             beaten = True
             for region in (self._probation, self._protected):
                 for vk, ve in region.items():
-                    if cf <= ve.freq >> (resets - ve.epoch):
+                    if cf <= (ve.freq >> (resets - ve.epoch)) - self._tie:
                         beaten = False
                         break
                     victims.append((vk, ve))

@@ -17,7 +17,7 @@ __all__ = ["FrequencySketch"]
 
 MAX_COUNT = 15
 MIN_COUNTERS = 16384  # for small caches (keeps collisions rare)
-SAMPLE_FACTOR = 12  # increments between agings, per entry of capacity (TinyLFU: 10)
+SAMPLE_FACTOR = 20  # increments between agings, per entry of capacity (TinyLFU: 10)
 _HALVE = bytes(i >> 1 for i in range(256))
 
 
@@ -31,7 +31,15 @@ def _pow2_at_least(n: int) -> int:
 class FrequencySketch:
     """Approximate, aging access counts of keys, in ~16 bytes per tracked entry."""
 
-    __slots__ = ("_additions", "_mask", "_table", "_width", "capacity", "resets", "sample_size")
+    __slots__ = (
+        "_additions",
+        "_mask",
+        "_table",
+        "_width",
+        "capacity",
+        "resets",
+        "sample_size",
+    )
 
     def __init__(self, capacity: int = 16) -> None:
         self.capacity = 0
@@ -56,17 +64,19 @@ class FrequencySketch:
         self._additions = 0
         self.sample_size = SAMPLE_FACTOR * capacity
 
-    def grow(self, capacity: int, keys: Iterable[str]) -> None:
-        """Resize for more entries, carrying over the counts of ``keys`` (the resident ones)."""
+    def grow(self, capacity: int, counts: Iterable[tuple[str, int]]) -> None:
+        """Resize for more entries, carrying over ``counts`` (key, estimate) of resident keys."""
         if capacity <= self.capacity:
             return
-        counts = [(k, self.frequency(k)) for k in keys]
+        carried = list(counts)
         self.ensure_capacity(capacity)
         t = self._table
-        for k, n in counts:
-            if n:
+        for k, n in carried:
+            if n > 0:
+                n = min(n, MAX_COUNT)
                 for i in self._indexes(k):
-                    t[i] = max(t[i], n)
+                    if t[i] < n:
+                        t[i] = n
 
     def _indexes(self, key: str) -> tuple[int, int, int, int]:
         # Caffeine's block layout: the block from the low bits, one counter in each of the
@@ -88,8 +98,8 @@ class FrequencySketch:
     def increment(self, key: str) -> int:
         """Count one access; returns the key's new estimate (read it again after ``resets``
         changed as ``estimate >> (resets - then)``: halving commutes with the minimum)."""
-        t = self._table
         h = hash(key)
+        t = self._table
         base = (h & self._mask) << 6
         a = base + ((h >> 40) & 15)
         b = base + 16 + ((h >> 44) & 15)
@@ -105,7 +115,7 @@ class FrequencySketch:
         if td < low:
             low = td
         if low >= 15:  # MAX_COUNT
-            return low
+            return 15
         # conservative update: raise only the counters at the minimum
         up = low + 1
         if ta == low:

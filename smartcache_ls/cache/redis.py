@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from .codec import CodecError, decode, encode
+from .codec import loads as _loads
 
 __all__ = ["PASSWORD_ENV", "RedisTier", "RedisUnavailable", "make_namespace", "mask_url"]
 
@@ -55,15 +56,18 @@ def mask_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def make_namespace(workspace: str, user: str | None = None) -> str:
-    """A key prefix for one user's cache of one workspace (the workspace id is hashed)."""
+def make_namespace(workspace: str = "", user: str | None = None) -> str:
+    """A key prefix for one user's cache (of one workspace, if given; its id is hashed)."""
     if user is None:
         try:
             user = getpass.getuser()
         except Exception:  # no login name in some containers
             user = str(os.getuid()) if hasattr(os, "getuid") else "user"
+    prefix = f"{KEY_ROOT}:{quote(user, safe='')}:"
+    if not workspace:
+        return prefix
     ws = hashlib.blake2b(workspace.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
-    return f"{KEY_ROOT}:{quote(user, safe='')}:{ws}:"
+    return f"{prefix}{ws}:"
 
 
 class RedisTier:
@@ -110,8 +114,25 @@ class RedisTier:
         self._dropped = 0
         self._writes = 0
         self._outages = 0
-        self._client = self._make_client(_strip_password(url), pw)
-        self._get = self._client.get
+        self._connect_url = _strip_password(url)
+        self._password = pw
+        self._client: Any = None
+        self._get: Callable[[str], Any] = self._connect_and_get
+        try:  # a plain client connects lazily; a cluster client asks for the slot map now
+            self._connect()
+        except RedisUnavailable:
+            raise
+        except Exception as exc:
+            self._failed(exc)
+
+    def _connect(self) -> None:
+        client = self._make_client(self._connect_url, self._password)
+        self._client = client
+        self._get = client.get
+
+    def _connect_and_get(self, key: str) -> Any:
+        self._connect()
+        return self._get(key)
 
     # client -----------------------------------------------------------------------------
     def _make_client(self, url: str, password: str | None) -> Any:
@@ -139,7 +160,13 @@ class RedisTier:
     def _connection_errors(self) -> tuple[type[BaseException], ...]:
         import redis.exceptions as rx
 
-        return (rx.ConnectionError, rx.TimeoutError, rx.ClusterError, OSError)
+        return (
+            rx.ConnectionError,
+            rx.TimeoutError,
+            rx.ClusterError,
+            rx.RedisClusterException,  # e.g. no reachable startup node
+            OSError,
+        )
 
     # circuit breaker --------------------------------------------------------------------
     def available(self) -> bool:
@@ -175,6 +202,8 @@ class RedisTier:
         if self._down and self._clock() < self._retry_at:
             return default
         try:
+            if self._client is None:
+                self._connect()
             result = fn()
         except self._connection_errors() as exc:
             self._failed(exc)
@@ -189,8 +218,27 @@ class RedisTier:
 
     # reads ------------------------------------------------------------------------------
     def get(self, key: str) -> Any | None:
-        found = self.get_with_size(key)
-        return None if found is None else found[0]
+        if self._down and self._clock() < self._retry_at:
+            self._misses += 1
+            return None
+        try:
+            raw = self._get(self.namespace + key)
+        except Exception as exc:
+            self._read_error(exc)
+            raw = None
+        else:
+            if self._down:
+                self._recovered()
+        if raw is None:
+            self._misses += 1
+            return None
+        try:
+            value = _loads(raw.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError is a ValueError too
+            self._misses += 1
+            return None
+        self._hits += 1
+        return value
 
     def get_with_size(self, key: str, *, count: bool = True) -> tuple[Any, int] | None:
         if self._down and self._clock() < self._retry_at:
@@ -210,8 +258,8 @@ class RedisTier:
                 self._misses += 1
             return None
         try:
-            value = decode(raw)
-        except CodecError:
+            value = _loads(raw.decode("utf-8"))
+        except ValueError:
             if count:
                 self._misses += 1
             return None
@@ -360,6 +408,8 @@ class RedisTier:
         }
 
     def close(self) -> None:
+        if self._client is None:
+            return
         try:
             self._client.close()
         except Exception as exc:

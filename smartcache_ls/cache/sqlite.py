@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .codec import CodecError, decode, encode, encode_sized
+from .codec import loads as _loads
 from .stats import StatsCounter
 
 __all__ = ["SCHEMA_VERSION", "Op", "SqliteTier"]
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 ACCESS_BUFFER = 4096  # distinct keys whose access time waits for the next write
 EVICT_CHUNK = 256
+TOTALS_EVERY = 32
+CACHE_KIB = 8192  # page cache per connection
+MMAP_BYTES = 64 << 20  # reads through mmap: no read() syscall per page
 
 # A write operation for ``apply``: ("set", key, json_text, size) | ("delete", key)
 # | ("delete_prefix", prefix).  (TieredCache's background writer sends batches of these.)
@@ -48,7 +52,9 @@ _SCHEMA = (
         atime REAL NOT NULL,
         hits INTEGER NOT NULL DEFAULT 0,
         expires_at REAL)""",
-    "CREATE INDEX IF NOT EXISTS entries_atime ON entries(atime)",
+    # no index on atime: every write and every access-time update would pay for it, while
+    # eviction (one ordered scan per 10% of max_bytes written) is rare
+    "DROP INDEX IF EXISTS entries_atime",
     "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL, mtime REAL NOT NULL)",
     """CREATE TABLE IF NOT EXISTS totals(
         id INTEGER PRIMARY KEY CHECK (id = 0), count INTEGER NOT NULL, size INTEGER NOT NULL)""",
@@ -83,6 +89,14 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
         return code & 0xFF in _CORRUPT_CODES
     text = str(exc).lower()
     return "not a database" in text or "malformed" in text
+
+
+def _is_busy(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 def _prefix_bounds(prefix: str) -> tuple[str, str | None]:
@@ -122,6 +136,8 @@ class SqliteTier:
         self._counter = StatsCounter()
         self._writes = 0
         self._expirations = 0
+        self._estimate = 1 << 62  # bytes in the file as far as we know (forces a first reading)
+        self._since_check = 0
         self._closed = False
         self._error_logged = False
         self.set_aside: Path | None = None  # where a corrupt file went, if one was found
@@ -139,6 +155,8 @@ class SqliteTier:
         )
         conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
+        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         return conn
 
     def _conn(self) -> sqlite3.Connection:
@@ -156,20 +174,36 @@ class SqliteTier:
         return conn
 
     def _open_checked(self) -> None:
-        try:
-            self._init_schema()
-        except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
-                raise
-            self._close_all()
-            self._set_aside(exc)
-            self._init_schema()
+        """Open (or create) the schema; set a corrupt file aside; wait out other openers."""
+        deadline = time.monotonic() + 3 * self._busy_ms / 1000
+        delay = 0.02
+        while True:
+            try:
+                self._init_schema()
+                return
+            except sqlite3.DatabaseError as exc:
+                if _is_corruption(exc):
+                    self._close_all()
+                    self._set_aside(exc)
+                    self._init_schema()
+                    return
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+                # another process is creating the file or switching it to WAL: try again
+                log.debug("SQLite cache %s busy while opening (%s); retrying", self.path, exc)
+                self._close_all()
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
     def _init_schema(self) -> None:
         conn = self._conn()
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            log.warning("SQLite cache %s: journal_mode is %s, not wal", self.path, mode)
+        mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+        if mode != "wal":
+            mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+            if mode != "wal":
+                log.warning("SQLite cache %s: journal_mode is %s, not wal", self.path, mode)
+        if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return  # an existing cache: nothing to write, no write lock to wait for
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -227,7 +261,11 @@ class SqliteTier:
     def get_with_size(self, key: str, *, count: bool = True) -> tuple[Any, int] | None:
         """(value, stored size in bytes) or None; ``count=False`` records no hit/miss."""
         try:
-            row = self._conn().execute(_GET, (key,)).fetchone()
+            try:
+                conn: sqlite3.Connection = self._local.conn
+            except AttributeError:
+                conn = self._conn()
+            row = conn.execute(_GET, (key,)).fetchone()
         except sqlite3.Error as exc:
             self._runtime_error("read", exc)
             row = None
@@ -244,19 +282,19 @@ class SqliteTier:
                 self._counter.misses += 1
             return None
         try:
-            value = decode(text)
-        except CodecError as exc:
+            value = _loads(text)
+        except ValueError as exc:
             log.warning("SQLite cache %s: entry %r unreadable (%s): dropped", self.path, key, exc)
             self.delete(key)
             if count:
                 self._counter.misses += 1
             return None
         touches = self._touches
-        if key in touches or len(touches) < ACCESS_BUFFER:
+        if len(touches) < ACCESS_BUFFER or key in touches:
             touches[key] = now
         if count:
             self._counter.hits += 1
-        return value, int(size)
+        return value, size
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
@@ -305,6 +343,7 @@ class SqliteTier:
         now = self._clock()
         expires = now + self.ttl if self.ttl is not None else None
         removed = 0
+        added = 0
         touches, self._touches = self._touches, {}
         with self._write_lock:
             try:
@@ -321,6 +360,7 @@ class SqliteTier:
                             conn.execute(_UPSERT, (key, text, size, now, expires))
                             touches.pop(key, None)
                             self._writes += 1
+                            added += size
                         elif kind == "delete":
                             removed += conn.execute(_DELETE, (op[1],)).rowcount
                         elif kind == "delete_prefix":
@@ -329,7 +369,7 @@ class SqliteTier:
                             raise ValueError(f"unknown cache op {kind!r}")
                     if touches:
                         conn.executemany(_TOUCH, [(t, k) for k, t in touches.items()])
-                    self._evict(conn, now)
+                    self._evict(conn, now, added)
                     conn.execute("COMMIT")
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):
@@ -354,16 +394,28 @@ class SqliteTier:
         if self._touches:
             self.apply(())
 
-    def _evict(self, conn: sqlite3.Connection, now: float) -> None:
+    def _evict(self, conn: sqlite3.Connection, now: float, added: int) -> None:
+        # The exact total (kept by triggers, every process's writes) is read when our own
+        # writes since the last reading could have crossed the bound, or every
+        # TOTALS_EVERY transactions, not on every write.
+        self._since_check += 1
+        self._estimate += added
+        if self._estimate <= self.max_bytes and self._since_check < TOTALS_EVERY:
+            return
         size = conn.execute(_TOTALS).fetchone()[1]
+        self._since_check = 0
+        self._estimate = size
         if size <= self.max_bytes:
             return
         conn.execute("DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
         size = conn.execute(_TOTALS).fetchone()[1]
         target = int(self.max_bytes * self._low_water)
+        count = conn.execute(_TOTALS).fetchone()[0]
         while size > target:
+            # one ordered scan (no atime index) picks about as many rows as the excess needs
+            guess = int((size - target) / max(size / max(count, 1), 1)) + 16
             rows = conn.execute(
-                "SELECT key, size FROM entries ORDER BY atime LIMIT ?", (EVICT_CHUNK,)
+                "SELECT key, size FROM entries ORDER BY atime LIMIT ?", (max(guess, EVICT_CHUNK),)
             ).fetchall()
             if not rows:
                 break
@@ -375,6 +427,7 @@ class SqliteTier:
                 if size <= target:
                     break
             conn.executemany(_DELETE, doomed)
+        self._estimate = size
 
     # meta ---------------------------------------------------------------------------
     def get_meta(self, name: str) -> Any | None:

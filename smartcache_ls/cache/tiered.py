@@ -42,6 +42,14 @@ _TOMBSTONE = object()
 Loader = Callable[[], tuple[Any, str]]
 
 
+class _Flight(Future[tuple[Any, str]]):
+    """One load in progress; ``waiters`` counts the callers sharing it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiters = 0
+
+
 class LowerTier(Protocol):
     """What the background writer and the read path need from SQLite and Redis tiers."""
 
@@ -67,7 +75,7 @@ class TieredCache:
         if redis is not None:
             self._lower.append(("redis", redis))
         self._lock = threading.Lock()  # epochs, flights, promotion vs invalidation
-        self._flights: dict[str, Future[tuple[Any, str]]] = {}
+        self._flights: dict[str, _Flight] = {}
         self._epoch = 0
         self._key_epoch: dict[str, int] = {}
         self._floor = 0
@@ -167,7 +175,9 @@ class TieredCache:
             flight = self._flights.get(key)
             owner = flight is None
             if flight is None:
-                flight = self._flights[key] = Future()
+                flight = self._flights[key] = _Flight()
+            else:
+                flight.waiters += 1
             start = self._epoch
         if not owner:
             return flight.result()
@@ -193,6 +203,12 @@ class TieredCache:
         finally:
             with self._lock:
                 self._flights.pop(key, None)
+
+    def waiting(self, key: str) -> int:
+        """How many callers wait on a load of ``key`` in flight (0 if none is)."""
+        with self._lock:
+            flight = self._flights.get(key)
+            return flight.waiters if flight is not None else 0
 
     def _store_loaded(self, key: str, value: Any, start: int, prefetched: bool) -> None:
         text, size = encode_sized(value)

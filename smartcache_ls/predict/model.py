@@ -118,6 +118,11 @@ _COOC, _COOC_SESSION, _GIT, _GITN = F["cooc"], F["coocSession"], F["git"], F["gi
 _IMPORTS, _IMPORTED_BY, _TEST_PAIR = F["imports"], F["importedBy"], F["testPair"]
 _SAME_DIR, _NAME_LIKE, _FREQ, _FIRST = F["sameDir"], F["nameLike"], F["freq"], F["firstInSession"]
 _REC11, _SESS_VISITS, _SESS_EDITS, _BACK = F["rec11"], F["sessVisits"], F["sessEdits"], F["back"]
+# shared (index, value) features that are always 1.0
+_BIAS = (F["bias"], 1.0)
+_SAME_DIR_ONE, _FIRST_ONE, _REC11_ONE = (_SAME_DIR, 1.0), (_FIRST, 1.0), (_REC11, 1.0)
+# recency rank (1..RECENT_CANDIDATES) -> its bucket feature
+_RECENCY = tuple((_BUCKET_IDS[min(r, len(_BUCKET_IDS) - 1)], 1.0) for r in range(RECENT_CANDIDATES + 1))
 # starting weights: recency first, then transitions, then association, then structure
 PRIOR = {
     "bias": -1.0,
@@ -279,6 +284,7 @@ class Predictor:
         self._by_token: dict[str, set[str]] = {}
         self._indexed: set[str] = set()
         self._metas: dict[str, tuple[str, str, bool]] = {}
+        self._tokens: dict[str, frozenset[str]] = {}  # name tokens of the indexed files
         self._index_version = 0
         self._like_cache: dict[str, tuple[int, list[tuple[str, float]]]] = {}
         self._structure_seen = -1
@@ -487,7 +493,8 @@ class Predictor:
         d, stem, _ = self._meta(path)
         self._by_stem.setdefault(stem, set()).add(path)
         self._by_dir.setdefault(d, {})[path] = None
-        for tok in name_tokens(path):
+        toks = self._tokens[path] = name_tokens(path)
+        for tok in toks:
             self._by_token.setdefault(tok, set()).add(path)
 
     def _unindex(self, path: str) -> None:
@@ -499,7 +506,8 @@ class Predictor:
         self._by_stem.get(stem, set()).discard(path)
         self._by_dir.get(d, {}).pop(path, None)
         self._metas.pop(path, None)
-        for tok in name_tokens(path):
+        toks = self._tokens.pop(path, None)
+        for tok in name_tokens(path) if toks is None else toks:
             self._by_token.get(tok, set()).discard(path)
 
     def _sync_structure(self) -> None:
@@ -540,7 +548,9 @@ class Predictor:
             return cached[1]
         if len(self._like_cache) > 4096:
             self._like_cache.clear()
-        toks = name_tokens(a)
+        toks = self._tokens.get(a)
+        if toks is None:
+            toks = name_tokens(a)
         n = max(len(self._indexed), 2)
         idf = {t: math.log(n / max(len(self._by_token.get(t, ())), 1)) for t in toks}
         norm = sum(idf.values())
@@ -559,85 +569,110 @@ class Predictor:
 
     # scoring ----------------------------------------------------------------------
     def _score(self, a: str, b: str | None) -> _Scored:
-        """Gather candidates for the context (a, b), their features, scores and probabilities."""
+        """Gather candidates for the context (a, b), their features, scores and probabilities.
+
+        The hot path of every prediction: written with local bindings and without helper
+        calls per candidate. A candidate's features are listed in the order the signals
+        are gathered, which also fixes the order their weighted sum is added up in.
+        """
         self._sync_structure()
         feats: dict[str, list[tuple[int, float]]] = {}
         session = self._session
-
-        def add(c: str, i: int, value: float) -> None:
-            row = feats.get(c)
-            if row is None:
-                feats[c] = [(0, 1.0), (i, value)]
-            else:
-                row.append((i, value))
+        files = self._files
+        cooc = self._cooc
+        log1p = math.log1p
+        get = feats.get
 
         # recency in this session: the most recent files by rank
         ranks: dict[str, int] = {}
+        rank = 0
         for c in reversed(session):
             if c != a:
-                ranks[c] = len(ranks) + 1
-                if len(ranks) >= RECENT_CANDIDATES:
+                rank += 1
+                ranks[c] = rank
+                feats[c] = [_BIAS, _RECENCY[rank]]
+                if rank >= RECENT_CANDIDATES:
                     break
-        for c, rank in ranks.items():
-            feats[c] = [(0, 1.0), (_BUCKET_IDS[min(rank, len(_BUCKET_IDS) - 1)], 1.0)]
         # transitions: first order, second order
         row1 = self._m1.get(a)
         if row1:
             total = self._m1_total.get(a, 1.0)
             for c, e in self._top(self._m1, a, TOP_NEXT):
-                add(c, _M1, e[0] / total)
-                feats[c].append((_M1N, math.log1p(e[0])))
+                n = e[0]
+                row_f = get(c)
+                if row_f is None:
+                    feats[c] = [_BIAS, (_M1, n / total), (_M1N, log1p(n))]
+                else:
+                    row_f.append((_M1, n / total))
+                    row_f.append((_M1N, log1p(n)))
         if b is not None:
             key = b + SEP + a
             row2 = self._m2.get(key)
             if row2:
                 total = self._m2_total.get(key, 1.0)
                 for c, e in self._top(self._m2, key, TOP_NEXT):
-                    add(c, _M2, e[0] / total)
-                    feats[c].append((_M2N, math.log1p(e[0])))
+                    n = e[0]
+                    row_f = get(c)
+                    if row_f is None:
+                        feats[c] = [_BIAS, (_M2, n / total), (_M2N, log1p(n))]
+                    else:
+                        row_f.append((_M2, n / total))
+                        row_f.append((_M2N, log1p(n)))
         # co-occurrence in sessions: with a, and with the session's other recent files
-        info_a = self._files.get(a)
-        row = self._cooc.get(a)
+        info_a = files.get(a)
+        row = cooc.get(a)
         if row and info_a:
             n_a = max(info_a[4], 1.0)
             for c, e in row.items():
-                add(c, _COOC, min(e[0] / n_a, 1.0))
+                value = e[0] / n_a
+                if value > 1.0:
+                    value = 1.0
+                row_f = get(c)
+                if row_f is None:
+                    feats[c] = [_BIAS, (_COOC, value)]
+                else:
+                    row_f.append((_COOC, value))
         context = [c for c in ranks if ranks[c] <= SESSION_CONTEXT]
         if context:
             pooled: dict[str, float] = {}
             for f in context:
-                row = self._cooc.get(f)
-                info_f = self._files.get(f)
+                row = cooc.get(f)
+                info_f = files.get(f)
                 if not row or not info_f:
                     continue
                 n_f = max(info_f[4], 1.0)
+                pooled_get = pooled.get
                 for c, e in row.items():
-                    pooled[c] = pooled.get(c, 0.0) + min(e[0] / n_f, 1.0)
+                    value = e[0] / n_f
+                    pooled[c] = pooled_get(c, 0.0) + (value if value <= 1.0 else 1.0)
             scale = 1.0 / len(context)
             for c, v in sorted(pooled.items(), key=_by_value)[:TOP_COOC]:
                 if c not in session and c != a:
-                    add(c, _COOC_SESSION, v * scale)
+                    self._add(feats, c, _COOC_SESSION, v * scale)
         # git co-change
         grow = self._git_top.get(a)
         if grow:
             n_a = max(self._git_n.get(a, 1), 1)
             for c, n in grow:
-                add(c, _GIT, min(n / n_a, 1.0))
-                feats[c].append((_GITN, math.log1p(n)))
+                self._add(feats, c, _GIT, min(n / n_a, 1.0))
+                feats[c].append((_GITN, log1p(n)))
         # structure
         imports, importers = self._structure_lists(a)
         for c in imports:
-            add(c, _IMPORTS, 1.0)
+            self._add(feats, c, _IMPORTS, 1.0)
         for c in importers:
-            add(c, _IMPORTED_BY, 1.0)
+            self._add(feats, c, _IMPORTED_BY, 1.0)
         d, stem, is_test = self._meta(a)
         for c in self._by_stem.get(stem, ()):
             if c != a and self._meta(c)[2] != is_test:
-                add(c, _TEST_PAIR, 1.0)
-        for c, row_f in feats.items():
-            if self._meta(c)[0] == d:
-                row_f.append((_SAME_DIR, 1.0))
+                self._add(feats, c, _TEST_PAIR, 1.0)
+        # an indexed file is in its directory's index; others are looked at by name
         same = self._by_dir.get(d)
+        in_dir = same if same is not None else {}
+        indexed = self._indexed
+        for c, row_f in feats.items():
+            if c in in_dir or (c not in indexed and self._meta(c)[0] == d):
+                row_f.append(_SAME_DIR_ONE)
         if same:
             fresh = 0
             for c in reversed(same):  # most recently visited first
@@ -645,51 +680,77 @@ class Predictor:
                     break
                 if c not in feats and c != a:
                     fresh += 1
-                    add(c, _SAME_DIR, 1.0)
+                    feats[c] = [_BIAS, _SAME_DIR_ONE]
         for c, v in self._name_like(a):
-            add(c, _NAME_LIKE, v)
+            self._add(feats, c, _NAME_LIKE, v)
         feats.pop(a, None)
         w = self.weights
+        # the score of each candidate's signals so far, summed in feature order; the
+        # features added below continue these sums (the same additions, in the same order)
+        partial: dict[str, float] = {}
+        for c, row_f in feats.items():
+            score = 0.0
+            for i, v in row_f:
+                score += w[i] * v
+            partial[c] = score
         if len(feats) > MAX_CANDIDATES:
             # keep the candidates whose signals so far score best; the rest cannot reach the top
-            partial = {c: sum(w[i] * v for i, v in row_f) for c, row_f in feats.items()}
             paths = heapq.nlargest(MAX_CANDIDATES, partial, key=partial.__getitem__)
         else:
             paths = list(feats)
         # features of every candidate from whole-workspace state; scores
-        log_max = math.log1p(self._max_visits)
-        files, m1, m1_total = self._files, self._m1, self._m1_total
+        log_max = log1p(self._max_visits)
+        m1, m1_total = self._m1, self._m1_total
         out_feats: list[list[tuple[int, float]]] = []
         scores: list[float] = []
+        w_freq, w_first, w_rec11 = w[_FREQ], w[_FIRST], w[_REC11]
+        w_visits, w_edits, w_back = w[_SESS_VISITS], w[_SESS_EDITS], w[_BACK]
         for c in paths:
             row_f = feats[c]
+            score = partial[c]
             info = files.get(c)
             if info is not None and info[0]:
-                row_f.append((_FREQ, math.log1p(info[0]) / log_max))
+                v = log1p(info[0]) / log_max
+                row_f.append((_FREQ, v))
+                score += w_freq * v
             sc = session.get(c)
             if sc is None:
-                row_f.append((_FIRST, 1.0))
+                row_f.append(_FIRST_ONE)
+                score += w_first * 1.0
             else:
                 if c not in ranks:
-                    row_f.append((_REC11, 1.0))
-                row_f.append((_SESS_VISITS, math.log1p(sc[0])))
+                    row_f.append(_REC11_ONE)
+                    score += w_rec11 * 1.0
+                v = log1p(sc[0])
+                row_f.append((_SESS_VISITS, v))
+                score += w_visits * v
                 if sc[1]:
-                    row_f.append((_SESS_EDITS, math.log1p(sc[1])))
+                    v = log1p(sc[1])
+                    row_f.append((_SESS_EDITS, v))
+                    score += w_edits * v
             back = m1.get(c)
             if back is not None:
                 ret = back.get(a)
                 if ret is not None:
-                    row_f.append((_BACK, ret[0] / m1_total.get(c, 1.0)))
-            score = 0.0
-            for i, v in row_f:
-                score += w[i] * v
+                    v = ret[0] / m1_total.get(c, 1.0)
+                    row_f.append((_BACK, v))
+                    score += w_back * v
             out_feats.append(row_f)
             scores.append(score)
         top = max(0.0, max(scores, default=0.0))
-        exps = [math.exp(x - top) for x in scores]
-        total = math.exp(-top) + sum(exps)
+        exp = math.exp
+        exps = [exp(x - top) for x in scores]
+        total = exp(-top) + sum(exps)
         probs = [e / total for e in exps]
         return _Scored((self._context, a), paths, out_feats, probs, total)
+
+    @staticmethod
+    def _add(feats: dict[str, list[tuple[int, float]]], c: str, i: int, value: float) -> None:
+        row = feats.get(c)
+        if row is None:
+            feats[c] = [_BIAS, (i, value)]
+        else:
+            row.append((i, value))
 
     # predicting -------------------------------------------------------------------
     def predict(self, k: int = 5, current: str | None = None) -> list[Prediction]:
@@ -738,12 +799,13 @@ class Predictor:
         """Name the signals that ranked candidate j, strongest first."""
         c = scored.paths[j]
         contrib: dict[str, float] = {}
+        get = contrib.get
         w = self.weights
         for i, v in scored.feats[j]:
             group = _GROUP[i]
-            contrib[group] = contrib.get(group, 0.0) + w[i] * v
+            contrib[group] = get(group, 0.0) + w[i] * v
         texts: list[str] = []
-        for group, value in sorted(contrib.items(), key=lambda kv: -kv[1]):
+        for group, value in sorted(contrib.items(), key=_by_value):
             if value <= 0 or len(texts) >= 3:
                 break
             text = self._signal_text(group, a, b, c)

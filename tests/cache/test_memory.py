@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from smartcache_ls.cache.memory import MemoryTier
 
@@ -73,6 +74,34 @@ def test_ttl_with_injected_clock() -> None:
     assert m.get("a") is None
     s = m.stats()
     assert s["entries"] == 0 and s["expirations"] == 1 and s["misses"] == 1
+
+
+def test_ttl_with_the_default_clock_uses_the_coarse_clock() -> None:
+    from smartcache_ls.cache import memory
+
+    m = MemoryTier(1000, ttl=0.01)
+    m.set("a", 1, 1)
+    m.set("p", 2, 1, prefetched=True)
+    time.sleep(0.05)
+    memory._NOW[0] = time.monotonic()  # what the ticker thread does every TICK seconds
+    assert m.get("a") is None
+    assert m.get("p") is None
+    assert m.stats()["expirations"] == 2
+    # the ticker keeps the coarse clock moving on its own
+    before = memory._NOW[0]
+    deadline = time.monotonic() + 10
+    while memory._NOW[0] == before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert memory._NOW[0] > before
+
+
+def test_ttl_entry_is_served_until_it_expires() -> None:
+    m = MemoryTier(1000, ttl=3600)
+    m.set("a", 1, 1)
+    m.set("p", 2, 1, prefetched=True)
+    assert m.get("a") == 1
+    assert m.get("p") == 2 and m.prefetch_stats().used == 1
+    assert m.get("p") == 2
 
 
 def test_delete_prefix_and_clear() -> None:

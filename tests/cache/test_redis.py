@@ -200,6 +200,29 @@ def test_tiered_cache_with_redis_survives_outage(server: RedisServer, tmp_path: 
     other.close()
 
 
+def test_unreachable_at_startup_plain_and_cluster(caplog: pytest.LogCaptureFixture) -> None:
+    port = free_port(bus=True)
+    with caplog.at_level(logging.WARNING, logger="smartcache_ls.cache.redis"):
+        for url in (f"redis://127.0.0.1:{port}/0", f"redis+cluster://127.0.0.1:{port}"):
+            clock = Clock()
+            tier = RedisTier(url, namespace="ns:", backoff_base=1.0, clock=clock)
+            assert tier.get("a") is None
+            tier.set("a", 1)  # dropped, no exception
+            assert tier.get_shared("h") is None
+            assert not tier.stats()["available"]
+            clock.now += 5  # past the backoff: one more (failed) try, which re-arms the breaker
+            assert tier.get("a") is None
+            errors = tier.stats()["errors"]
+            for _ in range(50):
+                assert tier.get("a") is None
+            assert tier.stats()["errors"] == errors  # no connection attempt per call
+            tier.close()
+    assert len([r for r in caplog.records if "unavailable" in r.getMessage()]) == 2
+    assert make_namespace(user="u") == "smartcache:u:"
+    assert make_namespace("/ws", user="u").startswith("smartcache:u:")
+    assert make_namespace("/ws", user="u") != make_namespace("/other", user="u")
+
+
 def _cluster_ready(port: int) -> bool:
     assert REDIS_CLI is not None
     out = subprocess.run(

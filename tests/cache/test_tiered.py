@@ -114,23 +114,27 @@ def test_invalidate_prefix_and_clear_all(cache: TieredCache) -> None:
 
 def test_single_flight(cache: TieredCache) -> None:
     calls = 0
-    started = threading.Barrier(8)
+    release = threading.Event()
 
     def loader() -> tuple[Any, str]:
         nonlocal calls
         calls += 1
-        time.sleep(0.2)
+        release.wait(10)
         return {"v": calls}, "computed"
 
     results: list[tuple[Any, str]] = []
 
     def worker() -> None:
-        started.wait()
         results.append(cache.get_or_load("k", loader))
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + 10
+    while cache.waiting("k") < 7 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert cache.waiting("k") == 7  # one loader, seven callers sharing its result
+    release.set()
     for t in threads:
         t.join()
     assert calls == 1
@@ -142,18 +146,17 @@ def test_single_flight(cache: TieredCache) -> None:
 
 def test_loader_failure_reaches_every_waiter_and_is_not_cached(cache: TieredCache) -> None:
     calls = 0
-    barrier = threading.Barrier(4)
+    release = threading.Event()
 
     def loader() -> tuple[Any, str]:
         nonlocal calls
         calls += 1
-        time.sleep(0.2)
+        release.wait(10)
         raise OSError("disk gone")
 
     errors: list[BaseException] = []
 
     def worker() -> None:
-        barrier.wait()
         try:
             cache.get_or_load("k", loader)
         except OSError as exc:
@@ -162,9 +165,15 @@ def test_loader_failure_reaches_every_waiter_and_is_not_cached(cache: TieredCach
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + 10
+    while cache.waiting("k") < 3 and time.monotonic() < deadline:  # all but the owner wait
+        time.sleep(0.005)
+    assert cache.waiting("k") == 3
+    release.set()
     for t in threads:
         t.join()
     assert calls == 1 and len(errors) == 4
+    assert cache.waiting("k") == 0
     assert cache.get_or_load("k", lambda: (2, "disk")) == (2, "disk")
     assert cache.stats()["loads"]["loadFailures"] == 1
 
