@@ -142,3 +142,31 @@ def test_prefetch_warms_the_predicted_file(tmp_path: Path) -> None:
         assert eng.stats()["prefetch"]["used"] >= 1
     finally:
         eng.close()
+
+
+def test_hot_entries_are_refreshed_ahead_and_cold_ones_dropped(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    eng = Engine(Settings(), tmp_path / "cache", watch=True)
+    try:
+        eng.add_folder(path_to_uri(ws))
+        hot, cold = path_to_uri(ws / "models.py"), path_to_uri(ws / "util.py")
+        for _ in range(3):
+            eng.get_analysis(hot)
+        eng.get_analysis(cold)
+        time.sleep(0.3)  # let the observer settle before the edits
+        (ws / "models.py").write_text("class Refreshed:\n    pass\n")
+        (ws / "util.py").write_text("def changed():\n    pass\n")
+        workspace = eng.workspace_for(hot)[0]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            value = eng.memory.peek(workspace.analysis_key("models.py"))
+            if value is not None and value["symbols"][0]["name"] == "Refreshed":
+                break
+            time.sleep(0.05)
+        refreshed = eng.get_analysis(hot)
+        assert refreshed.source == "memory"  # recomputed in the background before it was asked
+        assert [s["name"] for s in refreshed.symbols] == ["Refreshed"]
+        dropped = eng.get_analysis(cold)
+        assert dropped.source == "computed" and [s["name"] for s in dropped.symbols] == ["changed"]
+    finally:
+        eng.close()
