@@ -233,8 +233,8 @@ class RedisTier:
             self._misses += 1
             return None
         try:
-            value = _loads(raw.decode("utf-8"))
-        except ValueError:  # UnicodeDecodeError is a ValueError too
+            value = _loads(raw)
+        except ValueError:  # invalid UTF-8 or JSON
             self._misses += 1
             return None
         self._hits += 1
@@ -258,7 +258,7 @@ class RedisTier:
                 self._misses += 1
             return None
         try:
-            value = _loads(raw.decode("utf-8"))
+            value = _loads(raw)
         except ValueError:
             if count:
                 self._misses += 1
