@@ -40,7 +40,6 @@ Every prediction looks at a bounded number of candidates (at most
 
 from __future__ import annotations
 
-import heapq
 import logging
 import math
 import os.path
@@ -48,6 +47,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sized
+from operator import itemgetter
 from typing import Any, Protocol
 
 import attrs
@@ -118,7 +118,8 @@ _COOC, _COOC_SESSION, _GIT, _GITN = F["cooc"], F["coocSession"], F["git"], F["gi
 _IMPORTS, _IMPORTED_BY, _TEST_PAIR = F["imports"], F["importedBy"], F["testPair"]
 _SAME_DIR, _NAME_LIKE, _FREQ, _FIRST = F["sameDir"], F["nameLike"], F["freq"], F["firstInSession"]
 _REC11, _SESS_VISITS, _SESS_EDITS, _BACK = F["rec11"], F["sessVisits"], F["sessEdits"], F["back"]
-# shared (index, value) features that are always 1.0
+_Feature = tuple[int, float]  # (feature index, value)
+# shared features that are always 1.0
 _BIAS = (F["bias"], 1.0)
 _SAME_DIR_ONE, _FIRST_ONE, _REC11_ONE = (_SAME_DIR, 1.0), (_FIRST, 1.0), (_REC11, 1.0)
 # recency rank (1..RECENT_CANDIDATES) -> its bucket feature
@@ -199,9 +200,11 @@ def pair_stem(path: str) -> tuple[str, bool]:
     return stem + ext, False
 
 
-def name_tokens(path: str) -> frozenset[str]:
+def name_tokens(path: str) -> tuple[str, ...]:
+    """The distinct lower-case word tokens of a file name, in order (deterministic, unlike a set)."""
     _, stem = split_name(path)
-    return frozenset(t.lower() for part in re.split(r"[^A-Za-z0-9]+", stem) for t in _CAMEL.findall(part))
+    words = (t.lower() for part in re.split(r"[^A-Za-z0-9]+", stem) for t in _CAMEL.findall(part))
+    return tuple(dict.fromkeys(words))
 
 
 def _times(n: float) -> str:
@@ -247,6 +250,11 @@ def _by_value(kv: tuple[str, float]) -> float:
     return -kv[1]
 
 
+# sorting by this with reverse=True orders like sorting by _by_value (ties stay in order),
+# without a Python call per item
+_VALUE = itemgetter(1)
+
+
 @attrs.define
 class _Scored:
     """The last ranking made, kept so the next observation can learn from it."""
@@ -278,13 +286,14 @@ class Predictor:
         self._max_visits = 1.0
         self.weights = [PRIOR[name] for name in FEATURES]
         self._grad2 = [1.0] * len(FEATURES)
-        # name indexes (rebuilt, not persisted)
-        self._by_stem: dict[str, set[str]] = {}
+        # name indexes (rebuilt, not persisted); dicts as ordered sets, so that iteration, and
+        # with it tie-breaking, does not depend on the process's string hash seed
+        self._by_stem: dict[str, dict[str, None]] = {}
         self._by_dir: dict[str, dict[str, None]] = {}
-        self._by_token: dict[str, set[str]] = {}
+        self._by_token: dict[str, dict[str, None]] = {}
         self._indexed: set[str] = set()
         self._metas: dict[str, tuple[str, str, bool]] = {}
-        self._tokens: dict[str, frozenset[str]] = {}  # name tokens of the indexed files
+        self._tokens: dict[str, tuple[str, ...]] = {}  # name tokens of the indexed files
         self._index_version = 0
         self._like_cache: dict[str, tuple[int, list[tuple[str, float]]]] = {}
         self._structure_seen = -1
@@ -296,7 +305,7 @@ class Predictor:
         self._last_t: float | None = None
         self._context = 0  # bumps on every switch / session start
         self._scored: _Scored | None = None
-        self._tops: dict[tuple[int, str], list[tuple[str, list[float]]]] = {}
+        self._tops: dict[tuple[int, str], list[tuple[str, _Feature, _Feature]]] = {}
         self.hits = 0
         self.misses = 0
         self._continued = 0  # switches inside a session
@@ -376,18 +385,36 @@ class Predictor:
         totals[key] = totals.get(key, 0.0) + 1
         self._tops.pop((id(table), key), None)
 
-    def _top(self, table: dict[str, dict[str, list[float]]], key: str, n: int) -> Any:
-        """The n most used entries of a row, memoised until the row changes."""
+    def _successors(
+        self,
+        table: dict[str, dict[str, list[float]]],
+        totals: dict[str, float],
+        key: str,
+        share: int,
+        count: int,
+    ) -> list[tuple[str, _Feature, _Feature]]:
+        """The ``TOP_NEXT`` most used entries of a row with their two features (the entry's
+        share of the row's total, the log of its count); all entries, in row order, if the row
+        is no longer. Memoised for long rows until the row changes."""
         row = table.get(key)
         if not row:
-            return ()
-        if len(row) <= n:
-            return row.items()
-        memo = (id(table), key)
-        best = self._tops.get(memo)
-        if best is None:
-            best = self._tops[memo] = heapq.nlargest(n, row.items(), key=_by_count)
-        return best
+            return []
+        memo = None
+        if len(row) <= TOP_NEXT:
+            entries: Iterable[tuple[str, list[float]]] = row.items()
+        else:
+            memo = (id(table), key)
+            best = self._tops.get(memo)
+            if best is not None:
+                return best
+            # heapq.nlargest(TOP_NEXT, ...), ties in row order; sorting is faster at these sizes
+            entries = sorted(row.items(), key=_by_count, reverse=True)[:TOP_NEXT]
+        total = totals.get(key, 1.0)
+        log1p = math.log1p
+        out = [(c, (share, e[0] / total), (count, log1p(e[0]))) for c, e in entries]
+        if memo is not None:
+            self._tops[memo] = out
+        return out
 
     def _pair_with_session(self, path: str) -> None:
         """A first visit in this session co-occurs with the session's recent files."""
@@ -491,11 +518,11 @@ class Predictor:
         self._indexed.add(path)
         self._index_version += 1
         d, stem, _ = self._meta(path)
-        self._by_stem.setdefault(stem, set()).add(path)
+        self._by_stem.setdefault(stem, {})[path] = None
         self._by_dir.setdefault(d, {})[path] = None
         toks = self._tokens[path] = name_tokens(path)
         for tok in toks:
-            self._by_token.setdefault(tok, set()).add(path)
+            self._by_token.setdefault(tok, {})[path] = None
 
     def _unindex(self, path: str) -> None:
         if path not in self._indexed:
@@ -503,12 +530,12 @@ class Predictor:
         self._indexed.discard(path)
         self._index_version += 1
         d, stem, _ = self._meta(path)
-        self._by_stem.get(stem, set()).discard(path)
+        self._by_stem.get(stem, {}).pop(path, None)
         self._by_dir.get(d, {}).pop(path, None)
         self._metas.pop(path, None)
         toks = self._tokens.pop(path, None)
         for tok in name_tokens(path) if toks is None else toks:
-            self._by_token.get(tok, set()).discard(path)
+            self._by_token.get(tok, {}).pop(path, None)
 
     def _sync_structure(self) -> None:
         """Index the provider's files when their number changed (checked now and then)."""
@@ -594,30 +621,16 @@ class Predictor:
                 if rank >= RECENT_CANDIDATES:
                     break
         # transitions: first order, second order
-        row1 = self._m1.get(a)
-        if row1:
-            total = self._m1_total.get(a, 1.0)
-            for c, e in self._top(self._m1, a, TOP_NEXT):
-                n = e[0]
-                row_f = get(c)
-                if row_f is None:
-                    feats[c] = [_BIAS, (_M1, n / total), (_M1N, log1p(n))]
-                else:
-                    row_f.append((_M1, n / total))
-                    row_f.append((_M1N, log1p(n)))
+        successors = self._successors(self._m1, self._m1_total, a, _M1, _M1N)
         if b is not None:
-            key = b + SEP + a
-            row2 = self._m2.get(key)
-            if row2:
-                total = self._m2_total.get(key, 1.0)
-                for c, e in self._top(self._m2, key, TOP_NEXT):
-                    n = e[0]
-                    row_f = get(c)
-                    if row_f is None:
-                        feats[c] = [_BIAS, (_M2, n / total), (_M2N, log1p(n))]
-                    else:
-                        row_f.append((_M2, n / total))
-                        row_f.append((_M2N, log1p(n)))
+            successors = successors + self._successors(self._m2, self._m2_total, b + SEP + a, _M2, _M2N)
+        for c, share, count in successors:
+            row_f = get(c)
+            if row_f is None:
+                feats[c] = [_BIAS, share, count]
+            else:
+                row_f.append(share)
+                row_f.append(count)
         # co-occurrence in sessions: with a, and with the session's other recent files
         info_a = files.get(a)
         row = cooc.get(a)
@@ -646,9 +659,14 @@ class Predictor:
                     value = e[0] / n_f
                     pooled[c] = pooled_get(c, 0.0) + (value if value <= 1.0 else 1.0)
             scale = 1.0 / len(context)
-            for c, v in sorted(pooled.items(), key=_by_value)[:TOP_COOC]:
+            # by value, highest first, ties in order
+            for c, v in sorted(pooled.items(), key=_VALUE, reverse=True)[:TOP_COOC]:
                 if c not in session and c != a:
-                    self._add(feats, c, _COOC_SESSION, v * scale)
+                    row_f = get(c)
+                    if row_f is None:
+                        feats[c] = [_BIAS, (_COOC_SESSION, v * scale)]
+                    else:
+                        row_f.append((_COOC_SESSION, v * scale))
         # git co-change
         grow = self._git_top.get(a)
         if grow:
@@ -695,7 +713,8 @@ class Predictor:
             partial[c] = score
         if len(feats) > MAX_CANDIDATES:
             # keep the candidates whose signals so far score best; the rest cannot reach the top
-            paths = heapq.nlargest(MAX_CANDIDATES, partial, key=partial.__getitem__)
+            # (what heapq.nlargest returns, ties in order; faster at these sizes)
+            paths = sorted(partial, key=partial.__getitem__, reverse=True)[:MAX_CANDIDATES]
         else:
             paths = list(feats)
         # features of every candidate from whole-workspace state; scores
@@ -716,11 +735,11 @@ class Predictor:
             sc = session.get(c)
             if sc is None:
                 row_f.append(_FIRST_ONE)
-                score += w_first * 1.0
+                score += w_first  # x 1.0
             else:
                 if c not in ranks:
                     row_f.append(_REC11_ONE)
-                    score += w_rec11 * 1.0
+                    score += w_rec11  # x 1.0
                 v = log1p(sc[0])
                 row_f.append((_SESS_VISITS, v))
                 score += w_visits * v
@@ -805,7 +824,7 @@ class Predictor:
             group = _GROUP[i]
             contrib[group] = get(group, 0.0) + w[i] * v
         texts: list[str] = []
-        for group, value in sorted(contrib.items(), key=_by_value):
+        for group, value in sorted(contrib.items(), key=_VALUE, reverse=True):
             if value <= 0 or len(texts) >= 3:
                 break
             text = self._signal_text(group, a, b, c)

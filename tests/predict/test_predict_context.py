@@ -96,8 +96,8 @@ def test_test_stem(path: str, stem: str, is_test: bool) -> None:
 
 
 def test_name_tokens_split_camel_and_snake() -> None:
-    assert name_tokens("a/MindMapMapModel.java") == {"mind", "map", "model"}
-    assert name_tokens("pkg/http_client2.py") == {"http", "client", "2"}
+    assert name_tokens("a/MindMapMapModel.java") == ("mind", "map", "model")
+    assert name_tokens("pkg/http_client2.py") == ("http", "client", "2")
 
 
 def test_weights_learn_from_hits_and_misses() -> None:
