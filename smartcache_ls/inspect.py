@@ -53,5 +53,5 @@ def main(argv: list[str]) -> int:
         print(f"smartcache-ls stats: no cache at {cache_dir / DB_NAME}", file=sys.stderr)
         return 1
     data = collect(cache_dir)
-    print(json.dumps(data, indent=2) if args.json else format_stats(data))
+    print(json.dumps(data, indent=2) if args.json else format_stats(data), file=sys.stdout)
     return 0

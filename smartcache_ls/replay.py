@@ -217,10 +217,10 @@ def main(argv: list[str]) -> int:
         for mode in modes
     ]
     if args.json:
-        print(
-            json.dumps({"trace": str(args.trace), "workspace": str(workspace), "results": results}, indent=2)
-        )
+        report = {"trace": str(args.trace), "workspace": str(workspace), "results": results}
+        print(json.dumps(report, indent=2), file=sys.stdout)
     else:
-        print(f"smartcache-ls replay: {args.trace.name}, {len(events)} events, workspace {workspace}")
-        print(format_table(results))
+        header_line = f"smartcache-ls replay: {args.trace.name}, {len(events)} events, workspace {workspace}"
+        print(header_line, file=sys.stdout)
+        print(format_table(results), file=sys.stdout)
     return 0

@@ -365,9 +365,9 @@ def main(argv: list[str]) -> int:
         for t in [*report["traces"], *report["totals"].values()]:
             t.pop("raw", None)
             t.pop("rawSet", None)
-        print(json.dumps(report, indent=2))
+        print(json.dumps(report, indent=2), file=sys.stdout)
     else:
-        print(format_report(report))
+        print(format_report(report), file=sys.stdout)
     return 0
 
 
