@@ -44,9 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         help="folder the trace's paths are relative to (default: the trace header's 'workspace', "
         "where 'package' means this package's own source tree)",
     )
-    parser.add_argument(
-        "--think-ms", type=float, default=100.0, help="pause between events (default 100)"
-    )
+    parser.add_argument("--think-ms", type=float, default=100.0, help="pause between events (default 100)")
     parser.add_argument("--mode", choices=["both", "on", "off"], default="both")
     parser.add_argument("--top-k", type=int, default=5, help="prefetch.topK for the on run")
     parser.add_argument("--limit", type=int, default=0, help="replay only the first N events")
@@ -126,9 +124,8 @@ async def run_session(
                 source = str(result.get("source", "?"))
                 sources[source] = sources.get(source, 0) + 1
             if done % 50 == 0:
-                print(
-                    f"  replay ({'on' if prefetch else 'off'}): {done}/{len(events)} events", file=sys.stderr
-                )
+                mode = "on" if prefetch else "off"
+                print(f"  replay ({mode}): {done}/{len(events)} events", file=sys.stderr)
             await asyncio.sleep(think)
         stats = await client.request("smartcache/stats", {})
         await client.close()
@@ -198,11 +195,8 @@ def main(argv: list[str]) -> int:
         print(f"smartcache-ls replay: workspace {workspace} is not a directory", file=sys.stderr)
         return 2
     modes = {"both": [True, False], "on": [True], "off": [False]}[args.mode]
-    print(
-        f"replaying {len(events)} events of {args.trace.name} over {workspace} "
-        f"(think time {args.think_ms:g} ms)",
-        file=sys.stderr,
-    )
+    what = f"{len(events)} events of {args.trace.name} over {workspace} (think time {args.think_ms:g} ms)"
+    print(f"replaying {what}", file=sys.stderr)
     results = [
         asyncio.run(
             run_session(
