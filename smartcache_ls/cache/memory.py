@@ -10,9 +10,8 @@ Layout (Caffeine's W-TinyLFU, size-aware, with an ARC-style adaptive window):
   displace (so a one-time scan, or one large entry, cannot flush the hot set); an entry
   larger than the window is such a candidate at once (``set`` then returns False if it
   loses);
-* frequencies come from an aging count-min sketch (``policy.FrequencySketch``); each
-  entry caches the estimate from its last access (adjusted for the sketch's halvings),
-  so admission costs no sketch lookups;
+* frequencies are aging, saturating access counts (``policy.FrequencySketch``, exact
+  counts over TinyLFU's sample window); ``set`` counts inline, admission reads them;
 * the window's size adapts like ARC's target (Megiddo & Modha 2003): a miss on a key
   that admission recently rejected (a window ghost) grows the window (recency pays on
   this workload); a miss on a key main recently evicted (a main ghost) shrinks it
@@ -91,9 +90,7 @@ if hasattr(os, "register_at_fork"):
 class _Entry:
     __slots__ = (
         "deadline",
-        "epoch",
         "expires",
-        "freq",
         "prefetched",
         "region",
         "size",
@@ -106,8 +103,6 @@ class _Entry:
         size: int,
         expires: float | None,
         prefetched: bool,
-        freq: int,
-        epoch: int,
         coarse: bool,
     ) -> None:
         self.value = value
@@ -119,8 +114,6 @@ class _Entry:
         else:
             self.deadline = _INF if expires is None else expires
         self.region = WINDOW
-        self.freq = freq
-        self.epoch = epoch
 
     def set_expiry(self, expires: float | None, prefetched: bool, coarse: bool) -> None:
         self.expires = expires
@@ -144,12 +137,15 @@ class MemoryTier:
         "_clock",
         "_coarse",
         "_counter",
+        "_counts",
         "_data",
         "_expirations",
         "_ghost_main",
         "_ghost_main_bytes",
+        "_ghost_main_limit",
         "_ghost_window",
         "_ghost_window_bytes",
+        "_ghost_window_limit",
         "_hits",
         "_issued",
         "_lock",
@@ -210,11 +206,14 @@ class MemoryTier:
         self._protected_fraction = protected_fraction
         self._adaptive = adaptive
         self._sketch = FrequencySketch(min(max(max_bytes, 16), 1024))
+        self._counts = self._sketch.counts  # the same dict for the sketch's lifetime
         # keys only (with sizes) of recent admission rejections and of main's victims
         self._ghost_window: OrderedDict[str, int] = OrderedDict()
         self._ghost_main: OrderedDict[str, int] = OrderedDict()
         self._ghost_window_bytes = 0
         self._ghost_main_bytes = 0
+        self._ghost_window_limit = 0.0
+        self._ghost_main_limit = 0.0
         self._counter = StatsCounter()
         self._hits = 0  # hits replayed from the read buffer (plus len(self._reads) pending)
         self._misses = 0
@@ -234,6 +233,8 @@ class MemoryTier:
     # limits -----------------------------------------------------------------
     def _set_limits(self, max_bytes: int) -> None:
         self._max_bytes = max_bytes
+        self._ghost_window_limit = max_bytes * GHOST_WINDOW_LIMIT
+        self._ghost_main_limit = max_bytes * GHOST_MAIN_LIMIT
         self._min_window = max(1, int(max_bytes * self._window_fraction))
         self._set_window(max_bytes * INITIAL_WINDOW)
 
@@ -319,18 +320,31 @@ class MemoryTier:
         with self._lock:
             if self._reads:
                 self._drain_reads()
-            old = self._data.get(key)
-            if old is not None or prefetched or not 0 <= size <= self._max_window:
+            data = self._data
+            old = data.get(key)
+            if old is not None:
+                if size == old.size and not (prefetched or old.prefetched or self._ttl):
+                    old.value = value  # an update in place: same size, no TTL, no prefetch
+                    old.expires = None
+                    old.deadline = _INF
+                    return True
+                return self._set_other(key, value, size, prefetched, old)
+            if prefetched or not 0 <= size <= self._max_window:
                 return self._set_other(key, value, size, prefetched, old)
             # the common case, kept flat: a new, ordinary entry enters the window
-            sketch = self._sketch
-            freq = sketch.increment(key)
+            counts = self._counts  # the sketch's increment, inline
+            n = counts.get(key, 0)
+            if n < 15:  # policy.MAX_COUNT
+                counts[key] = n + 1
+                sketch = self._sketch
+                sketch.additions += 1
+                if sketch.additions >= sketch.sample_size or (not n and len(counts) > sketch.max_keys):
+                    sketch.reset()
             if self._adaptive and (key in self._ghost_window or key in self._ghost_main):
                 self._adapt(key, size)
             ttl = self._ttl
             expires = None if ttl is None else self._clock() + ttl
-            e = _Entry(value, size, expires, False, freq, sketch.resets, self._coarse)
-            data = self._data
+            e = _Entry(value, size, expires, False, self._coarse)
             data[key] = e
             self._window[key] = e
             self._window_bytes += size
@@ -339,7 +353,7 @@ class MemoryTier:
                 or self._window_bytes + self._probation_bytes + self._protected_bytes > self._max_bytes
             ):
                 self._evict()
-            if len(data) > sketch.capacity:
+            if len(data) > self._sketch.capacity:
                 self._grow_sketch()
             return True
 
@@ -370,10 +384,10 @@ class MemoryTier:
                 self._evict()
         else:
             sketch = self._sketch
-            freq = sketch.increment(key)
+            sketch.increment(key)
             if self._adaptive and (key in self._ghost_window or key in self._ghost_main):
                 self._adapt(key, size)
-            e = _Entry(value, size, expires, prefetched, freq, sketch.resets, self._coarse)
+            e = _Entry(value, size, expires, prefetched, self._coarse)
             self._data[key] = e
             if size > self._max_window:  # would flush the window: a direct candidate for main
                 self._admit(key, e)
@@ -433,11 +447,8 @@ class MemoryTier:
     def _grow_sketch(self) -> None:
         """More entries than the sketch was sized for: resize it, keeping resident counts."""
         sketch = self._sketch
-        resets = sketch.resets
-        sketch.grow(
-            2 * len(self._data),
-            ((k, e.freq >> (resets - e.epoch)) for k, e in self._data.items()),
-        )
+        counts = sketch.counts
+        sketch.grow(2 * len(self._data), [(k, counts.get(k, 0)) for k in self._data])
 
     def _region_of(self, e: _Entry) -> OrderedDict[str, _Entry]:
         r = e.region
@@ -496,15 +507,12 @@ class MemoryTier:
         self._reads = []
         self._hits += len(reads)
         data = self._data
-        sketch = self._sketch
-        inc = sketch.increment
+        inc = self._sketch.increment
         touch = self._touch
         for key in reads:
-            freq = inc(key)
+            inc(key)
             e = data.get(key)
             if e is not None:
-                e.freq = freq
-                e.epoch = sketch.resets
                 touch(key, e)
 
     def _evict(self) -> None:
@@ -512,6 +520,7 @@ class MemoryTier:
         window = self._window
         probation = self._probation
         data = self._data
+        counts = self._counts
         while self._window_bytes > self._max_window and window:
             key, cand = window.popitem(last=False)
             csize = cand.size
@@ -528,8 +537,7 @@ class MemoryTier:
                 continue
             # the common case, kept flat: one probation victim against one candidate
             victim = probation[vkey]
-            resets = self._sketch.resets
-            if cand.freq >> (resets - cand.epoch) > (victim.freq >> (resets - victim.epoch)) - self._tie:
+            if counts.get(key, 0) > counts.get(vkey, 0) - self._tie:
                 del probation[vkey]
                 del data[vkey]
                 self._probation_bytes -= victim.size - csize
@@ -544,11 +552,24 @@ class MemoryTier:
             counter = self._counter
             counter.evictions += 1
             counter.evicted_bytes += loser.size
-            if self._adaptive:
+            if self._adaptive:  # _add_ghost, inline
+                lsize = loser.size
                 if ghost_main:
-                    self._ghost_main_bytes += self._add_ghost(self._ghost_main, lkey, loser.size)
+                    ghost = self._ghost_main
+                    gbytes = self._ghost_main_bytes + lsize - ghost.pop(lkey, 0)
+                    ghost[lkey] = lsize
+                    limit = self._ghost_main_limit
+                    while gbytes > limit and ghost:
+                        gbytes -= ghost.popitem(last=False)[1]
+                    self._ghost_main_bytes = gbytes
                 else:
-                    self._ghost_window_bytes += self._add_ghost(self._ghost_window, lkey, loser.size)
+                    ghost = self._ghost_window
+                    gbytes = self._ghost_window_bytes + lsize - ghost.pop(lkey, 0)
+                    ghost[lkey] = lsize
+                    limit = self._ghost_window_limit
+                    while gbytes > limit and ghost:
+                        gbytes -= ghost.popitem(last=False)[1]
+                    self._ghost_window_bytes = gbytes
         # anything still over (shrunk bound, grown updates, a grown window): LRU order, main first
         total = self._window_bytes + self._probation_bytes + self._protected_bytes
         while total > self._max_bytes:
@@ -565,10 +586,10 @@ class MemoryTier:
         delta = size - ghost.pop(key, 0)
         ghost[key] = size
         if ghost is self._ghost_window:
-            limit = self._max_bytes * GHOST_WINDOW_LIMIT
+            limit = self._ghost_window_limit
             total = self._ghost_window_bytes + delta
         else:
-            limit = self._max_bytes * GHOST_MAIN_LIMIT
+            limit = self._ghost_main_limit
             total = self._ghost_main_bytes + delta
         while total > limit and ghost:
             _, sz = ghost.popitem(last=False)
@@ -599,14 +620,14 @@ class MemoryTier:
         room = self._max_bytes - self._window_bytes - self._probation_bytes - self._protected_bytes
         if cand.size > room:
             need = cand.size - room
-            resets = self._sketch.resets
-            cf = cand.freq >> (resets - cand.epoch)
+            counts = self._counts
+            cf = counts.get(key, 0)
             victims: list[tuple[str, _Entry]] = []
             freed = 0
             beaten = True
             for region in (self._probation, self._protected):
                 for vk, ve in region.items():
-                    if cf <= (ve.freq >> (resets - ve.epoch)) - self._tie:
+                    if cf <= counts.get(vk, 0) - self._tie:
                         beaten = False
                         break
                     victims.append((vk, ve))

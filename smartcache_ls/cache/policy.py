@@ -1,12 +1,17 @@
-"""Frequency sketch for TinyLFU admission (count-min, 4-bit counters, periodic aging).
+"""Frequency estimator for TinyLFU admission (exact counts over an aging sample window).
 
-A count-min sketch with four rows of saturating 4-bit counters (kept one per
-byte in a ``bytearray``), conservative update, and a reset that halves every
-counter once ``sample_size`` increments have been recorded, so frequencies
-describe the recent past (Einziger, Friedman, Manes: "TinyLFU", 2017).
-As in Caffeine, a key's four counters share one 64-byte block (one cache line):
-the block comes from the low bits of Python's (per-process salted) ``hash``, the
-counter in each 16-counter row of the block from four disjoint groups of high bits.
+TinyLFU (Einziger, Friedman, Manes, 2017) needs the *recent* access frequency of keys:
+counters that saturate at 15 and are all halved once ``sample_size`` increments have been
+recorded. The paper (and Caffeine) approximate the counts with a count-min sketch to keep
+them compact; here they are kept exactly, in a dict of saturating counters, which costs
+one dict lookup and store per access (a pure-Python count-min sketch costs four hashed
+table probes). The aging keeps the dict bounded: a reset halves every counter and drops
+those that reach zero; it comes after ``sample_size`` increments, or earlier once more
+than ``max_keys`` (10 per entry of capacity) keys are counted. A reset visits at most
+``max_keys + 1`` keys and keeps only those counted twice or more, so it is amortised
+O(1) per increment.
+The dict's identity never changes (a reset rewrites it in place), so callers may keep
+a reference to ``counts`` (``MemoryTier`` counts inline on its write path).
 """
 
 from __future__ import annotations
@@ -16,53 +21,35 @@ from collections.abc import Iterable
 __all__ = ["FrequencySketch"]
 
 MAX_COUNT = 15
-MIN_COUNTERS = 16384  # for small caches (keeps collisions rare)
+MIN_CAPACITY = 16
 SAMPLE_FACTOR = 20  # increments between agings, per entry of capacity (TinyLFU: 10)
-_HALVE = bytes(i >> 1 for i in range(256))
-
-
-def _pow2_at_least(n: int) -> int:
-    p = 16
-    while p < n:
-        p <<= 1
-    return p
+KEY_FACTOR = 10  # keys counted at most, per entry of capacity (more: an early aging)
 
 
 class FrequencySketch:
-    """Approximate, aging access counts of keys, in ~16 bytes per tracked entry."""
+    """Aging, saturating access counts of keys (exact within the sample window)."""
 
-    __slots__ = (
-        "_additions",
-        "_mask",
-        "_table",
-        "_width",
-        "capacity",
-        "resets",
-        "sample_size",
-    )
+    __slots__ = ("additions", "capacity", "counts", "max_keys", "resets", "sample_size")
 
     def __init__(self, capacity: int = 16) -> None:
         self.capacity = 0
-        self._width = 0
-        self._mask = 0
-        self._table = bytearray()
-        self._additions = 0
+        self.counts: dict[str, int] = {}
+        self.additions = 0  # increments since the last reset (counted below saturation)
         self.sample_size = 0
+        self.max_keys = 0
         self.resets = 0
         self.ensure_capacity(capacity)
 
     def ensure_capacity(self, capacity: int) -> None:
-        """Size the table for ``capacity`` entries; growing it forgets the counts."""
-        capacity = max(16, int(capacity))
+        """Size the sample window for ``capacity`` entries; growing it forgets the counts."""
+        capacity = max(MIN_CAPACITY, int(capacity))
         if capacity <= self.capacity:
             return
         self.capacity = capacity
-        counters = _pow2_at_least(max(16 * capacity, MIN_COUNTERS))
-        self._width = counters
-        self._mask = (counters >> 6) - 1  # block index mask; a block is 64 one-byte counters
-        self._table = bytearray(counters)
-        self._additions = 0
+        self.counts.clear()
+        self.additions = 0
         self.sample_size = SAMPLE_FACTOR * capacity
+        self.max_keys = KEY_FACTOR * capacity
 
     def grow(self, capacity: int, counts: Iterable[tuple[str, int]]) -> None:
         """Resize for more entries, carrying over ``counts`` (key, estimate) of resident keys."""
@@ -70,74 +57,37 @@ class FrequencySketch:
             return
         carried = list(counts)
         self.ensure_capacity(capacity)
-        t = self._table
+        table = self.counts
         for k, n in carried:
             if n > 0:
-                n = min(n, MAX_COUNT)
-                for i in self._indexes(k):
-                    if t[i] < n:
-                        t[i] = n
-
-    def _indexes(self, key: str) -> tuple[int, int, int, int]:
-        # Caffeine's block layout: the block from the low bits, one counter in each of the
-        # block's four 16-counter rows from four disjoint groups of high bits
-        h = hash(key)
-        base = (h & self._mask) << 6
-        return (
-            base + ((h >> 40) & 15),
-            base + 16 + ((h >> 44) & 15),
-            base + 32 + ((h >> 48) & 15),
-            base + 48 + ((h >> 52) & 15),
-        )
+                table[k] = min(n, MAX_COUNT)
 
     def frequency(self, key: str) -> int:
-        t = self._table
-        a, b, c, d = self._indexes(key)
-        return min(t[a], t[b], t[c], t[d])
+        return self.counts.get(key, 0)
 
     def increment(self, key: str) -> int:
-        """Count one access; returns the key's new estimate (read it again after ``resets``
-        changed as ``estimate >> (resets - then)``: halving commutes with the minimum)."""
-        h = hash(key)
-        t = self._table
-        base = (h & self._mask) << 6
-        a = base + ((h >> 40) & 15)
-        b = base + 16 + ((h >> 44) & 15)
-        c = base + 32 + ((h >> 48) & 15)
-        d = base + 48 + ((h >> 52) & 15)
-        ta = t[a]
-        tb = t[b]
-        tc = t[c]
-        td = t[d]
-        low = ta if ta < tb else tb
-        if tc < low:
-            low = tc
-        if td < low:
-            low = td
-        if low >= 15:  # MAX_COUNT
-            return 15
-        # conservative update: raise only the counters at the minimum
-        up = low + 1
-        if ta == low:
-            t[a] = up
-        if tb == low:
-            t[b] = up
-        if tc == low:
-            t[c] = up
-        if td == low:
-            t[d] = up
-        self._additions += 1
-        if self._additions >= self.sample_size:
+        """Count one access; returns the key's new count (after a reset, if it caused one)."""
+        counts = self.counts
+        n = counts.get(key, 0)
+        if n >= MAX_COUNT:
+            return n
+        n += 1
+        counts[key] = n
+        self.additions += 1
+        if self.additions >= self.sample_size or (n == 1 and len(counts) > self.max_keys):
             self.reset()
-            return up >> 1
-        return up
+            return n >> 1
+        return n
 
     def reset(self) -> None:
-        """Age: halve every counter (C-speed via ``bytearray.translate``)."""
-        self._table = bytearray(self._table.translate(_HALVE))
-        self._additions //= 2
+        """Age: halve every counter, forgetting those that reach zero."""
+        counts = self.counts
+        halved = {k: n >> 1 for k, n in counts.items() if n > 1}
+        counts.clear()
+        counts.update(halved)
+        self.additions //= 2
         self.resets += 1
 
     def clear(self) -> None:
-        self._table = bytearray(len(self._table))
-        self._additions = 0
+        self.counts.clear()
+        self.additions = 0
