@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "cache.sqlite3"
 MODEL_META = "model:{namespace}"
+LAST_STATS_META = "stats:last"
 SAVE_EVERY = 60.0  # seconds between background saves of changed models
 CACHE_SOURCES = frozenset({"memory", "sqlite", "redis"})
 # Fields the engine keeps beside an analysis for validation; not sent to clients.
@@ -470,6 +471,8 @@ class Engine:
             "cacheDir": str(self.cache_dir),
             "workspaces": [{"uri": ws.uri, "name": ws.name} for ws in spaces],
             "tiers": cache.get("tiers", {}),
+            "loads": cache.get("loads", {}),
+            "writes": cache.get("writes", {}),
             "prefetch": prefetch,
             "requests": {name: counter.snapshot() for name, counter in self.requests.items()},
             "predictor": predictor,
@@ -519,6 +522,10 @@ class Engine:
             self.watcher.stop()
         self.prefetcher.stop()
         self.save()
+        try:
+            self.sqlite.set_meta(LAST_STATS_META, self.stats())  # for `smartcache-ls stats`
+        except Exception:
+            log.exception("saving the session's statistics failed")
         self.cache.close()
 
 

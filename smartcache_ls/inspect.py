@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .cache.sqlite import SqliteTier
-from .engine import DB_NAME
+from .engine import DB_NAME, LAST_STATS_META
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,23 +25,57 @@ def collect(cache_dir: Path) -> dict[str, Any]:
     tier = SqliteTier(cache_dir / DB_NAME, max_bytes=1 << 62)
     try:
         stats = tier.stats()
-        models = {name: len(json.dumps(tier.get_meta(name))) for name in tier.meta_names()}
+        names = tier.meta_names()
+        models = {n: len(json.dumps(tier.get_meta(n))) for n in names if n.startswith("model:")}
+        last = tier.get_meta(LAST_STATS_META) if LAST_STATS_META in names else None
     finally:
         tier.close()
-    return {"cacheDir": str(cache_dir), "sqlite": stats, "models": models}
+    return {"cacheDir": str(cache_dir), "sqlite": stats, "models": models, "lastSession": last}
 
 
 def format_stats(data: dict[str, Any]) -> str:
     sqlite = data["sqlite"]
+    last = data.get("lastSession")
+    limit = last.get("tiers", {}).get("sqlite", {}).get("maxBytes") if isinstance(last, dict) else None
     lines = [
         f"cache dir     {data['cacheDir']}",
         f"database      {sqlite.get('path', '')}",
         f"entries       {sqlite.get('entries', 0):,}",
-        f"bytes         {sqlite.get('bytes', 0):,} of {sqlite.get('maxBytes', 0):,}",
+        f"bytes         {sqlite.get('bytes', 0):,}" + (f" of {limit:,}" if limit else ""),
         f"models        {len(data['models'])}",
     ]
     lines.extend(f"  {name:<30} {size:>12,} bytes" for name, size in sorted(data["models"].items()))
+    if isinstance(last, dict):
+        loads = last.get("loads", {})
+        lines += ["", f"last server session (up {last.get('uptimeSeconds', 0):.0f} s):", _tier_table(last)]
+        pre = last.get("prefetch", {})
+        lines.append(
+            f"prefetch      issued {pre.get('issued', 0)}, used {pre.get('used', 0)}, "
+            f"wasted {pre.get('wasted', 0)}, accuracy {pre.get('accuracy', 0.0):.1%}, "
+            f"coverage {pre.get('coverage', 0.0):.1%}"
+        )
+        lines.append(
+            f"loads         {loads.get('loads', 0)} ({loads.get('loadFailures', 0)} failed), "
+            f"average {loads.get('averageLoadPenalty', 0.0) * 1000:.2f} ms"
+        )
+        for name, req in last.get("requests", {}).items():
+            lines.append(
+                f"{name:<13} {req.get('count', 0)} requests, hit ratio {req.get('hitRatio', 0.0):.1%}"
+            )
     return "\n".join(lines)
+
+
+def _tier_table(stats: dict[str, Any]) -> str:
+    columns = ["hits", "misses", "hitRatio", "evictions", "evictedBytes", "entries", "bytes"]
+    width = 14
+    rows = [f"{'tier':<8}" + "".join(f"{c:>{width}}" for c in columns)]
+    for tier, values in stats.get("tiers", {}).items():
+        cells = []
+        for column in columns:
+            value = values.get(column, 0)
+            cells.append(f"{value:>{width}.1%}" if column == "hitRatio" else f"{value:>{width},}")
+        rows.append(f"{tier:<8}" + "".join(cells))
+    return "\n".join(rows)
 
 
 def main(argv: list[str]) -> int:

@@ -85,6 +85,15 @@ def test_stats_subcommand_reads_a_cache_dir(workspace: Path, tmp_path: Path) -> 
     data = json.loads(out.stdout)
     assert data["sqlite"]["entries"] >= 1
     assert len(data["models"]) == 1
+    assert data["lastSession"]["requests"]["getFile"]["count"] == 1
+    assert data["lastSession"]["tiers"]["memory"]["misses"] >= 1
+    table = subprocess.run(
+        [sys.executable, "-m", "smartcache_ls", "stats", "--cache-dir", str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert "last server session" in table.stdout and "memory" in table.stdout
     missing = subprocess.run(
         [sys.executable, "-m", "smartcache_ls", "stats", "--cache-dir", str(tmp_path / "none")],
         capture_output=True,
