@@ -40,6 +40,14 @@ class SmartCacheServer(LanguageServer):
         self.engine: Engine | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
+    def merge_settings(self, raw: Any, origin: str) -> Settings:
+        """Apply what the client sent to the current settings; log what was ignored."""
+        settings, problems = self.settings.merged(protocol.plain(raw))
+        for problem in problems:
+            log.warning("%s: %s", origin, problem)
+        self.settings = settings
+        return settings
+
     def require_engine(self) -> Engine:
         if self.engine is None:
             raise JsonRpcException("the server is not initialized", code=-32002)
@@ -95,10 +103,7 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: SmartCacheServer, params: types.InitializeParams) -> None:
-        settings, problems = ls.settings.merged(protocol.plain(params.initialization_options))
-        for problem in problems:
-            log.warning("initializationOptions: %s", problem)
-        ls.settings = settings
+        settings = ls.merge_settings(params.initialization_options, "initializationOptions")
         cache_dir = Path(settings.cache_dir).expanduser() if settings.cache_dir else ls.default_cache_dir
         ls.engine = Engine(settings, cache_dir, watch=ls.watch)
         folders: list[tuple[str, str | None]] = [(f.uri, f.name) for f in params.workspace_folders or []]
@@ -140,11 +145,7 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(ls: SmartCacheServer, params: types.DidChangeConfigurationParams) -> None:
-        settings, problems = ls.settings.merged(protocol.plain(params.settings))
-        for problem in problems:
-            log.warning("configuration: %s", problem)
-        ls.settings = settings
-        ls.require_engine().apply_settings(settings)
+        ls.require_engine().apply_settings(ls.merge_settings(params.settings, "configuration"))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     def did_change_folders(ls: SmartCacheServer, params: types.DidChangeWorkspaceFoldersParams) -> None:

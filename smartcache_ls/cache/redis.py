@@ -218,27 +218,8 @@ class RedisTier:
 
     # reads ------------------------------------------------------------------------------
     def get(self, key: str) -> Any | None:
-        if self._down and self._clock() < self._retry_at:
-            self._misses += 1
-            return None
-        try:
-            raw = self._get(self.namespace + key)
-        except Exception as exc:
-            self._read_error(exc)
-            raw = None
-        else:
-            if self._down:
-                self._recovered()
-        if raw is None:
-            self._misses += 1
-            return None
-        try:
-            value = _loads(raw)
-        except ValueError:  # invalid UTF-8 or JSON
-            self._misses += 1
-            return None
-        self._hits += 1
-        return value
+        found = self.get_with_size(key)
+        return None if found is None else found[0]
 
     def get_with_size(self, key: str, *, count: bool = True) -> tuple[Any, int] | None:
         if self._down and self._clock() < self._retry_at:
