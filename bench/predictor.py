@@ -5,9 +5,12 @@
 A synthetic workspace (directories of files, each file with a few habitual
 successors, returns to recent files and random jumps) is walked until the
 model knows the requested number of first-order transitions; then every step
-times one ``observe`` and one ``predict(k)``, as the server does on each
-focus change. The first-order Markov baseline runs the same walk in the same
-run for comparison. Prints p50/p99/max in microseconds and the model's size.
+times one ``observe`` and one ``predict(k)`` without reasons, as the server does
+on each focus change before it queues the prefetch, and a quarter as many steps
+time ``predict(k)`` with reasons, as ``smartcache/predict`` answers. The heap is
+frozen after the warm-up, as the server does after loading a model. The
+first-order Markov baseline runs the same walk in the same run for comparison.
+Prints p50/p99/max in microseconds and the model's size.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from smartcache_ls.heap import freeze_long_lived
 from smartcache_ls.predict.baselines import MarkovBaseline
 from smartcache_ls.predict.model import Predictor
 
@@ -90,26 +94,40 @@ def main(argv: list[str]) -> int:
         f"second-order transitions, {stats['files']} files, {steps_done} accesses, {warm:.1f}s"
     )
 
+    # The server freezes its long-lived heap after loading a model and after each periodic save.
+    freeze_long_lived()
     steps = [walk.step() for _ in range(args.steps)]
     ours: list[float] = []
+    explained: list[float] = []
     base: list[float] = []
     clock = time.perf_counter_ns
     for n, path in enumerate(steps, 1):
         t += 3600.0 if n % SESSION_STEPS == 0 else 5.0
         t0 = clock()
         model.observe(path, t)
-        model.predict(args.k)
+        model.predict(args.k, explain=False)  # the server's event path: rank, then prefetch
         t1 = clock()
         markov.observe(path, t)
         markov.rank(args.k, path)
         t2 = clock()
         ours.append((t1 - t0) / 1000)
         base.append((t2 - t1) / 1000)
+    for n, path in enumerate(steps[: args.steps // 4], 1):  # smartcache/predict also names reasons
+        t += 3600.0 if n % SESSION_STEPS == 0 else 5.0
+        t0 = clock()
+        model.observe(path, t)
+        model.predict(args.k)
+        explained.append((clock() - t0) / 1000)
 
     size = len(json.dumps(model.to_json(), separators=(",", ":")))
     print(f"observe + predict(k={args.k}) over {args.steps} steps, microseconds:")
     print(f"  {'':<22} {'p50':>8} {'p99':>8} {'max':>9} {'mean':>8}")
-    for name, xs in (("model (Predictor)", ours), ("first-order Markov", base)):
+    rows = (
+        ("model, event path", ours),
+        ("model, with reasons", explained),
+        ("first-order Markov", base),
+    )
+    for name, xs in rows:
         print(
             f"  {name:<22} {percentile(xs, 0.5):8.1f} {percentile(xs, 0.99):8.1f} "
             f"{max(xs):9.1f} {statistics.fmean(xs):8.1f}"
@@ -121,7 +139,8 @@ def main(argv: list[str]) -> int:
     print(f"model JSON: {size / 1e6:.2f} MB (max_bytes {model.max_bytes / 1e6:.0f} MB)")
     target = 200.0
     p99 = percentile(ours, 0.99)
-    print(f"target p99 < {target:.0f} us: {'met' if p99 < target else 'NOT met'} ({p99:.1f} us)")
+    verdict = "met" if p99 < target else "NOT met"
+    print(f"target p99 < {target:.0f} us on the event path: {verdict} ({p99:.1f} us)")
     return 0
 
 

@@ -29,6 +29,7 @@ from .cache.redis import RedisTier, make_namespace
 from .cache.sqlite import SqliteTier
 from .cache.tiered import TieredCache
 from .content import content_hash
+from .heap import freeze_long_lived
 from .ignore import scan_files
 from .paths import (
     PathRefused,
@@ -115,6 +116,7 @@ class Engine:
         ws = Workspace(uri, root, name or root.name, Predictor())
         ws.predictor = self._load_model(ws)
         ws.predictor.start_session()
+        freeze_long_lived()
         with self._ws_lock:
             self.workspaces[uri] = ws
         if self.watcher is not None:
@@ -244,7 +246,7 @@ class Engine:
         if not prefetch.enabled or prefetch.top_k <= 0:
             return
         with ws.lock:
-            ranked = ws.predictor.predict(prefetch.top_k, current=rel)
+            ranked = ws.predictor.predict(prefetch.top_k, current=rel, explain=False)
         jobs = [
             Job(ws.namespace, p.path)
             for p in ranked
@@ -511,6 +513,7 @@ class Engine:
                 self.save()
             except Exception:
                 log.exception("saving the models failed")
+            freeze_long_lived()  # what the models grew since the last save
 
     def close(self) -> None:
         if self._closed:
