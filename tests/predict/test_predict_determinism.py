@@ -36,3 +36,15 @@ def test_same_predictions_under_different_hash_seeds() -> None:
     assert first and any(step for step in first)
     assert run("2") == first
     assert run("12345") == first
+
+
+def test_unexplained_ranking_equals_the_explained_one() -> None:
+    from smartcache_ls.predict.model import Predictor
+
+    model = Predictor()
+    for step, path in enumerate(["a.py", "b.py", "c.py", "a.py", "b.py", "a.py", "c.py", "a.py"]):
+        model.observe(path, float(step))
+    explained = model.predict(3, current="a.py")
+    bare = model.predict(3, current="a.py", explain=False)
+    assert [(p.path, p.probability) for p in bare] == [(p.path, p.probability) for p in explained]
+    assert all(p.reason == "" for p in bare) and all(p.reason for p in explained)
