@@ -552,24 +552,11 @@ class MemoryTier:
             counter = self._counter
             counter.evictions += 1
             counter.evicted_bytes += loser.size
-            if self._adaptive:  # _add_ghost, inline
-                lsize = loser.size
+            if self._adaptive:
                 if ghost_main:
-                    ghost = self._ghost_main
-                    gbytes = self._ghost_main_bytes + lsize - ghost.pop(lkey, 0)
-                    ghost[lkey] = lsize
-                    limit = self._ghost_main_limit
-                    while gbytes > limit and ghost:
-                        gbytes -= ghost.popitem(last=False)[1]
-                    self._ghost_main_bytes = gbytes
+                    self._ghost_main_bytes += self._add_ghost(self._ghost_main, lkey, loser.size)
                 else:
-                    ghost = self._ghost_window
-                    gbytes = self._ghost_window_bytes + lsize - ghost.pop(lkey, 0)
-                    ghost[lkey] = lsize
-                    limit = self._ghost_window_limit
-                    while gbytes > limit and ghost:
-                        gbytes -= ghost.popitem(last=False)[1]
-                    self._ghost_window_bytes = gbytes
+                    self._ghost_window_bytes += self._add_ghost(self._ghost_window, lkey, loser.size)
         # anything still over (shrunk bound, grown updates, a grown window): LRU order, main first
         total = self._window_bytes + self._probation_bytes + self._protected_bytes
         while total > self._max_bytes:
