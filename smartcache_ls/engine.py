@@ -37,7 +37,6 @@ from .paths import (
     confine,
     decode_text,
     path_to_uri,
-    relative_to_root,
     uri_to_path,
 )
 from .predict.model import ModelFormatError, Predictor
@@ -90,6 +89,7 @@ class Engine:
         self.workspaces: dict[str, Workspace] = {}
         self._ws_lock = threading.Lock()
         cache_dir.mkdir(parents=True, exist_ok=True)
+        self._own_dir = Path(os.path.realpath(cache_dir))  # its changes are not the developer's
         self.sqlite = SqliteTier(cache_dir / DB_NAME, settings.max_disk_bytes, settings.ttl_seconds)
         self.memory = MemoryTier(settings.max_memory_bytes, settings.ttl_seconds)
         self.redis = _open_redis(settings)
@@ -379,16 +379,16 @@ class Engine:
         """Analyse ``text``, or take a teammate's analysis of the same content from Redis."""
         from .analysis import analyze, language_for
 
-        share = self.redis is not None and self.settings.share_analyses
+        redis = self.redis if self.settings.share_analyses else None
         # The same text under another extension is analysed as another language.
         key = f"{digest}.{language_for(rel) or 'text'}"
-        if share and self.redis is not None:
-            shared = self.redis.get_shared(key)
+        if redis is not None:
+            shared = redis.get_shared(key)
             if isinstance(shared, dict) and shared.get("hash") == digest:
                 return dict(shared), "redis"
         value = analyze(rel, text)
-        if share and self.redis is not None:
-            self.redis.set_shared(key, value)
+        if redis is not None:
+            redis.set_shared(key, value)
         return value, "computed"
 
     def _exists(self, ws: Workspace) -> Callable[[str], bool]:
@@ -423,10 +423,9 @@ class Engine:
         ws = next((w for w in list(self.workspaces.values()) if w.root == batch.root), None)
         if ws is None:
             return
-        own = relative_to_root(Path(os.path.realpath(self.cache_dir)), ws.root)
         refresh: list[Job] = []
         for rel, kind in batch.changes.items():
-            if own is not None and (rel == own or rel.startswith(own + "/")):
+            if (ws.root / rel).is_relative_to(self._own_dir):
                 continue  # our own cache files, when the cache dir sits inside the workspace
             hot = self.cache.is_hot(ws.analysis_key(rel))
             self.cache.invalidate(ws.file_key(rel))
