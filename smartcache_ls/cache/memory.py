@@ -10,13 +10,18 @@ Layout (Caffeine's W-TinyLFU, size-aware, with an ARC-style adaptive window):
   displace (so a one-time scan, or one large entry, cannot flush the hot set); an entry
   larger than the window is such a candidate at once (``set`` then returns False if it
   loses);
-* frequencies are aging, saturating access counts (``policy.FrequencySketch``, exact
-  counts over TinyLFU's sample window); ``set`` counts inline, admission reads them;
+* frequencies are aging, saturating access counts (exact counts over TinyLFU's sample
+  window): a resident key's count lives on its entry (admission compares two attributes),
+  a departed key's count in ``policy.FrequencySketch``, which hands it back when the key
+  returns;
 * the window's size adapts like ARC's target (Megiddo & Modha 2003): a miss on a key
   that admission recently rejected (a window ghost) grows the window (recency pays on
   this workload); a miss on a key main recently evicted (a main ghost) shrinks it
   (frequency pays). It starts at half the bytes and moves between 1% and all of them;
-  while it is above ``TIE_WINDOW``, frequency ties go to the newcomer.
+  while it is above ``TIE_WINDOW``, frequency ties go to the newcomer. The ghost lists
+  (``policy.GhostList``) are FIFOs bounded by bytes that hold sizes only; a ghost's key
+  carries a tag (its list and index there) on its count in the sketch, so the one lookup
+  that fetches a returning key's count finds its ghost too.
 
 The read path is lock-free: a dict lookup, one comparison of the entry's deadline with a
 coarse clock (a float a daemon thread refreshes every ``TICK`` seconds; with the default
@@ -34,14 +39,20 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
-from .policy import FrequencySketch
+from .policy import MAX_COUNT, TAG_SHIFT, FrequencySketch, GhostList
 from .stats import PrefetchStats, StatsCounter
 
 __all__ = ["MemoryTier"]
 
-WINDOW, PROBATION, PROTECTED = 0, 1, 2
+WINDOW: Final = 0
+PROBATION: Final = 1
+PROTECTED: Final = 2
+# ghosts: a departed key's tag in the sketch is (index in its ghost list << 2) | list
+NO_GHOST: Final = 0
+GHOST_WINDOW: Final = 1
+GHOST_MAIN: Final = 2
 READ_BUFFER = 256  # reads recorded between writes; later ones are counted but not replayed
 # adaptive window (tuned on bench/hit_ratio.py's traces; see its report)
 INITIAL_WINDOW = 0.5  # the window starts at this fraction of max_bytes, then adapts
@@ -91,6 +102,7 @@ class _Entry:
     __slots__ = (
         "deadline",
         "expires",
+        "freq",
         "prefetched",
         "region",
         "size",
@@ -114,6 +126,7 @@ class _Entry:
         else:
             self.deadline = _INF if expires is None else expires
         self.region = WINDOW
+        self.freq = 0  # the key's recent access count (TinyLFU's, while it is resident)
 
     def set_expiry(self, expires: float | None, prefetched: bool, coarse: bool) -> None:
         self.expires = expires
@@ -133,19 +146,17 @@ class MemoryTier:
     # dict and slow every attribute access on the read path by ~10%
     __slots__ = (
         "__weakref__",
+        "_acquire",
         "_adaptive",
         "_clock",
         "_coarse",
         "_counter",
-        "_counts",
         "_data",
+        "_evicted_bytes",
+        "_evictions",
         "_expirations",
         "_ghost_main",
-        "_ghost_main_bytes",
-        "_ghost_main_limit",
         "_ghost_window",
-        "_ghost_window_bytes",
-        "_ghost_window_limit",
         "_hits",
         "_issued",
         "_lock",
@@ -155,6 +166,7 @@ class MemoryTier:
         "_max_window",
         "_min_window",
         "_misses",
+        "_pop_window",
         "_probation",
         "_probation_bytes",
         "_protected",
@@ -162,6 +174,7 @@ class MemoryTier:
         "_protected_fraction",
         "_reads",
         "_rejections",
+        "_release",
         "_sketch",
         "_tie",
         "_ttl",
@@ -193,9 +206,12 @@ class MemoryTier:
         if self._coarse:
             _start_ticker()
         self._lock = threading.Lock()
+        self._acquire = self._lock.acquire
+        self._release = self._lock.release
         self._data: dict[str, _Entry] = {}
         self._lookup = self._data.get
         self._window: OrderedDict[str, _Entry] = OrderedDict()
+        self._pop_window = self._window.popitem  # bound once: every new entry pops one
         self._probation: OrderedDict[str, _Entry] = OrderedDict()
         self._protected: OrderedDict[str, _Entry] = OrderedDict()
         self._window_bytes = 0
@@ -206,14 +222,11 @@ class MemoryTier:
         self._protected_fraction = protected_fraction
         self._adaptive = adaptive
         self._sketch = FrequencySketch(min(max(max_bytes, 16), 1024))
-        self._counts = self._sketch.counts  # the same dict for the sketch's lifetime
-        # keys only (with sizes) of recent admission rejections and of main's victims
-        self._ghost_window: OrderedDict[str, int] = OrderedDict()
-        self._ghost_main: OrderedDict[str, int] = OrderedDict()
-        self._ghost_window_bytes = 0
-        self._ghost_main_bytes = 0
-        self._ghost_window_limit = 0.0
-        self._ghost_main_limit = 0.0
+        # recent admission rejections and main's victims (sizes only; keys carry tags)
+        self._ghost_window = GhostList()
+        self._ghost_main = GhostList()
+        self._evictions = 0
+        self._evicted_bytes = 0
         self._counter = StatsCounter()
         self._hits = 0  # hits replayed from the read buffer (plus len(self._reads) pending)
         self._misses = 0
@@ -233,8 +246,8 @@ class MemoryTier:
     # limits -----------------------------------------------------------------
     def _set_limits(self, max_bytes: int) -> None:
         self._max_bytes = max_bytes
-        self._ghost_window_limit = max_bytes * GHOST_WINDOW_LIMIT
-        self._ghost_main_limit = max_bytes * GHOST_MAIN_LIMIT
+        self._ghost_window.limit = int(max_bytes * GHOST_WINDOW_LIMIT)
+        self._ghost_main.limit = int(max_bytes * GHOST_MAIN_LIMIT)
         self._min_window = max(1, int(max_bytes * self._window_fraction))
         self._set_window(max_bytes * INITIAL_WINDOW)
 
@@ -264,9 +277,8 @@ class MemoryTier:
     # reads --------------------------------------------------------------------
     def get(self, key: str) -> Any | None:
         """The value, or None on a miss or an expired entry; counts a hit or a miss."""
-        try:
-            e = self._data[key]
-        except KeyError:
+        e = self._data.get(key)
+        if e is None:
             self._misses += 1
             return None
         if e.deadline <= _NOW[0]:  # expired by the coarse clock, or needs a closer look
@@ -317,11 +329,13 @@ class MemoryTier:
     # writes -------------------------------------------------------------------
     def set(self, key: str, value: Any, size: int, *, prefetched: bool = False) -> bool:
         """Store a value of ``size`` bytes. False if it was rejected (too large, not admitted)."""
-        with self._lock:
+        # the lock's bound methods: cheaper than `with` (no __enter__/__exit__ lookups)
+        self._acquire()
+        try:
             if self._reads:
                 self._drain_reads()
             data = self._data
-            old = data.get(key)
+            old: _Entry | None = data.get(key)
             if old is not None:
                 if size == old.size and not (prefetched or old.prefetched or self._ttl):
                     old.value = value  # an update in place: same size, no TTL, no prefetch
@@ -330,21 +344,12 @@ class MemoryTier:
                     return True
                 return self._set_other(key, value, size, prefetched, old)
             if prefetched or not 0 <= size <= self._max_window:
-                return self._set_other(key, value, size, prefetched, old)
+                return self._set_other(key, value, size, prefetched, None)
             # the common case, kept flat: a new, ordinary entry enters the window
-            counts = self._counts  # the sketch's increment, inline
-            n = counts.get(key, 0)
-            if n < 15:  # policy.MAX_COUNT
-                counts[key] = n + 1
-                sketch = self._sketch
-                sketch.additions += 1
-                if sketch.additions >= sketch.sample_size or (not n and len(counts) > sketch.max_keys):
-                    sketch.reset()
-            if self._adaptive and (key in self._ghost_window or key in self._ghost_main):
-                self._adapt(key, size)
             ttl = self._ttl
             expires = None if ttl is None else self._clock() + ttl
             e = _Entry(value, size, expires, False, self._coarse)
+            e.freq = self._arrive(key, size)
             data[key] = e
             self._window[key] = e
             self._window_bytes += size
@@ -356,6 +361,8 @@ class MemoryTier:
             if len(data) > self._sketch.capacity:
                 self._grow_sketch()
             return True
+        finally:
+            self._release()
 
     def _set_other(
         self, key: str, value: Any, size: int, prefetched: bool, old: _Entry | None
@@ -383,11 +390,8 @@ class MemoryTier:
             if grew:
                 self._evict()
         else:
-            sketch = self._sketch
-            sketch.increment(key)
-            if self._adaptive and (key in self._ghost_window or key in self._ghost_main):
-                self._adapt(key, size)
             e = _Entry(value, size, expires, prefetched, self._coarse)
+            e.freq = self._arrive(key, size)
             self._data[key] = e
             if size > self._max_window:  # would flush the window: a direct candidate for main
                 self._admit(key, e)
@@ -395,7 +399,7 @@ class MemoryTier:
                 self._window[key] = e
                 self._window_bytes += size
             self._evict()
-            if len(self._data) > sketch.capacity:
+            if len(self._data) > self._sketch.capacity:
                 self._grow_sketch()
         if key in self._data:
             return True
@@ -418,10 +422,13 @@ class MemoryTier:
             return len(doomed)
 
     def clear(self) -> None:
-        """Drop every entry (unused prefetched entries count as wasted); keeps the sketch."""
+        """Drop every entry (unused prefetched entries count as wasted); keeps their counts."""
         with self._lock:
             self._drain_reads()
             self._wasted += sum(1 for e in self._data.values() if e.prefetched)
+            for key, e in self._data.items():
+                if self._sketch.put(key, e.freq):
+                    self._age()
             self._data.clear()
             self._window.clear()
             self._probation.clear()
@@ -435,20 +442,65 @@ class MemoryTier:
 
     # policy -------------------------------------------------------------------
     def frequency(self, key: str) -> int:
-        """Recent access count estimate (sketch), after replaying buffered reads."""
+        """Recent access count, after replaying buffered reads."""
         with self._lock:
             self._drain_reads()
-            return self._sketch.frequency(key)
+            e = self._data.get(key)
+            return self._sketch.frequency(key) if e is None else e.freq
 
     def is_hot(self, key: str, threshold: int = 2) -> bool:
         """Was the key accessed (stored or hit) at least ``threshold`` times recently?"""
         return self.frequency(key) >= threshold
 
     def _grow_sketch(self) -> None:
-        """More entries than the sketch was sized for: resize it, keeping resident counts."""
-        sketch = self._sketch
-        counts = sketch.counts
-        sketch.grow(2 * len(self._data), [(k, counts.get(k, 0)) for k in self._data])
+        """More entries than the sketch was sized for: a longer sample window."""
+        self._sketch.grow(2 * len(self._data))
+
+    def _arrive(self, key: str, size: int) -> int:
+        """Count a store of a key that is not resident; its count, from the sketch, plus one.
+        A ghost returning adapts the window."""
+        counts = self._sketch.counts
+        value = counts.get(key, 0)  # (get, then del if found: cheaper than pop when compiled)
+        if value:
+            del counts[key]
+        n = value & MAX_COUNT
+        if value > MAX_COUNT:
+            self._adapt(key, value >> TAG_SHIFT, size)
+        if n < MAX_COUNT:
+            n += 1
+            if self._sketch.record():
+                self._age()
+                n >>= 1
+        return n
+
+    def _count_read(self, key: str, e: _Entry | None) -> None:
+        """Count a replayed read: on the entry of a resident key, else in the sketch."""
+        if e is None:
+            if self._sketch.bump(key):
+                self._age()
+        elif e.freq < MAX_COUNT:
+            e.freq += 1
+            if self._sketch.record():
+                self._age()
+
+    def _depart(self, key: str, e: _Entry, ghost: int) -> None:
+        """A key left the cache: the sketch keeps its count, tagged if it is now a ghost."""
+        value = e.freq
+        if ghost and self._adaptive:
+            index = (self._ghost_window if ghost == GHOST_WINDOW else self._ghost_main).add(e.size)
+            value |= ((index << 2) | ghost) << TAG_SHIFT
+        if self._sketch.put(key, value):
+            self._age()
+
+    def _ghost_list(self, tag: int) -> GhostList:
+        return self._ghost_window if tag & 3 == GHOST_WINDOW else self._ghost_main
+
+    def _age(self) -> None:
+        """TinyLFU's aging: halve every count, resident and departed; forget the tags of
+        ghosts their lists no longer hold."""
+        self._sketch.age(lambda _key, tag: self._ghost_list(tag).holds(tag >> 2))
+        for e in self._data.values():
+            e.freq >>= 1
 
     def _region_of(self, e: _Entry) -> OrderedDict[str, _Entry]:
         r = e.region
@@ -472,13 +524,12 @@ class MemoryTier:
         self._add_bytes(e.region, -e.size)
         if e.prefetched:
             self._wasted += 1
+        ghost = NO_GHOST
         if evicted:
-            self._counter.record_eviction(e.size)
-            if self._adaptive:
-                if e.region == WINDOW:
-                    self._ghost_window_bytes += self._add_ghost(self._ghost_window, key, e.size)
-                else:
-                    self._ghost_main_bytes += self._add_ghost(self._ghost_main, key, e.size)
+            self._evictions += 1
+            self._evicted_bytes += e.size
+            ghost = GHOST_WINDOW if e.region == WINDOW else GHOST_MAIN
+        self._depart(key, e, ghost)
 
     def _touch(self, key: str, e: _Entry) -> None:
         r = e.region
@@ -494,7 +545,7 @@ class MemoryTier:
             self._protected_bytes += e.size
             protected = self._protected
             while self._protected_bytes > self._max_protected and len(protected) > 1:
-                k, d = protected.popitem(last=False)
+                k, d = protected.popitem(False)
                 self._protected_bytes -= d.size
                 d.region = PROBATION
                 self._probation[k] = d
@@ -507,22 +558,19 @@ class MemoryTier:
         self._reads = []
         self._hits += len(reads)
         data = self._data
-        inc = self._sketch.increment
-        touch = self._touch
         for key in reads:
-            inc(key)
             e = data.get(key)
+            self._count_read(key, e)
             if e is not None:
-                touch(key, e)
+                self._touch(key, e)
 
     def _evict(self) -> None:
         """Restore the bounds: window overflow -> candidates for main -> TinyLFU admission."""
         window = self._window
         probation = self._probation
         data = self._data
-        counts = self._counts
         while self._window_bytes > self._max_window and window:
-            key, cand = window.popitem(last=False)
+            key, cand = self._pop_window(False)
             csize = cand.size
             self._window_bytes -= csize
             room = self._max_bytes - self._window_bytes - self._probation_bytes - self._protected_bytes
@@ -531,32 +579,29 @@ class MemoryTier:
                 probation[key] = cand
                 self._probation_bytes += csize
                 continue
-            vkey = next(iter(probation), None)
-            if vkey is None or probation[vkey].size < csize - room:
+            vkey: str | None = None
+            for vkey in probation:  # noqa: B007 (its LRU key; cheaper than next(iter(), None) compiled)
+                break
+            victim = None if vkey is None else probation[vkey]
+            if vkey is None or victim is None or victim.size < csize - room:
                 self._admit(key, cand)  # several victims, or none in probation
                 continue
             # the common case, kept flat: one probation victim against one candidate
-            victim = probation[vkey]
-            if counts.get(key, 0) > counts.get(vkey, 0) - self._tie:
+            if cand.freq > victim.freq - self._tie:
                 del probation[vkey]
                 del data[vkey]
                 self._probation_bytes -= victim.size - csize
                 cand.region = PROBATION
                 probation[key] = cand
-                loser, lkey, ghost_main = victim, vkey, True
+                loser, lkey, ghost = victim, vkey, GHOST_MAIN
             else:
                 del data[key]
-                loser, lkey, ghost_main = cand, key, False
+                loser, lkey, ghost = cand, key, GHOST_WINDOW
             if loser.prefetched:
                 self._wasted += 1
-            counter = self._counter
-            counter.evictions += 1
-            counter.evicted_bytes += loser.size
-            if self._adaptive:
-                if ghost_main:
-                    self._ghost_main_bytes += self._add_ghost(self._ghost_main, lkey, loser.size)
-                else:
-                    self._ghost_window_bytes += self._add_ghost(self._ghost_window, lkey, loser.size)
+            self._evictions += 1
+            self._evicted_bytes += loser.size
+            self._depart(lkey, loser, ghost)
         # anything still over (shrunk bound, grown updates, a grown window): LRU order, main first
         total = self._window_bytes + self._probation_bytes + self._protected_bytes
         while total > self._max_bytes:
@@ -568,36 +613,17 @@ class MemoryTier:
             self._remove(key, e, evicted=True)
             total -= e.size
 
-    def _add_ghost(self, ghost: OrderedDict[str, int], key: str, size: int) -> int:
-        """Remember an evicted key; returns the change in that ghost's bytes."""
-        delta = size - ghost.pop(key, 0)
-        ghost[key] = size
-        if ghost is self._ghost_window:
-            limit = self._ghost_window_limit
-            total = self._ghost_window_bytes + delta
-        else:
-            limit = self._ghost_main_limit
-            total = self._ghost_main_bytes + delta
-        while total > limit and ghost:
-            _, sz = ghost.popitem(last=False)
-            total -= sz
-            delta -= sz
-        return delta
-
-    def _adapt(self, key: str, size: int) -> None:
+    def _adapt(self, key: str, tag: int, size: int) -> None:
         """ARC-style target: a miss on a key the window's admission rejected grows the window
         (recency pays); a miss on a key main evicted shrinks it (frequency pays)."""
-        gw = self._ghost_window.pop(key, None)
-        gm = self._ghost_main.pop(key, None)
-        if gw is not None:
-            self._ghost_window_bytes -= gw
-        if gm is not None:
-            self._ghost_main_bytes -= gm
-        if gw is not None:
-            ratio = self._ghost_main_bytes / max(self._ghost_window_bytes, 1)
+        if not self._adaptive or self._ghost_list(tag).remove(tag >> 2) < 0:
+            return  # a stale tag: the list no longer holds the ghost
+        gw, gm = self._ghost_window.nbytes, self._ghost_main.nbytes
+        if tag & 3 == GHOST_WINDOW:
+            ratio = gm / max(gw, 1)
             self._set_window(self._window_target + GROW_GAIN * max(size, 1) * max(1.0, ratio))
-        elif gm is not None:
-            ratio = self._ghost_window_bytes / max(self._ghost_main_bytes, 1)
+        else:
+            ratio = gw / max(gm, 1)
             step = max(size, 1, SHRINK_FRACTION * self._window_target)  # large windows shrink faster
             self._set_window(self._window_target - SHRINK_GAIN * step * max(1.0, ratio))
 
@@ -607,14 +633,13 @@ class MemoryTier:
         room = self._max_bytes - self._window_bytes - self._probation_bytes - self._protected_bytes
         if cand.size > room:
             need = cand.size - room
-            counts = self._counts
-            cf = counts.get(key, 0)
+            cf = cand.freq
             victims: list[tuple[str, _Entry]] = []
             freed = 0
             beaten = True
             for region in (self._probation, self._protected):
                 for vk, ve in region.items():
-                    if cf <= counts.get(vk, 0) - self._tie:
+                    if cf <= ve.freq - self._tie:
                         beaten = False
                         break
                     victims.append((vk, ve))
@@ -627,9 +652,9 @@ class MemoryTier:
                 del self._data[key]  # rejected
                 if cand.prefetched:
                     self._wasted += 1
-                self._counter.record_eviction(cand.size)
-                if self._adaptive:
-                    self._ghost_window_bytes += self._add_ghost(self._ghost_window, key, cand.size)
+                self._evictions += 1
+                self._evicted_bytes += cand.size
+                self._depart(key, cand, GHOST_WINDOW)
                 return False
             for vk, ve in victims:
                 self._remove(vk, ve, evicted=True)
@@ -648,6 +673,8 @@ class MemoryTier:
             nbytes = self._window_bytes + self._probation_bytes + self._protected_bytes
             self._counter.hits = self._hits + len(self._reads)
             self._counter.misses = self._misses
+            self._counter.evictions = self._evictions
+            self._counter.evicted_bytes = self._evicted_bytes
             out = self._counter.snapshot(entries, nbytes).as_dict()
             out.update(
                 {
@@ -668,5 +695,6 @@ class MemoryTier:
             self._drain_reads()
             self._counter.reset()
             self._hits = self._misses = 0
+            self._evictions = self._evicted_bytes = 0
             self._issued = self._used = self._wasted = 0
             self._rejections = self._expirations = 0

@@ -266,3 +266,40 @@ def test_concurrent_use_keeps_bounds() -> None:
     assert s["bytes"] <= 500
     assert s["bytes"] == s["windowBytes"] + s["probationBytes"] + s["protectedBytes"]
     assert s["bytes"] == 3 * s["entries"]
+
+
+def test_internal_bookkeeping_stays_consistent_under_random_use() -> None:
+    """Region bytes, resident counts and ghost tags agree with what is stored, whatever the
+    mix of sets (of varied sizes), reads, deletes and resizes."""
+    import random
+
+    from smartcache_ls.cache.policy import MAX_COUNT, TAG_SHIFT
+
+    rng = random.Random(7)
+    m = MemoryTier(300)
+    for step in range(30_000):
+        key = f"k{int(rng.paretovariate(1.2)) % 400}"
+        r = rng.random()
+        if r < 0.5:
+            m.get(key)
+        elif r < 0.9:
+            m.set(key, step, rng.choice((1, 1, 2, 5, 40)), prefetched=rng.random() < 0.1)
+        elif r < 0.97:
+            m.delete(key)
+        elif r < 0.98:
+            m.resize(rng.choice((100, 300, 500)))
+        else:
+            m.maintain()
+        if step % 1000 == 0 or step == 29_999:
+            m.maintain()
+            st = m.stats()
+            regions = st["windowBytes"] + st["probationBytes"] + st["protectedBytes"]
+            assert regions == st["bytes"] <= m.max_bytes
+            counts = m._sketch.counts
+            resident = m.keys()
+            assert not set(counts) & set(resident)  # a resident key's count is on its entry
+            for gl, tag in ((m._ghost_window, 1), (m._ghost_main, 2)):
+                tags = [v >> TAG_SHIFT for v in counts.values()]
+                assert sum(1 for t in tags if t & 3 == tag and gl.holds(t >> 2)) == gl.count
+                assert gl.nbytes == sum(s for s in gl.sizes[gl.head :] if s >= 0)
+            assert all(0 <= m.frequency(k) <= MAX_COUNT for k in resident)

@@ -6,7 +6,7 @@ import random
 
 from smartcache_ls.cache.codec import CodecError, decode, encode, encode_sized, size_of
 from smartcache_ls.cache.memory import MemoryTier
-from smartcache_ls.cache.policy import FrequencySketch
+from smartcache_ls.cache.policy import TAG_SHIFT, FrequencySketch, GhostList
 from smartcache_ls.cache.stats import CacheStats, PrefetchStats
 
 
@@ -39,15 +39,34 @@ def test_sketch_ages_by_halving() -> None:
     assert s.frequency("hot") == 4
 
 
-def test_sketch_grow_keeps_resident_counts() -> None:
+def test_sketch_grow_lengthens_the_sample_and_keeps_counts() -> None:
     s = FrequencySketch(16)
     for _ in range(6):
         s.increment("keep")
-    s.increment("drop")
-    s.grow(10_000, [("keep", s.frequency("keep"))])
-    assert s.capacity == 10_000
+    s.grow(10_000)
+    assert s.capacity == 10_000 and s.sample_size == 20 * 10_000
     assert s.frequency("keep") == 6
-    assert s.frequency("drop") == 0
+    s.grow(100)  # never shrinks
+    assert s.capacity == 10_000
+
+
+def test_sketch_tags_survive_aging_until_dropped() -> None:
+    s = FrequencySketch(16)
+    s.put("ghost", (2 << TAG_SHIFT) | 1)  # tag 2, count 1
+    s.put("stale", (1 << TAG_SHIFT) | 3)
+    s.put("plain", 1)
+    assert s.frequency("ghost") == 1  # the tag is not part of the count
+    s.age(lambda key, tag: key == "ghost")
+    assert s.counts == {"ghost": 2 << TAG_SHIFT, "stale": 1}  # counts halved; stale tag gone
+    assert s.take("ghost") == 2 << TAG_SHIFT and "ghost" not in s.counts
+    assert s.take("never") == 0
+    assert s.put("zero", 0) is False and "zero" not in s.counts
+
+
+def test_sketch_put_asks_for_aging_past_max_keys() -> None:
+    s = FrequencySketch(16)  # max_keys = 160
+    asked = [s.put(f"k{i}", 2) for i in range(161)]
+    assert asked[-1] and not any(asked[:-1])
 
 
 def _replay(m: MemoryTier, keys: list[str]) -> float:
@@ -145,3 +164,24 @@ def test_stats_value_objects() -> None:
     p = PrefetchStats(issued=4, used=1, wasted=2, demand_misses=3)
     assert p.accuracy == 0.25 and p.coverage == 0.25
     assert p.as_dict()["coverage"] == 0.25
+
+
+def test_ghost_list_is_a_fifo_bounded_by_bytes() -> None:
+    g = GhostList(limit=10)
+    a, b, c = g.add(4), g.add(4), g.add(4)  # 12 bytes > 10: the oldest goes
+    assert not g.holds(a) and g.holds(b) and g.holds(c)
+    assert (g.nbytes, g.count) == (8, 2)
+    assert g.remove(b) == 4 and g.remove(b) == -1  # taken out once
+    d = g.add(6)  # 10 bytes: fits, since b's bytes left with it
+    assert g.holds(c) and g.holds(d) and g.nbytes == 10
+    assert g.remove(a) == -1  # gone for good, even with room now
+
+
+def test_ghost_list_stays_small_when_ghosts_return_fast() -> None:
+    g = GhostList(limit=1_000_000)
+    for _ in range(10_000):
+        assert g.remove(g.add(1)) == 1  # every ghost comes back at once (a loop)
+    assert g.count == 0 and g.nbytes == 0
+    assert len(g.sizes) <= 200  # the holes were passed over and dropped
+    g.clear()
+    assert not g.holds(g.base - 1) and g.holds(g.add(1))
