@@ -30,7 +30,11 @@ Nothing is tuned per workspace by hand; the starting weights only encode the
 ordering the literature reports (recency first, then transitions, then the rest).
 
 Sessions (``start_session()`` or a gap of more than 30 minutes between
-observations) reset recency while everything learnt persists. The model is
+observations) reset recency while everything learnt persists. The files the
+last session ended on stay candidates with their own feature ("prevSession",
+1/rank in that session's recency list, starting weight 0): whether work picks
+up where it stopped after a break, or the next commit touches what the last
+one did, is learnt like every other weight rather than assumed either way. The model is
 bounded by ``max_bytes`` (its JSON size): rows are capped and the least
 valuable entries (count decayed by age) are pruned. The git co-change table
 is not persisted: the engine reloads it from ``git log`` (``load_cochange``).
@@ -104,6 +108,7 @@ FEATURES = (
     "testPair",
     "sameDir",
     "nameLike",
+    "prevSession",
 )
 F = {name: i for i, name in enumerate(FEATURES)}
 # recency rank -> feature (rank 0 unused; ranks past the list are "rec7")
@@ -117,6 +122,7 @@ _M1, _M1N, _M2, _M2N = F["m1"], F["m1n"], F["m2"], F["m2n"]
 _COOC, _COOC_SESSION, _GIT, _GITN = F["cooc"], F["coocSession"], F["git"], F["gitn"]
 _IMPORTS, _IMPORTED_BY, _TEST_PAIR = F["imports"], F["importedBy"], F["testPair"]
 _SAME_DIR, _NAME_LIKE, _FREQ, _FIRST = F["sameDir"], F["nameLike"], F["freq"], F["firstInSession"]
+_PREV_SESSION = F["prevSession"]
 _REC11, _SESS_VISITS, _SESS_EDITS, _BACK = F["rec11"], F["sessVisits"], F["sessEdits"], F["back"]
 _Feature = tuple[int, float]  # (feature index, value)
 # shared features that are always 1.0
@@ -151,6 +157,7 @@ PRIOR = {
     "testPair": 1.0,
     "sameDir": 0.25,
     "nameLike": 0.5,
+    "prevSession": 0.0,  # no prior either way: learnt from the hits and misses
 }
 
 
@@ -300,6 +307,7 @@ class Predictor:
         self._structure_checked = -(10**9)
         # session state (not persisted)
         self._session: OrderedDict[str, list[float]] = OrderedDict()  # path -> [visits, edits, t]
+        self._last_session: list[str] = []  # the last session's final files, most recent first
         self._current: str | None = None
         self._previous: str | None = None
         self._last_t: float | None = None
@@ -321,6 +329,12 @@ class Predictor:
         """
         if self._current is not None:
             self._ended += 1
+        if self._session:
+            last = self._last_session = []
+            for c in reversed(self._session):
+                last.append(c)
+                if len(last) >= RECENT_CANDIDATES:
+                    break
         self._session.clear()
         self._current = None
         self._previous = None
@@ -701,6 +715,10 @@ class Predictor:
                     feats[c] = [_BIAS, _SAME_DIR_ONE]
         for c, v in self._name_like(a):
             self._add(feats, c, _NAME_LIKE, v)
+        # where the last session stopped (a file already in this one has its own recency)
+        for r, c in enumerate(self._last_session, 1):
+            if c not in session:
+                self._add(feats, c, _PREV_SESSION, 1.0 / r)
         feats.pop(a, None)
         w = self.weights
         # the score of each candidate's signals so far, summed in feature order; the
@@ -878,6 +896,8 @@ class Predictor:
             return f"imports {a}"
         if group == "testPair":
             return f"test of {a}" if pair_stem(c)[1] else f"tested by {a}"
+        if group == "prevSession":
+            return "open when the last session ended"
         if group == "sameDir":
             return f"same directory as {a}"
         if group == "nameLike":
@@ -970,6 +990,8 @@ class Predictor:
         self._drop_file(path)
         self._unindex(path)
         self._session.pop(path, None)
+        if path in self._last_session:
+            self._last_session.remove(path)
         if self._current == path:
             self._current = None
         if self._previous == path:
@@ -1011,6 +1033,7 @@ class Predictor:
         self._index(new)
         if old in self._session:
             self._session = OrderedDict((new if p == old else p, v) for p, v in self._session.items())
+        self._last_session = [new if p == old else p for p in self._last_session]
         if self._current == old:
             self._current = new
         if self._previous == old:

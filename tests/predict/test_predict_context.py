@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from smartcache_ls.predict.cochange import read_git_cochange
-from smartcache_ls.predict.model import PRIOR, Predictor, name_tokens, pair_stem
+from smartcache_ls.predict.model import FEATURES, PRIOR, Predictor, name_tokens, pair_stem
 
 
 class Structure:
@@ -188,3 +188,48 @@ def test_read_git_cochange_from_a_real_repository(tmp_path: Path) -> None:
 def test_read_git_cochange_outside_a_repository(tmp_path: Path) -> None:
     assert read_git_cochange(tmp_path) == []
     assert read_git_cochange(tmp_path / "missing") == []
+
+
+def _sessions(model: Predictor, n: int, resume: bool) -> float:
+    """n sessions an hour apart, each in its own directory (so no transition, directory or name
+    signal links them); with ``resume`` each starts, then goes back to where the last one ended."""
+    t = 0.0
+    for i in range(n):
+        t += 3600.0  # a new session by the gap rule, as in the server
+        steps = [f"s{i}/start.py"]
+        if resume and i > 0:
+            steps.append(f"s{i - 1}/end.py")
+        steps += [f"s{i}/mid.py", f"s{i}/end.py"]
+        for p in steps:
+            model.observe(p, t)
+            model.predict(3)
+            t += 10.0
+    return t
+
+
+def test_resuming_where_the_last_session_ended_is_learnt() -> None:
+    resumer = Predictor()
+    t = _sessions(resumer, 30, resume=True)
+    assert resumer.weights[FEATURES.index("prevSession")] > PRIOR["prevSession"] + 0.3
+    resumer.observe("s30/start.py", t + 3600.0)
+    top = resumer.predict(3)
+    assert top[0].path == "s29/end.py"
+    assert "open when the last session ended" in top[0].reason
+
+    # the same signal, never confirmed, is learnt down instead
+    leaver = Predictor()
+    _sessions(leaver, 30, resume=False)
+    assert leaver.weights[FEATURES.index("prevSession")] < PRIOR["prevSession"]
+
+
+def test_last_session_files_follow_forget_and_rename() -> None:
+    model = Predictor()
+    t = _sessions(model, 10, resume=True)
+    model.observe("s10/start.py", t + 3600.0)
+    assert {"s9/end.py", "s9/mid.py"} <= {p.path for p in model.predict(10)}
+    model.rename("s9/end.py", "s9/renamed.py")
+    model.forget("s9/mid.py")
+    paths = [p.path for p in model.predict(10)]
+    assert "s9/renamed.py" in paths
+    assert "s9/end.py" not in paths
+    assert "s9/mid.py" not in paths
