@@ -321,7 +321,7 @@ class MemoryTier:
             if self._reads:
                 self._drain_reads()
             data = self._data
-            old = data.get(key)
+            old: _Entry | None = data.get(key)
             if old is not None:
                 if size == old.size and not (prefetched or old.prefetched or self._ttl):
                     old.value = value  # an update in place: same size, no TTL, no prefetch
