@@ -4,13 +4,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# The modules setup.py compiles with mypyc (pyproject.toml's [tool.smartcache-ls] mypyc). An edit to
+# one of them reinstalls: `pip install -e` copies their compiled modules beside them, where an old
+# one would shadow the edited source.
+MYPYC_SOURCES := $(shell $(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["tool"]["smartcache-ls"]["mypyc"])')
 
 .PHONY: install demo test lint typecheck pytest editor-deps bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(MYPYC_SOURCES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,redis,bench]'
+	@$(BIN)/python -c 'import smartcache_ls.cache.memory as m; print("memory tier:", m.__file__)'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -43,3 +48,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -f smartcache_ls/cache/*.so smartcache_ls/cache/*.pyd smartcache_ls_cache__mypyc.*
