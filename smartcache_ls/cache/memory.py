@@ -582,7 +582,7 @@ class MemoryTier:
             vkey: str | None = None
             for vkey in probation:  # noqa: B007 (its LRU key; cheaper than next(iter(), None) compiled)
                 break
-            victim = None if vkey is None else probation[vkey]
+            victim = None if vkey is None else data[vkey]  # (a plain dict: the faster lookup)
             if vkey is None or victim is None or victim.size < csize - room:
                 self._admit(key, cand)  # several victims, or none in probation
                 continue
