@@ -43,7 +43,8 @@ def compiled_beside(source: Path) -> list[Path]:
 
 
 def is_compiled(module: types.ModuleType) -> bool:
-    return isinstance(module.__spec__.loader if module.__spec__ else None, importlib.machinery.ExtensionFileLoader)
+    loader = module.__spec__.loader if module.__spec__ else None
+    return isinstance(loader, importlib.machinery.ExtensionFileLoader)
 
 
 def why_not_compilable() -> str | None:
