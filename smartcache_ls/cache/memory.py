@@ -465,7 +465,7 @@ class MemoryTier:
             del counts[key]
         n = value & MAX_COUNT
         if value > MAX_COUNT:
-            self._adapt(key, value >> TAG_SHIFT, size)
+            self._adapt(value >> TAG_SHIFT, size)
         if n < MAX_COUNT:
             n += 1
             if self._sketch.record():
@@ -613,7 +613,7 @@ class MemoryTier:
             self._remove(key, e, evicted=True)
             total -= e.size
 
-    def _adapt(self, key: str, tag: int, size: int) -> None:
+    def _adapt(self, tag: int, size: int) -> None:
         """ARC-style target: a miss on a key the window's admission rejected grows the window
         (recency pays); a miss on a key main evicted shrinks it (frequency pays)."""
         if not self._adaptive or self._ghost_list(tag).remove(tag >> 2) < 0:
