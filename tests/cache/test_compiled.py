@@ -138,7 +138,7 @@ class FakeClock:
 
 KEYS = ["a", "b", "c", "d", "e", "a/1", "a/2", "b/1"]  # few, so that sets and gets meet
 keys = st.sampled_from(KEYS)
-sizes = st.one_of(st.integers(0, 12), st.integers(0, 12), st.integers(-2, 400))
+sizes = st.one_of(st.integers(0, 12), st.integers(-2, 400))
 # (weight, operation, its arguments): mostly sets and gets, so that entries live long enough
 # to be evicted, promoted, expired and remembered as ghosts
 WEIGHTED_OPS: list[tuple[int, str, tuple[st.SearchStrategy[Any], ...]]] = [
