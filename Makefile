@@ -8,10 +8,17 @@ PYTEST_ARGS ?=
 # one of them reinstalls: `pip install -e` copies their compiled modules beside them, where an old
 # one would shadow the edited source.
 MYPYC_SOURCES := $(shell $(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["tool"]["smartcache-ls"]["mypyc"])')
+# Compiled or pure Python (SMARTCACHE_PURE_PYTHON=1) as of the last install: a change reinstalls.
+BUILD_MODE := $(VENV)/.build-mode
+MODE := $(if $(filter-out 0,$(SMARTCACHE_PURE_PYTHON)),pure,compiled)
 
-.PHONY: install demo test lint typecheck pytest editor-deps bench clean
+.PHONY: install demo test lint typecheck pytest editor-deps bench clean FORCE
 
-$(STAMP): pyproject.toml setup.py $(MYPYC_SOURCES)
+$(BUILD_MODE): FORCE
+	@mkdir -p $(VENV)
+	@echo $(MODE) | cmp -s - $@ || echo $(MODE) > $@
+
+$(STAMP): pyproject.toml setup.py $(MYPYC_SOURCES) $(BUILD_MODE)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,redis,bench]'
