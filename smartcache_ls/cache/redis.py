@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from .batched import BatchedTier
 from .codec import CodecError, decode, encode
 from .codec import loads as _loads
 
@@ -70,8 +71,11 @@ def make_namespace(workspace: str = "", user: str | None = None) -> str:
     return f"{prefix}{ws}:"
 
 
-class RedisTier:
-    """A namespaced, TTL'd JSON cache in Redis that degrades to a no-op when Redis is away."""
+class RedisTier(BatchedTier):
+    """A namespaced, TTL'd JSON cache in Redis that degrades to a no-op when Redis is away.
+
+    ``clear()`` drops this namespace's entries; shared analyses stay.
+    """
 
     def __init__(
         self,
@@ -272,16 +276,6 @@ class RedisTier:
 
     def set_many(self, items: Sequence[tuple[str, Any]]) -> None:
         self.apply([("set", k, encode(v), 0) for k, v in items])
-
-    def delete(self, key: str) -> bool:
-        return self.apply((("delete", key),)) > 0
-
-    def delete_prefix(self, prefix: str) -> int:
-        return self.apply((("delete_prefix", prefix),))
-
-    def clear(self) -> None:
-        """Drop this namespace's entries (shared analyses stay)."""
-        self.apply((("delete_prefix", ""),))
 
     def apply(self, ops: Sequence[tuple[Any, ...]]) -> int:
         """Run a batch of ("set", key, text, size) / ("delete", key) / ("delete_prefix", p)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .batched import BatchedTier
 from .codec import CodecError, decode, encode, encode_sized
 from .codec import loads as _loads
 from .stats import StatsCounter
@@ -109,8 +110,8 @@ def _prefix_bounds(prefix: str) -> tuple[str, str | None]:
     return prefix, prefix[:-1] + chr(last + 1)
 
 
-class SqliteTier:
-    """A byte-bounded JSON cache in one SQLite file."""
+class SqliteTier(BatchedTier):
+    """A byte-bounded JSON cache in one SQLite file (clear() drops every entry; meta documents stay)."""
 
     def __init__(
         self,
@@ -322,16 +323,6 @@ class SqliteTier:
         ops = [("set", key, *encode_sized(value)) for key, value in items]
         if ops:
             self.apply(ops)
-
-    def delete(self, key: str) -> bool:
-        return self.apply((("delete", key),)) > 0
-
-    def delete_prefix(self, prefix: str) -> int:
-        return self.apply((("delete_prefix", prefix),))
-
-    def clear(self) -> None:
-        """Drop every entry (meta documents stay)."""
-        self.apply((("delete_prefix", ""),))
 
     def apply(self, ops: Sequence[Op]) -> int:
         """Run write operations in order, in one transaction; evict if over the bound.
