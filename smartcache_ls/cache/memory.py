@@ -459,10 +459,7 @@ class MemoryTier:
     def _arrive(self, key: str, size: int) -> int:
         """Count a store of a key that is not resident; its count, from the sketch, plus one.
         A ghost returning adapts the window."""
-        counts = self._sketch.counts
-        value = counts.get(key, 0)  # (get, then del if found: cheaper than pop when compiled)
-        if value:
-            del counts[key]
+        value = self._sketch.take(key)
         n = value & MAX_COUNT
         if value > MAX_COUNT:
             self._adapt(value >> TAG_SHIFT, size)
@@ -487,12 +484,13 @@ class MemoryTier:
         """A key left the cache: the sketch keeps its count, tagged if it is now a ghost."""
         value = e.freq
         if ghost and self._adaptive:
-            index = (self._ghost_window if ghost == GHOST_WINDOW else self._ghost_main).add(e.size)
+            index = self._ghost_list(ghost).add(e.size)
             value |= ((index << 2) | ghost) << TAG_SHIFT
         if self._sketch.put(key, value):
             self._age()
 
     def _ghost_list(self, tag: int) -> GhostList:
+        """The ghost list a tag (or a bare GHOST_WINDOW / GHOST_MAIN) names."""
         return self._ghost_window if tag & 3 == GHOST_WINDOW else self._ghost_main
 
     def _age(self) -> None:

@@ -8,6 +8,7 @@ from smartcache_ls.cache.codec import CodecError, decode, encode, encode_sized, 
 from smartcache_ls.cache.memory import MemoryTier
 from smartcache_ls.cache.policy import TAG_SHIFT, FrequencySketch, GhostList
 from smartcache_ls.cache.stats import CacheStats, PrefetchStats
+from smartcache_ls.predict.simulate import lru_hits
 
 
 def test_sketch_counts_and_saturates() -> None:
@@ -104,21 +105,9 @@ def test_window_shrinks_on_a_frequency_workload() -> None:
 
 def test_adaptive_matches_or_beats_lru_on_a_loop() -> None:
     """A loop slightly larger than the cache: LRU gets nothing, frequency admission keeps a part."""
-    from collections import OrderedDict
-
     keys = [f"l{i % 120}" for i in range(24_000)]
-    lru: OrderedDict[str, int] = OrderedDict()
-    lru_hits = 0
-    for k in keys:
-        if k in lru:
-            lru.move_to_end(k)
-            lru_hits += 1
-        else:
-            lru[k] = 1
-            if len(lru) > 100:
-                lru.popitem(last=False)
     ours = _replay(MemoryTier(100), keys)
-    assert lru_hits == 0
+    assert lru_hits(keys, 100) == 0
     assert ours > 0.5
 
 
