@@ -23,6 +23,10 @@ Layout (Caffeine's W-TinyLFU, size-aware, with an ARC-style adaptive window):
   carries a tag (its list and index there) on its count in the sketch, so the one lookup
   that fetches a returning key's count finds its ghost too.
 
+Each region is an intrusive doubly-linked list through its entries (``older``/``newer``
+around a sentinel entry per region), oldest first: moving, adding and evicting an entry
+rewrite a few attributes, where an OrderedDict would hash the key again each time.
+
 The read path is lock-free: a dict lookup, one comparison of the entry's deadline with a
 coarse clock (a float a daemon thread refreshes every ``TICK`` seconds; with the default
 clock an entry can be served up to ``TICK`` s past its TTL, with an injected clock every
@@ -37,7 +41,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -99,10 +102,15 @@ if hasattr(os, "register_at_fork"):
 
 
 class _Entry:
+    """A stored value and its place in its region's list (a region's sentinel is one too)."""
+
     __slots__ = (
         "deadline",
         "expires",
         "freq",
+        "key",
+        "newer",
+        "older",
         "prefetched",
         "region",
         "size",
@@ -111,12 +119,14 @@ class _Entry:
 
     def __init__(
         self,
+        key: str,
         value: Any,
         size: int,
         expires: float | None,
         prefetched: bool,
         coarse: bool,
     ) -> None:
+        self.key = key
         self.value = value
         self.size = size
         self.expires = expires
@@ -127,6 +137,9 @@ class _Entry:
             self.deadline = _INF if expires is None else expires
         self.region = WINDOW
         self.freq = 0  # the key's recent access count (TinyLFU's, while it is resident)
+        # neighbours in the region's list; a sentinel (an empty list) points to itself
+        self.older = self
+        self.newer = self
 
     def set_expiry(self, expires: float | None, prefetched: bool, coarse: bool) -> None:
         self.expires = expires
@@ -137,6 +150,30 @@ class _Entry:
             self.deadline = -_INF
         else:
             self.deadline = _INF if expires is None else expires
+
+
+def _sentinel(region: int) -> _Entry:
+    """The head of an empty region list: its ``newer`` is the oldest entry, ``older`` the newest."""
+    s = _Entry("", None, 0, None, False, False)
+    s.region = region
+    return s
+
+
+def _append(s: _Entry, e: _Entry) -> None:
+    """Link ``e`` as the newest entry of the list ``s`` heads."""
+    last = s.older
+    e.older = last
+    e.newer = s
+    last.newer = e
+    s.older = e
+
+
+def _unlink(e: _Entry) -> None:
+    """Take ``e`` out of its list (its own links stay: nothing points back to it)."""
+    older = e.older
+    newer = e.newer
+    older.newer = newer
+    newer.older = older
 
 
 class MemoryTier:
@@ -166,7 +203,6 @@ class MemoryTier:
         "_max_window",
         "_min_window",
         "_misses",
-        "_pop_window",
         "_probation",
         "_probation_bytes",
         "_protected",
@@ -210,10 +246,10 @@ class MemoryTier:
         self._release = self._lock.release
         self._data: dict[str, _Entry] = {}
         self._lookup = self._data.get
-        self._window: OrderedDict[str, _Entry] = OrderedDict()
-        self._pop_window = self._window.popitem  # bound once: every new entry pops one
-        self._probation: OrderedDict[str, _Entry] = OrderedDict()
-        self._protected: OrderedDict[str, _Entry] = OrderedDict()
+        # the regions' lists, oldest first (sentinels: empty when they point to themselves)
+        self._window = _sentinel(WINDOW)
+        self._probation = _sentinel(PROBATION)
+        self._protected = _sentinel(PROTECTED)
         self._window_bytes = 0
         self._probation_bytes = 0
         self._protected_bytes = 0
@@ -348,10 +384,15 @@ class MemoryTier:
             # the common case, kept flat: a new, ordinary entry enters the window
             ttl = self._ttl
             expires = None if ttl is None else self._clock() + ttl
-            e = _Entry(value, size, expires, False, self._coarse)
+            e = _Entry(key, value, size, expires, False, self._coarse)
             e.freq = self._arrive(key, size)
             data[key] = e
-            self._window[key] = e
+            w = self._window  # _append(w, e), inlined
+            last = w.older
+            e.older = last
+            e.newer = w
+            last.newer = e
+            w.older = e
             self._window_bytes += size
             if (
                 self._window_bytes > self._max_window
@@ -390,13 +431,14 @@ class MemoryTier:
             if grew:
                 self._evict()
         else:
-            e = _Entry(value, size, expires, prefetched, self._coarse)
+            e = _Entry(key, value, size, expires, prefetched, self._coarse)
             e.freq = self._arrive(key, size)
             self._data[key] = e
             if size > self._max_window:  # would flush the window: a direct candidate for main
+                e.older = e.newer = self._window  # (in no list yet; no cycle through itself)
                 self._admit(key, e)
             else:
-                self._window[key] = e
+                _append(self._window, e)
                 self._window_bytes += size
             self._evict()
             if len(self._data) > self._sketch.capacity:
@@ -429,10 +471,11 @@ class MemoryTier:
             for key, e in self._data.items():
                 if self._sketch.put(key, e.freq):
                     self._age()
+            for e in self._data.values():  # break the lists' cycles now, not at the next GC
+                e.older = e.newer = self._window
             self._data.clear()
-            self._window.clear()
-            self._probation.clear()
-            self._protected.clear()
+            for s in (self._window, self._probation, self._protected):
+                s.older = s.newer = s
             self._window_bytes = self._probation_bytes = self._protected_bytes = 0
 
     def maintain(self) -> None:
@@ -500,10 +543,6 @@ class MemoryTier:
         for e in self._data.values():
             e.freq >>= 1
 
-    def _region_of(self, e: _Entry) -> OrderedDict[str, _Entry]:
-        r = e.region
-        return self._window if r == WINDOW else self._probation if r == PROBATION else self._protected
-
     def _add_bytes(self, region: int, delta: int) -> None:
         if region == WINDOW:
             self._window_bytes += delta
@@ -518,7 +557,7 @@ class MemoryTier:
 
     def _remove(self, key: str, e: _Entry, evicted: bool = False) -> None:
         del self._data[key]
-        del self._region_of(e)[key]
+        _unlink(e)
         self._add_bytes(e.region, -e.size)
         if e.prefetched:
             self._wasted += 1
@@ -529,24 +568,26 @@ class MemoryTier:
             ghost = GHOST_WINDOW if e.region == WINDOW else GHOST_MAIN
         self._depart(key, e, ghost)
 
-    def _touch(self, key: str, e: _Entry) -> None:
+    def _touch(self, e: _Entry) -> None:
         r = e.region
+        _unlink(e)
         if r == WINDOW:
-            self._window.move_to_end(key)
+            _append(self._window, e)
         elif r == PROTECTED:
-            self._protected.move_to_end(key)
+            _append(self._protected, e)
         else:  # probation hit: promote to protected, demote protected's LRU if over
-            del self._probation[key]
             self._probation_bytes -= e.size
             e.region = PROTECTED
-            self._protected[key] = e
-            self._protected_bytes += e.size
             protected = self._protected
-            while self._protected_bytes > self._max_protected and len(protected) > 1:
-                k, d = protected.popitem(False)
+            _append(protected, e)
+            self._protected_bytes += e.size
+            # while over and holding two or more (its oldest is not its newest)
+            while self._protected_bytes > self._max_protected and protected.newer is not protected.older:
+                d = protected.newer
+                _unlink(d)
                 self._protected_bytes -= d.size
                 d.region = PROBATION
-                self._probation[k] = d
+                _append(self._probation, d)
                 self._probation_bytes += d.size
 
     def _drain_reads(self) -> None:
@@ -560,55 +601,63 @@ class MemoryTier:
             e = data.get(key)
             self._count_read(key, e)
             if e is not None:
-                self._touch(key, e)
+                self._touch(e)
 
     def _evict(self) -> None:
         """Restore the bounds: window overflow -> candidates for main -> TinyLFU admission."""
         window = self._window
         probation = self._probation
         data = self._data
-        while self._window_bytes > self._max_window and window:
-            key, cand = self._pop_window(False)
+        while self._window_bytes > self._max_window and window.newer is not window:
+            cand = window.newer  # the window's oldest, unlinked (inlined _unlink)
+            after = cand.newer
+            window.newer = after
+            after.older = window
             csize = cand.size
             self._window_bytes -= csize
             room = self._max_bytes - self._window_bytes - self._probation_bytes - self._protected_bytes
             if csize <= room:  # main has room
                 cand.region = PROBATION
-                probation[key] = cand
+                _append(probation, cand)
                 self._probation_bytes += csize
                 continue
-            vkey: str | None = None
-            for vkey in probation:  # noqa: B007 (its LRU key; cheaper than next(iter(), None) compiled)
-                break
-            victim = None if vkey is None else data[vkey]  # (a plain dict: the faster lookup)
-            if vkey is None or victim is None or victim.size < csize - room:
-                self._admit(key, cand)  # several victims, or none in probation
+            victim = probation.newer  # probation's oldest (the sentinel itself if it is empty)
+            if victim is probation or victim.size < csize - room:
+                self._admit(cand.key, cand)  # several victims, or none in probation
                 continue
             # the common case, kept flat: one probation victim against one candidate
             if cand.freq > victim.freq - self._tie:
-                del probation[vkey]
-                del data[vkey]
+                after = victim.newer  # victim out, candidate in as probation's newest
+                probation.newer = after
+                after.older = probation
+                del data[victim.key]
                 self._probation_bytes -= victim.size - csize
                 cand.region = PROBATION
-                probation[key] = cand
-                loser, lkey, ghost = victim, vkey, GHOST_MAIN
+                last = probation.older
+                cand.older = last
+                cand.newer = probation
+                last.newer = cand
+                probation.older = cand
+                loser, ghost = victim, GHOST_MAIN
             else:
-                del data[key]
-                loser, lkey, ghost = cand, key, GHOST_WINDOW
+                del data[cand.key]
+                loser, ghost = cand, GHOST_WINDOW
             if loser.prefetched:
                 self._wasted += 1
             self._evictions += 1
             self._evicted_bytes += loser.size
-            self._depart(lkey, loser, ghost)
+            self._depart(loser.key, loser, ghost)
         # anything still over (shrunk bound, grown updates, a grown window): LRU order, main first
         total = self._window_bytes + self._probation_bytes + self._protected_bytes
         while total > self._max_bytes:
-            region = probation or self._protected or window
-            if not region:
-                break
-            key = next(iter(region))
-            e = region[key]
-            self._remove(key, e, evicted=True)
+            e = probation.newer
+            if e is probation:
+                e = self._protected.newer
+                if e is self._protected:
+                    e = window.newer
+                    if e is window:
+                        break
+            self._remove(e.key, e, evicted=True)
             total -= e.size
 
     def _adapt(self, tag: int, size: int) -> None:
@@ -636,14 +685,16 @@ class MemoryTier:
             freed = 0
             beaten = True
             for region in (self._probation, self._protected):
-                for vk, ve in region.items():
+                ve = region.newer
+                while ve is not region:  # oldest first
                     if cf <= ve.freq - self._tie:
                         beaten = False
                         break
-                    victims.append((vk, ve))
+                    victims.append((ve.key, ve))
                     freed += ve.size
                     if freed >= need:
                         break
+                    ve = ve.newer
                 if freed >= need or not beaten:
                     break
             if not beaten or freed < need:
@@ -657,7 +708,7 @@ class MemoryTier:
             for vk, ve in victims:
                 self._remove(vk, ve, evicted=True)
         cand.region = PROBATION
-        self._probation[key] = cand
+        _append(self._probation, cand)
         self._probation_bytes += cand.size
         return True
 

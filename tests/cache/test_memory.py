@@ -285,6 +285,23 @@ def test_internal_bookkeeping_stays_consistent_under_random_use() -> None:
             st = m.stats()
             regions = st["windowBytes"] + st["probationBytes"] + st["protectedBytes"]
             assert regions == st["bytes"] <= m.max_bytes
+            # each region's list links both ways, holds its own entries and sums to its bytes;
+            # together the lists hold exactly the stored keys
+            listed: list[str] = []
+            for name, sentinel in (
+                ("windowBytes", m._window),
+                ("probationBytes", m._probation),
+                ("protectedBytes", m._protected),
+            ):
+                e, nbytes = sentinel.newer, 0
+                while e is not sentinel:
+                    assert e.newer.older is e and e.older.newer is e
+                    assert e.region == sentinel.region
+                    listed.append(e.key)
+                    nbytes += e.size
+                    e = e.newer
+                assert nbytes == st[name]
+            assert sorted(listed) == sorted(m.keys())
             counts = m._sketch.counts
             resident = m.keys()
             assert not set(counts) & set(resident)  # a resident key's count is on its entry
