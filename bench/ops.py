@@ -4,6 +4,7 @@
   key) vs cachetools.LRUCache (the baseline of the ratios), cachebox.LRUCache and theine
   (W-TinyLFU in Rust); same keys, same JSON-able value, 10k entries. Timed with the
   thread's CPU clock (this machine is shared: wall time mostly measures the neighbours).
+  Then the bookkeeping bytes per entry of a full tier beside cachetools (tracemalloc).
 * sqlite: SqliteTier.get (hit) / set (update of a present key, one transaction each) /
   set_many (per item) vs diskcache.Cache on the same data in the same temp dir (wall clock:
   the work includes the file system).
@@ -227,6 +228,34 @@ def bench_redis(rounds: int, url: str) -> list[tuple[str, dict[str, float]]] | s
     return [("get hit", {lib: statistics.median(xs) for lib, xs in results.items()})]
 
 
+def footprint(n: int = 10_000) -> dict[str, float]:
+    """Bookkeeping bytes per entry of a full cache (tracemalloc; keys and the shared value
+    are allocated before tracing starts, so only the cache's own structures count). The
+    Rust caches allocate outside Python's allocator, so tracemalloc cannot see them."""
+    import gc
+    import tracemalloc
+
+    import cachetools
+
+    keys = [f"file:///home/dev/project/src/pkg/module_{i}.py" for i in range(n)]
+    out: dict[str, float] = {}
+    for lib in ("ours", "cachetools"):
+        gc.collect()
+        tracemalloc.start()
+        if lib == "ours":
+            m = MemoryTier(n)
+            for k in keys:
+                m.set(k, VALUE, 1)
+            m.maintain()
+        else:
+            c = cachetools.LRUCache(maxsize=n)
+            for k in keys:
+                c[k] = VALUE
+        out[lib] = tracemalloc.get_traced_memory()[0] / n
+        tracemalloc.stop()
+    return out
+
+
 def table(title: str, baseline: str, rows: list[tuple[str, dict[str, float]]]) -> None:
     libs: list[str] = []
     for _, res in rows:
@@ -252,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     only = set(args.only.split(","))
     if "memory" in only:
         table("memory tier vs in-process caches", "cachetools", bench_memory(args.rounds))
+        fp = footprint()
+        print(
+            f"bytes per entry (10k entries, tracemalloc): ours {fp['ours']:.0f}, "
+            f"cachetools {fp['cachetools']:.0f}  ratio {fp['ours'] / fp['cachetools']:.2f}"
+        )
     if "sqlite" in only:
         table("SQLite tier vs diskcache", "diskcache", bench_sqlite(args.rounds))
     if "redis" in only:

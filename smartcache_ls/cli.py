@@ -110,3 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     from .inspect import main as inspect_main
 
     return inspect_main(rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -186,11 +186,14 @@ class GhostList:
 
     def remove(self, index: int) -> int:
         """Take a ghost out; its size, or -1 if the list no longer holds it."""
-        if not self.holds(index):
-            return -1
         pos = index - self.base
-        size = self.sizes[pos]
-        self.sizes[pos] = -1
+        sizes = self.sizes
+        if not self.head <= pos < len(sizes):
+            return -1
+        size = sizes[pos]
+        if size < 0:
+            return -1
+        sizes[pos] = -1
         self.nbytes -= size
         self.count -= 1
         return size

@@ -310,3 +310,35 @@ def test_internal_bookkeeping_stays_consistent_under_random_use() -> None:
                 assert sum(1 for t in tags if t & 3 == tag and gl.holds(t >> 2)) == gl.count
                 assert gl.nbytes == sum(s for s in gl.sizes[gl.head :] if s >= 0)
             assert all(0 <= m.frequency(k) <= MAX_COUNT for k in resident)
+
+
+def test_values_leave_memory_when_their_entries_leave_without_waiting_for_gc() -> None:
+    """The region lists link entries both ways; an entry that leaves (evicted, rejected,
+    deleted, cleared) must not stay in a reference cycle holding its value until a GC."""
+    import gc
+    import weakref
+
+    class Value:
+        pass
+
+    gc.disable()
+    try:
+        m = MemoryTier(20)
+        values = [Value() for _ in range(60)]
+        refs = [weakref.ref(v) for v in values]
+        for i, v in enumerate(values):
+            m.set(f"k{i}", v, 1)
+        big = Value()
+        big_ref = weakref.ref(big)
+        # larger than the window: a direct candidate for main, which loses admission
+        assert not m.set("big", big, 15)
+        m.delete(m.keys()[0])
+        del values, v, big
+        assert big_ref() is None
+        alive = {i for i, r in enumerate(refs) if r() is not None}
+        assert alive == {int(k[1:]) for k in m.keys()}  # exactly the stored ones
+        assert 0 < len(alive) <= 20
+        m.clear()
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
