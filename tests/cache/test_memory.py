@@ -336,7 +336,8 @@ def test_values_leave_memory_when_their_entries_leave_without_waiting_for_gc() -
         del values, v, big
         assert big_ref() is None
         alive = {i for i, r in enumerate(refs) if r() is not None}
-        assert alive == {int(k[1:]) for k in m.keys()}  # exactly the stored ones
+        stored = m.keys()  # (a list: MemoryTier is not iterable)
+        assert alive == {int(k[1:]) for k in stored}  # exactly the stored ones
         assert 0 < len(alive) <= 20
         m.clear()
         assert all(r() is None for r in refs)
