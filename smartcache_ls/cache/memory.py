@@ -387,12 +387,7 @@ class MemoryTier:
             e = _Entry(key, value, size, expires, False, self._coarse)
             e.freq = self._arrive(key, size)
             data[key] = e
-            w = self._window  # _append(w, e), inlined
-            last = w.older
-            e.older = last
-            e.newer = w
-            last.newer = e
-            w.older = e
+            _append(self._window, e)
             self._window_bytes += size
             if (
                 self._window_bytes > self._max_window
@@ -471,8 +466,7 @@ class MemoryTier:
             for key, e in self._data.items():
                 if self._sketch.put(key, e.freq):
                     self._age()
-            for e in self._data.values():  # break the lists' cycles now, not at the next GC
-                e.older = e.newer = self._window
+                e.older = e.newer = self._window  # break the lists' cycles now, not at a GC
             self._data.clear()
             for s in (self._window, self._probation, self._protected):
                 s.older = s.newer = s
@@ -609,10 +603,8 @@ class MemoryTier:
         probation = self._probation
         data = self._data
         while self._window_bytes > self._max_window and window.newer is not window:
-            cand = window.newer  # the window's oldest, unlinked (inlined _unlink)
-            after = cand.newer
-            window.newer = after
-            after.older = window
+            cand = window.newer  # the window's oldest
+            _unlink(cand)
             csize = cand.size
             self._window_bytes -= csize
             room = self._max_bytes - self._window_bytes - self._probation_bytes - self._protected_bytes
@@ -627,17 +619,11 @@ class MemoryTier:
                 continue
             # the common case, kept flat: one probation victim against one candidate
             if cand.freq > victim.freq - self._tie:
-                after = victim.newer  # victim out, candidate in as probation's newest
-                probation.newer = after
-                after.older = probation
+                _unlink(victim)  # victim out, candidate in as probation's newest
                 del data[victim.key]
                 self._probation_bytes -= victim.size - csize
                 cand.region = PROBATION
-                last = probation.older
-                cand.older = last
-                cand.newer = probation
-                last.newer = cand
-                probation.older = cand
+                _append(probation, cand)
                 loser, ghost = victim, GHOST_MAIN
             else:
                 del data[cand.key]
@@ -681,7 +667,7 @@ class MemoryTier:
         if cand.size > room:
             need = cand.size - room
             cf = cand.freq
-            victims: list[tuple[str, _Entry]] = []
+            victims: list[_Entry] = []
             freed = 0
             beaten = True
             for region in (self._probation, self._protected):
@@ -690,7 +676,7 @@ class MemoryTier:
                     if cf <= ve.freq - self._tie:
                         beaten = False
                         break
-                    victims.append((ve.key, ve))
+                    victims.append(ve)
                     freed += ve.size
                     if freed >= need:
                         break
@@ -705,8 +691,8 @@ class MemoryTier:
                 self._evicted_bytes += cand.size
                 self._depart(key, cand, GHOST_WINDOW)
                 return False
-            for vk, ve in victims:
-                self._remove(vk, ve, evicted=True)
+            for ve in victims:
+                self._remove(ve.key, ve, evicted=True)
         cand.region = PROBATION
         _append(self._probation, cand)
         self._probation_bytes += cand.size
