@@ -129,12 +129,7 @@ class _Entry:
         self.key = key
         self.value = value
         self.size = size
-        self.expires = expires
-        self.prefetched = prefetched
-        if prefetched or (expires is not None and not coarse):
-            self.deadline = -_INF  # every read takes a closer look
-        else:
-            self.deadline = _INF if expires is None else expires
+        self.set_expiry(expires, prefetched, coarse)
         self.region = WINDOW
         self.freq = 0  # the key's recent access count (TinyLFU's, while it is resident)
         # neighbours in the region's list; a sentinel (an empty list) points to itself
@@ -197,7 +192,6 @@ class MemoryTier:
         "_hits",
         "_issued",
         "_lock",
-        "_lookup",
         "_max_bytes",
         "_max_protected",
         "_max_window",
@@ -245,7 +239,6 @@ class MemoryTier:
         self._acquire = self._lock.acquire
         self._release = self._lock.release
         self._data: dict[str, _Entry] = {}
-        self._lookup = self._data.get
         # the regions' lists, oldest first (sentinels: empty when they point to themselves)
         self._window = _sentinel(WINDOW)
         self._probation = _sentinel(PROBATION)
@@ -319,7 +312,7 @@ class MemoryTier:
             return None
         if e.deadline <= _NOW[0]:  # expired by the coarse clock, or needs a closer look
             if e.expires is not None and e.expires <= self._clock():
-                self._expire(key, e)
+                self._expire(e)
                 self._misses += 1
                 return None
             if e.prefetched:
@@ -333,7 +326,7 @@ class MemoryTier:
 
     def peek(self, key: str) -> Any | None:
         """The value without any side effect (no stats, no recency, no prefetch use)."""
-        e = self._lookup(key)
+        e = self._data.get(key)
         if e is None:
             return None
         if e.expires is not None and e.expires <= self._clock():
@@ -341,7 +334,7 @@ class MemoryTier:
         return e.value
 
     def __contains__(self, key: object) -> bool:
-        e = self._lookup(key) if isinstance(key, str) else None
+        e = self._data.get(key) if isinstance(key, str) else None
         return e is not None and (e.expires is None or e.expires > self._clock())
 
     def __len__(self) -> int:
@@ -356,11 +349,11 @@ class MemoryTier:
                 e.set_expiry(e.expires, False, self._coarse)
                 self._used += 1
 
-    def _expire(self, key: str, e: _Entry) -> None:
+    def _expire(self, e: _Entry) -> None:
         with self._lock:
-            if self._data.get(key) is e:
+            if self._data.get(e.key) is e:
                 self._expirations += 1
-                self._remove(key, e)
+                self._remove(e)
 
     # writes -------------------------------------------------------------------
     def set(self, key: str, value: Any, size: int, *, prefetched: bool = False) -> bool:
@@ -408,7 +401,7 @@ class MemoryTier:
             self._issued += 1
         if size > self._max_bytes or size < 0:
             if old is not None:  # a stale older value must not survive a rejected update
-                self._remove(key, old)
+                self._remove(old)
             if prefetched:
                 self._wasted += 1
             self._rejections += 1
@@ -431,7 +424,7 @@ class MemoryTier:
             self._data[key] = e
             if size > self._max_window:  # would flush the window: a direct candidate for main
                 e.older = e.newer = self._window  # (in no list yet; no cycle through itself)
-                self._admit(key, e)
+                self._admit(e)
             else:
                 _append(self._window, e)
                 self._window_bytes += size
@@ -448,24 +441,24 @@ class MemoryTier:
             e = self._data.get(key)
             if e is None:
                 return False
-            self._remove(key, e)
+            self._remove(e)
             return True
 
     def delete_prefix(self, prefix: str) -> int:
         with self._lock:
-            doomed = [k for k in self._data if k.startswith(prefix)]
-            for k in doomed:
-                self._remove(k, self._data[k])
+            doomed = [e for k, e in self._data.items() if k.startswith(prefix)]
+            for e in doomed:
+                self._remove(e)
             return len(doomed)
 
     def clear(self) -> None:
         """Drop every entry (unused prefetched entries count as wasted); keeps their counts."""
         with self._lock:
             self._drain_reads()
-            self._wasted += sum(1 for e in self._data.values() if e.prefetched)
-            for key, e in self._data.items():
-                if self._sketch.put(key, e.freq):
-                    self._age()
+            for e in self._data.values():
+                if e.prefetched:
+                    self._wasted += 1
+                self._depart(e, NO_GHOST)
                 e.older = e.newer = self._window  # break the lists' cycles now, not at a GC
             self._data.clear()
             for s in (self._window, self._probation, self._protected):
@@ -517,13 +510,13 @@ class MemoryTier:
             if self._sketch.record():
                 self._age()
 
-    def _depart(self, key: str, e: _Entry, ghost: int) -> None:
+    def _depart(self, e: _Entry, ghost: int) -> None:
         """A key left the cache: the sketch keeps its count, tagged if it is now a ghost."""
         value = e.freq
         if ghost and self._adaptive:
             index = self._ghost_list(ghost).add(e.size)
             value |= ((index << 2) | ghost) << TAG_SHIFT
-        if self._sketch.put(key, value):
+        if self._sketch.put(e.key, value):
             self._age()
 
     def _ghost_list(self, tag: int) -> GhostList:
@@ -549,18 +542,24 @@ class MemoryTier:
         self._add_bytes(e.region, size - e.size)
         e.size = size
 
-    def _remove(self, key: str, e: _Entry, evicted: bool = False) -> None:
-        del self._data[key]
+    def _remove(self, e: _Entry, evicted: bool = False) -> None:
+        del self._data[e.key]
         _unlink(e)
         self._add_bytes(e.region, -e.size)
+        if evicted:
+            self._evicted(e, GHOST_WINDOW if e.region == WINDOW else GHOST_MAIN)
+        else:
+            if e.prefetched:
+                self._wasted += 1
+            self._depart(e, NO_GHOST)
+
+    def _evicted(self, e: _Entry, ghost: int) -> None:
+        """Count an eviction (of an unused prefetch: a wasted one too); the key becomes a ghost."""
         if e.prefetched:
             self._wasted += 1
-        ghost = NO_GHOST
-        if evicted:
-            self._evictions += 1
-            self._evicted_bytes += e.size
-            ghost = GHOST_WINDOW if e.region == WINDOW else GHOST_MAIN
-        self._depart(key, e, ghost)
+        self._evictions += 1
+        self._evicted_bytes += e.size
+        self._depart(e, ghost)
 
     def _touch(self, e: _Entry) -> None:
         r = e.region
@@ -615,7 +614,7 @@ class MemoryTier:
                 continue
             victim = probation.newer  # probation's oldest (the sentinel itself if it is empty)
             if victim is probation or victim.size < csize - room:
-                self._admit(cand.key, cand)  # several victims, or none in probation
+                self._admit(cand)  # several victims, or none in probation
                 continue
             # the common case, kept flat: one probation victim against one candidate
             if cand.freq > victim.freq - self._tie:
@@ -624,15 +623,10 @@ class MemoryTier:
                 self._probation_bytes -= victim.size - csize
                 cand.region = PROBATION
                 _append(probation, cand)
-                loser, ghost = victim, GHOST_MAIN
+                self._evicted(victim, GHOST_MAIN)
             else:
                 del data[cand.key]
-                loser, ghost = cand, GHOST_WINDOW
-            if loser.prefetched:
-                self._wasted += 1
-            self._evictions += 1
-            self._evicted_bytes += loser.size
-            self._depart(loser.key, loser, ghost)
+                self._evicted(cand, GHOST_WINDOW)
         # anything still over (shrunk bound, grown updates, a grown window): LRU order, main first
         total = self._window_bytes + self._probation_bytes + self._protected_bytes
         while total > self._max_bytes:
@@ -643,7 +637,7 @@ class MemoryTier:
                     e = window.newer
                     if e is window:
                         break
-            self._remove(e.key, e, evicted=True)
+            self._remove(e, evicted=True)
             total -= e.size
 
     def _adapt(self, tag: int, size: int) -> None:
@@ -660,7 +654,7 @@ class MemoryTier:
             step = max(size, 1, SHRINK_FRACTION * self._window_target)  # large windows shrink faster
             self._set_window(self._window_target - SHRINK_GAIN * step * max(1.0, ratio))
 
-    def _admit(self, key: str, cand: _Entry) -> bool:
+    def _admit(self, cand: _Entry) -> bool:
         """Move a candidate (in no region) into probation if main has room or it beats the
         frequency of every victim it would displace; otherwise drop it."""
         room = self._max_bytes - self._window_bytes - self._probation_bytes - self._protected_bytes
@@ -684,15 +678,11 @@ class MemoryTier:
                 if freed >= need or not beaten:
                     break
             if not beaten or freed < need:
-                del self._data[key]  # rejected
-                if cand.prefetched:
-                    self._wasted += 1
-                self._evictions += 1
-                self._evicted_bytes += cand.size
-                self._depart(key, cand, GHOST_WINDOW)
+                del self._data[cand.key]  # rejected
+                self._evicted(cand, GHOST_WINDOW)
                 return False
             for ve in victims:
-                self._remove(ve.key, ve, evicted=True)
+                self._remove(ve, evicted=True)
         cand.region = PROBATION
         _append(self._probation, cand)
         self._probation_bytes += cand.size

@@ -127,9 +127,6 @@ class FrequencySketch:
         if len(kept) > self.max_keys // 2:  # mostly live tags: aging cannot shrink it, so
             self.max_keys = 2 * len(kept)  # allow more rather than age again at once
 
-    def clear(self) -> None:
-        self.counts.clear()
-        self.additions = 0
 
 
 class GhostList:
