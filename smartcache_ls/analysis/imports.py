@@ -35,8 +35,6 @@ def _unquote(text: str) -> str:
 
 
 def _python(node: Node, src: Source) -> list[str]:
-    if node.type == "future_import_statement":
-        return []
     if node.type == "import_statement":
         out = []
         for name in node.children_by_field_name("name"):
@@ -96,10 +94,8 @@ def _go(node: Node, src: Source) -> list[str]:
 
 
 def _c(node: Node, src: Source) -> list[str]:
-    path = node.child_by_field_name("path")
-    if path is None or path.type not in ("string_literal", "system_lib_string"):
-        return []
-    return _string(path, src)
+    # _string keeps only quoted or <bracketed> paths: #include MACRO yields nothing
+    return _string(node.child_by_field_name("path"), src)
 
 
 def _java(node: Node, src: Source) -> list[str]:

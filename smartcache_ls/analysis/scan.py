@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class ScanSpec:
     comments: frozenset[str]  # comment node types (leaves for our purpose)
-    stop: frozenset[str]  # import nodes whose insides need no further walking
-    inspect: frozenset[str] = frozenset()  # possible import sites whose insides are walked too
+    sites: frozenset[str]  # node types that are (or may be) import sites; their insides are
+    # walked too, for the comments written inside an import
 
 
 @dataclass(slots=True)
@@ -29,17 +29,16 @@ class ScanResult:
 
 _COMMENT = frozenset({"comment"})
 _LINE_BLOCK = frozenset({"line_comment", "block_comment"})
-_JS = ScanSpec(_COMMENT, frozenset({"import_statement"}), frozenset({"export_statement", "call_expression"}))
+_JS = ScanSpec(_COMMENT, frozenset({"import_statement", "export_statement", "call_expression"}))
 
 SPECS: dict[str, ScanSpec] = {
-    "python": ScanSpec(
-        _COMMENT, frozenset({"import_statement", "import_from_statement", "future_import_statement"})
-    ),
+    # (a __future__ import is a node type of its own, so it is not a site)
+    "python": ScanSpec(_COMMENT, frozenset({"import_statement", "import_from_statement"})),
     "javascript": _JS,
     "typescript": _JS,
     "tsx": _JS,
     "go": ScanSpec(_COMMENT, frozenset({"import_declaration"})),
-    "rust": ScanSpec(_LINE_BLOCK, frozenset({"use_declaration"}), frozenset({"mod_item"})),
+    "rust": ScanSpec(_LINE_BLOCK, frozenset({"use_declaration", "mod_item"})),
     "java": ScanSpec(_LINE_BLOCK, frozenset({"import_declaration"})),
     "c": ScanSpec(_COMMENT, frozenset({"preproc_include"})),
     "cpp": ScanSpec(_COMMENT, frozenset({"preproc_include"})),
@@ -48,24 +47,20 @@ SPECS: dict[str, ScanSpec] = {
 
 def scan(tree: Tree, spec: ScanSpec) -> ScanResult:
     result = ScanResult()
-    comments, stop, inspect = spec.comments, spec.stop, spec.inspect
+    comments, sites = spec.comments, spec.sites
     cursor = tree.walk()
     while True:
         node = cursor.node
         if node is None:
             break
         kind = node.type
-        descend = True
         if kind in comments:
             result.comments.append((node.start_byte, node.end_byte))
-            descend = False
-        elif kind in stop:
-            result.sites.append(node)
-            descend = False
-        elif kind in inspect:
-            result.sites.append(node)
-        if descend and cursor.goto_first_child():
-            continue
+        else:
+            if kind in sites:
+                result.sites.append(node)
+            if cursor.goto_first_child():
+                continue
         while not cursor.goto_next_sibling():
             if not cursor.goto_parent():
                 return result

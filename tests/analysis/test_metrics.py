@@ -103,3 +103,25 @@ def test_metrics_always_add_up() -> None:
     ]:
         m = analyze(path, text)["metrics"]
         assert m["lines"] == m["blank"] + m["comment"] + m["code"]
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "imports", "expected"),
+    [
+        ("m.py", "from x import (\n    a,\n    # why b\n    b,\n)\n", ["x"], (5, 0, 1, 4)),
+        (
+            "m.go",
+            'package m\n\nimport (\n\t// std\n\t"fmt"\n\t/* os */\n\t"os"\n)\n',
+            ["fmt", "os"],
+            (8, 1, 2, 5),
+        ),
+        ("m.rs", "use a::{\n    // c\n    b,\n};\n", ["a::b"], (4, 0, 1, 3)),
+    ],
+)
+def test_comments_inside_import_statements_count(
+    path: str, text: str, imports: list[str], expected: tuple[int, ...]
+) -> None:
+    """The walk that finds import sites must still see the comments written inside them."""
+    result = analyze(path, text)
+    assert result["imports"] == imports
+    assert counts(result) == expected
