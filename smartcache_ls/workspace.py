@@ -83,11 +83,14 @@ class Workspace:
         return self.known_files
 
     def set_imports(self, rel: str, targets: list[str]) -> None:
-        for old in self._imports.get(rel, []):
+        before = self._imports.get(rel, [])
+        for old in before:
             self._importers.get(old, set()).discard(rel)
         self._imports[rel] = targets
         for target in targets:
             self._importers.setdefault(target, set()).add(rel)
+        if targets != before:
+            self.predictor.structure_changed()
 
     def drop_file(self, rel: str) -> None:
         self.known_files.discard(rel)

@@ -790,6 +790,11 @@ class Predictor:
             row.append((i, value))
 
     # predicting -------------------------------------------------------------------
+    def structure_changed(self) -> None:
+        """The structure provider's answers changed (a file's imports were learnt, a file
+        went): the next prediction ranks afresh instead of reusing the last ranking."""
+        self._scored = None
+
     def predict(self, k: int = 5, current: str | None = None, *, explain: bool = True) -> list[Prediction]:
         """The k most likely next files after ``current`` (default: the file accessed last).
 

@@ -170,3 +170,20 @@ def test_hot_entries_are_refreshed_ahead_and_cold_ones_dropped(tmp_path: Path) -
         assert dropped.source == "computed" and [s["name"] for s in dropped.symbols] == ["changed"]
     finally:
         eng.close()
+
+
+def test_imports_learnt_after_a_ranking_change_the_next_one(tmp_path: Path) -> None:
+    """The engine predicts again once the focused file's imports are known: that second
+    ranking must use them, not the ranking the model made a moment before."""
+    from smartcache_ls.predict.model import Predictor
+    from smartcache_ls.workspace import Workspace
+
+    ws = Workspace(path_to_uri(tmp_path), tmp_path, "w", Predictor())
+    ws.predictor = Predictor(structure=ws)
+    ws.known_files.update({"app.py", "b.py", "lib/deep/models.py"})
+    ws.predictor.observe("app.py", 1.0)
+    before = {p.path: p.reason for p in ws.predictor.predict(5)}
+    assert "imported by app.py" not in before.get("lib/deep/models.py", "")
+    ws.set_imports("app.py", ["lib/deep/models.py"])
+    after = {p.path: p.reason for p in ws.predictor.predict(5)}
+    assert "imported by app.py" in after["lib/deep/models.py"]
