@@ -490,11 +490,19 @@ class Engine:
             return Predictor(structure=ws)
 
     def _save_model(self, ws: Workspace) -> None:
+        """Persist a changed model, holding the workspace's lock one slice at a time."""
         with ws.lock:
             if not ws.dirty:
                 return
-            data = ws.predictor.to_json()
-            ws.dirty = False
+            ws.dirty = False  # changes made while this runs leave it dirty for the next save
+            steps = ws.predictor.json_steps()
+        while True:
+            with ws.lock:
+                try:
+                    next(steps)
+                except StopIteration as done:
+                    data: dict[str, Any] = done.value
+                    break
         self.sqlite.set_meta(MODEL_META.format(namespace=ws.namespace), data)
 
     def save(self) -> None:

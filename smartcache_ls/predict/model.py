@@ -50,7 +50,7 @@ import os.path
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sized
+from collections.abc import Generator, Iterable, Sized
 from operator import itemgetter
 from typing import Any, Protocol
 
@@ -67,6 +67,7 @@ MAX_ROW = 32  # entries kept per context row (transitions, co-occurrence)
 MAX_SESSION = 256  # distinct files remembered in the current session
 RECENT_CANDIDATES = 8  # session files offered as candidates by recency
 SESSION_CONTEXT = 2  # recent session files whose co-occurrence rows are consulted
+SAVE_SLICE = 1_000  # table rows written per step of a save (json_steps)
 COOC_WINDOW = 4  # a first visit in a session pairs with this many earlier files of it
 TOP_COOC = 8  # candidates taken from a git co-change row
 COOC_ROW = 8  # co-occurrence entries kept per file (a row grows to twice this, then is cut)
@@ -1048,27 +1049,23 @@ class Predictor:
 
     # persistence ------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
+        steps = self.json_steps()
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                result: dict[str, Any] = done.value
+                return result
+
+    def json_steps(self, rows: int = SAVE_SLICE) -> Generator[None, None, dict[str, Any]]:
+        """``to_json`` in slices: the generator yields after every ``rows`` table rows and
+        returns the document, so a caller that holds the model's lock only while it advances
+        the generator lets the editor's events in between (a full model takes about half a
+        second). Rows changed between slices are written as they are when their slice runs;
+        only files known at the start are written, so the document is always consistent."""
         paths = list(self._files)
         index = {p: i for i, p in enumerate(paths)}
-
-        def ids(key: str) -> list[int] | None:
-            parts = key.split(SEP)
-            if all(p in index for p in parts):
-                return [index[p] for p in parts]
-            return None
-
-        def dump(table: dict[str, dict[str, list[float]]]) -> list[list[int]]:
-            out: list[list[int]] = []
-            for key, row in table.items():
-                head = ids(key)
-                if head is None:
-                    continue
-                for c, e in row.items():
-                    if c in index:
-                        out.append([*head, index[c], int(e[0]), int(e[1])])
-            return out
-
-        return {
+        doc: dict[str, Any] = {
             "format": FORMAT,
             "version": VERSION,
             "tick": self._tick,
@@ -1077,13 +1074,35 @@ class Predictor:
                 [p, int(v[0]), round(v[1], 3), int(v[2]), int(v[3]), int(v[4])]
                 for p, v in self._files.items()
             ],
-            "m1": dump(self._m1),
-            "m2": dump(self._m2),
-            "cooc": dump(self._cooc),
+            "m1": [],
+            "m2": [],
+            "cooc": [],
             "weights": {
                 name: [round(self.weights[i], 6), round(self._grad2[i], 6)] for i, name in enumerate(FEATURES)
             },
         }
+
+        def ids(key: str) -> list[int] | None:
+            parts = key.split(SEP)
+            if all(p in index for p in parts):
+                return [index[p] for p in parts]
+            return None
+
+        for name, table in (("m1", self._m1), ("m2", self._m2), ("cooc", self._cooc)):
+            out: list[list[int]] = []
+            keys = list(table)
+            for start in range(0, len(keys), rows):
+                yield
+                for key in keys[start : start + rows]:
+                    row = table.get(key)  # (pruned since the start: gone)
+                    head = None if row is None else ids(key)
+                    if row is None or head is None:
+                        continue
+                    for c, e in row.items():
+                        if c in index:
+                            out.append([*head, index[c], int(e[0]), int(e[1])])
+            doc[name] = out
+        return doc
 
     @classmethod
     def from_json(cls, data: Any, **kw: Any) -> Predictor:

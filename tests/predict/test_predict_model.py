@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -142,3 +143,34 @@ def test_cochange_reason() -> None:
     ranked = model.predict(2)
     assert ranked[0].path == "src/b.py"
     assert "changed with src/a.py in 3 commits" in ranked[0].reason
+
+
+def test_a_save_in_slices_is_whole_and_survives_changes_between_slices() -> None:
+    """The engine saves a model one slice at a time, letting events change it in between:
+    the document must still load, and name only files it lists."""
+    files = [f"src/m{i}.py" for i in range(60)]
+    model = Predictor()
+    for n in range(600):
+        model.observe(files[(n * 7) % 60], float(n))
+    whole = model.to_json()
+    steps = model.json_steps(rows=5)
+    sliced: dict[str, Any] | None = None
+    slices = 0
+    while sliced is None:
+        try:
+            next(steps)
+            slices += 1
+            model.observe(f"src/new{slices}.py", 1000.0 + slices)  # a file born mid-save
+            model.forget(files[slices % 60])  # and rows pruned mid-save
+        except StopIteration as done:
+            sliced = done.value
+    assert slices > 3
+    names = [f[0] for f in sliced["files"]]
+    assert names == [f[0] for f in whole["files"]]  # the files as of the start
+    for table in ("m1", "m2", "cooc"):
+        assert all(max(entry[:-2]) < len(names) for entry in sliced[table])
+        assert len(sliced[table]) <= len(whole[table])
+    loaded = Predictor.from_json(json.loads(json.dumps(sliced)))
+    assert loaded.predict(3, current=files[7])
+    unchanged = Predictor.from_json(whole)
+    assert json.dumps(unchanged.to_json()) == json.dumps(whole)
