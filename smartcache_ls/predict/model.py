@@ -228,6 +228,11 @@ def _ago(seconds: float) -> str:
     return f"visited {int(seconds // 3600)} h ago"
 
 
+def _git_row_top(row: dict[str, int]) -> list[tuple[str, int]]:
+    """A co-change row's TOP_COOC most frequent partners, most frequent first."""
+    return sorted(row.items(), key=lambda kv: -kv[1])[:TOP_COOC]
+
+
 def _bump(row: dict[str, list[float]], key: str, tick: int, cap: int = 0) -> int:
     """Count ``key`` in ``row``; returns the change in the number of entries.
 
@@ -254,12 +259,8 @@ def _by_count(kv: tuple[str, list[float]]) -> float:
     return kv[1][0]
 
 
-def _by_value(kv: tuple[str, float]) -> float:
-    return -kv[1]
-
-
-# sorting by this with reverse=True orders like sorting by _by_value (ties stay in order),
-# without a Python call per item
+# sort by this with reverse=True: highest value first, ties in their order (sorting is
+# stable in reverse too), without a Python call per item
 _VALUE = itemgetter(1)
 
 
@@ -504,9 +505,7 @@ class Predictor:
         self._scored = None
 
     def _refresh_git_top(self) -> None:
-        self._git_top = {
-            a: sorted(row.items(), key=lambda kv: -kv[1])[:TOP_COOC] for a, row in self._git.items()
-        }
+        self._git_top = {a: _git_row_top(row) for a, row in self._git.items()}
 
     # indexes ----------------------------------------------------------------------
     def _meta(self, path: str) -> tuple[str, str, bool]:
@@ -548,8 +547,7 @@ class Predictor:
         self._by_stem.get(stem, {}).pop(path, None)
         self._by_dir.get(d, {}).pop(path, None)
         self._metas.pop(path, None)
-        toks = self._tokens.pop(path, None)
-        for tok in name_tokens(path) if toks is None else toks:
+        for tok in self._tokens.pop(path):  # every indexed path has its tokens
             self._by_token.get(tok, {}).pop(path, None)
 
     def _sync_structure(self) -> None:
@@ -605,7 +603,7 @@ class Predictor:
                 for c in members:
                     if c != a:
                         scores[c] = scores.get(c, 0.0) + idf[tok] / norm
-        best = sorted(scores.items(), key=_by_value)[:MAX_STRUCTURE]
+        best = sorted(scores.items(), key=_VALUE, reverse=True)[:MAX_STRUCTURE]
         self._like_cache[a] = (self._index_version, best)
         return best
 
@@ -989,10 +987,11 @@ class Predictor:
                     if totals is not None:
                         totals[key] = totals.get(key, 0.0) - e[0]
         self._git.pop(path, None)
+        self._git_top.pop(path, None)
         self._git_n.pop(path, None)
-        for grow in self._git.values():
-            grow.pop(path, None)
-        self._refresh_git_top()
+        for a, grow in self._git.items():  # re-rank only the rows that held it
+            if grow.pop(path, None) is not None:
+                self._git_top[a] = _git_row_top(grow)
         self._drop_file(path)
         self._unindex(path)
         self._session.pop(path, None)
@@ -1025,12 +1024,13 @@ class Predictor:
                     row[new] = row.pop(old)
         if old in self._git:
             self._git[new] = self._git.pop(old)
+            self._git_top[new] = self._git_top.pop(old)
         if old in self._git_n:
             self._git_n[new] = self._git_n.pop(old)
-        for grow in self._git.values():
+        for a, grow in self._git.items():  # re-rank only the rows that held it
             if old in grow:
                 grow[new] = grow.pop(old)
-        self._refresh_git_top()
+                self._git_top[a] = _git_row_top(grow)
         info = self._files.pop(old, None)
         if info is not None:
             self._files[new] = info

@@ -174,3 +174,24 @@ def test_a_save_in_slices_is_whole_and_survives_changes_between_slices() -> None
     assert loaded.predict(3, current=files[7])
     unchanged = Predictor.from_json(whole)
     assert json.dumps(unchanged.to_json()) == json.dumps(whole)
+
+
+def test_forget_and_rename_keep_the_co_change_top_lists_exact() -> None:
+    """forget/rename re-rank only the co-change rows they touch; the result must equal a
+    full re-ranking of every row."""
+    import random
+
+    rng = random.Random(3)
+    files = [f"src/f{i}.py" for i in range(40)]
+    model = Predictor()
+    model.load_cochange([rng.sample(files, rng.randint(2, 6)) for _ in range(300)])
+    assert all(len(row) > 8 for row in model._git.values())  # rows longer than their top lists
+    for step in range(30):
+        live = sorted(model._git)
+        if step % 3 == 0:
+            model.forget(rng.choice(live))
+        else:  # to a fresh name, or onto another file that has a row
+            model.rename(rng.choice(live), rng.choice([f"src/moved{step}.py", rng.choice(live)]))
+        kept = dict(model._git_top)
+        model._refresh_git_top()
+        assert kept == model._git_top
