@@ -89,7 +89,7 @@ class Engine:
         self.workspaces: dict[str, Workspace] = {}
         self._ws_lock = threading.Lock()
         cache_dir.mkdir(parents=True, exist_ok=True)
-        self._own_dir = Path(os.path.realpath(cache_dir))  # its changes are not the developer's
+        self._own_dir = Path(os.path.realpath(cache_dir))  # ignored inside a workspace
         self.sqlite = SqliteTier(cache_dir / DB_NAME, settings.max_disk_bytes, settings.ttl_seconds)
         self.memory = MemoryTier(settings.max_memory_bytes, settings.ttl_seconds)
         self.redis = _open_redis(settings)
@@ -113,7 +113,8 @@ class Engine:
             for ws in self.workspaces.values():
                 if ws.root == root:
                     return ws
-        ws = Workspace(uri, root, name or root.name, Predictor())
+        # our own cache directory, if it sits inside the workspace, is not the developer's
+        ws = Workspace(uri, root, name or root.name, Predictor(), exclude=(self._own_dir,))
         ws.predictor = self._load_model(ws)
         ws.predictor.start_session()
         freeze_long_lived()
@@ -425,8 +426,6 @@ class Engine:
             return
         refresh: list[Job] = []
         for rel, kind in batch.changes.items():
-            if (ws.root / rel).is_relative_to(self._own_dir):
-                continue  # our own cache files, when the cache dir sits inside the workspace
             hot = self.cache.is_hot(ws.analysis_key(rel))
             self.cache.invalidate(ws.file_key(rel))
             self.cache.invalidate(ws.analysis_key(rel))

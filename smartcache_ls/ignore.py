@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import pathspec
@@ -38,11 +39,17 @@ HEAVY_DIRS = frozenset(
 
 
 class IgnoreRules:
-    """Ignore rules of one workspace folder: the heavy folders plus its .gitignore files."""
+    """Ignore rules of one workspace folder: the heavy folders, its .gitignore files, and
+    ``exclude``: folders inside it that are not the developer's (our own cache directory)."""
 
-    def __init__(self, root: Path, extra_dirs: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, root: Path, extra_dirs: frozenset[str] = frozenset(), exclude: Iterable[Path] = ()
+    ) -> None:
         self.root = root
         self.dirs = HEAVY_DIRS | extra_dirs
+        self.excluded = tuple(
+            p.relative_to(root).as_posix() for p in exclude if p != root and p.is_relative_to(root)
+        )
         self._spec = self._load_spec()
 
     def _load_spec(self) -> pathspec.GitIgnoreSpec | None:
@@ -65,6 +72,9 @@ class IgnoreRules:
 
     def ignored(self, rel: str, is_dir: bool = False) -> bool:
         """True when the workspace-relative POSIX path ``rel`` should be ignored."""
+        for folder in self.excluded:
+            if rel == folder or rel.startswith(folder + "/"):
+                return True
         parts = rel.split("/")
         if any(part in self.dirs for part in (parts if is_dir else parts[:-1])):
             return True

@@ -45,13 +45,15 @@ def namespace_of(root: Path) -> str:
 class Workspace:
     """One workspace folder. The engine serialises access with ``lock``."""
 
-    def __init__(self, uri: str, root: Path, name: str, predictor: Predictor) -> None:
+    def __init__(
+        self, uri: str, root: Path, name: str, predictor: Predictor, exclude: tuple[Path, ...] = ()
+    ) -> None:
         self.uri = uri
         self.root = root
         self.literal_root = uri_to_path(uri)
         self.name = name
         self.namespace = namespace_of(root)
-        self.rules = IgnoreRules(root)
+        self.rules = IgnoreRules(root, exclude=exclude)
         self.predictor = predictor
         self.lock = threading.RLock()
         self.open_docs: dict[str, OpenDoc] = {}

@@ -187,3 +187,22 @@ def test_imports_learnt_after_a_ranking_change_the_next_one(tmp_path: Path) -> N
     ws.set_imports("app.py", ["lib/deep/models.py"])
     after = {p.path: p.reason for p in ws.predictor.predict(5)}
     assert "imported by app.py" in after["lib/deep/models.py"]
+
+
+def test_a_cache_dir_inside_the_workspace_is_not_the_developers(tmp_path: Path) -> None:
+    """The workspace's ignore rules exclude our own cache directory, so neither the index
+    (nor the watcher, nor import resolution) sees the cache's SQLite files."""
+    root = make_workspace(tmp_path / "ws")
+    eng = Engine(Settings(), root / "cachedir", watch=False)
+    try:
+        ws = eng.add_folder(path_to_uri(root))
+        deadline = time.monotonic() + 10
+        while "app.py" not in ws.known_files and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "app.py" in ws.known_files
+        assert (root / "cachedir" / DB_NAME).is_file()
+        assert not [f for f in ws.known_files if f.startswith("cachedir/")]
+        assert ws.rules.ignored(f"cachedir/{DB_NAME}") and ws.rules.ignored("cachedir", is_dir=True)
+        assert not ws.rules.ignored("cachedir2/a.py")  # a folder, not a name prefix
+    finally:
+        eng.close()
