@@ -7,13 +7,7 @@ import time
 
 from smartcache_ls.cache.memory import MemoryTier
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from .clock import FakeClock
 
 
 def test_get_set_and_stats() -> None:
