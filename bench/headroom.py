@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from smartcache_ls.predict.baselines import ModelRanker, RecencyBaseline
-from smartcache_ls.predict.evaluate import replay
+from smartcache_ls.predict.evaluate import replay, workspace_key
 from smartcache_ls.predict.traces import read_trace
 
 CLASSES = "abcd"
@@ -39,8 +39,8 @@ def classify(paths: list[Path], scope: str) -> dict[str, Counter[str]]:
     workspaces: dict[str, tuple[list[ModelRanker | RecencyBaseline], set[str]]] = {}
     for path in paths:
         header, events = read_trace(path)
-        project = str(header.get("project") or header.get("name") or path.stem)
-        ws = project if scope == "project" else str(path)
+        project = workspace_key(header, path, "project")
+        ws = workspace_key(header, path, scope)
         if ws not in workspaces:
             workspaces[ws] = ([ModelRanker(), RecencyBaseline()], set())
         rankers, known = workspaces[ws]
@@ -65,8 +65,6 @@ def classify(paths: list[Path], scope: str) -> dict[str, Counter[str]]:
             table["n"] += 1
             table[cls] += 1
             table[cls + "Model"] += target in model3
-            table["recency"] += target in recency3
-            table["model"] += target in model3
             seen.add(target)
             known.add(target)
     total: Counter[str] = Counter()
@@ -79,10 +77,10 @@ def classify(paths: list[Path], scope: str) -> dict[str, Counter[str]]:
 def report(tables: dict[str, Counter[str]], scope: str) -> str:
     lines = [f"scope={scope}  (top-3 hits; ratios are over the recency baseline's top 3)"]
     for project, t in tables.items():
-        n, rec = t["n"], t["recency"] or 1
-        lines.append(
-            f"{project}: {n} switches, recency {t['recency']}, model {t['model']} ({t['model'] / rec:.3f}x)"
-        )
+        # Class a is by definition recency's top-3 hits; every switch is in exactly one class.
+        n, recency, model = t["n"], t["a"], sum(t[cls + "Model"] for cls in CLASSES)
+        rec = recency or 1
+        lines.append(f"{project}: {n} switches, recency {recency}, model {model} ({model / rec:.3f}x)")
         for cls in CLASSES:
             lines.append(
                 f"  {cls}  {t[cls]:4d}  {100 * t[cls] / max(n, 1):5.1f}%   model top 3: {t[cls + 'Model']}"

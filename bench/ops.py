@@ -44,6 +44,31 @@ VALUE: dict[str, Any] = {
 }
 
 Clock = Callable[[], int]
+Results = dict[str, dict[str, list[float]]]  # operation -> library -> per-round ns/op
+
+
+def record(results: Results, op: str, lib: str, ns: float) -> None:
+    results.setdefault(op, {}).setdefault(lib, []).append(ns)
+
+
+def medians(results: Results) -> list[tuple[str, dict[str, float]]]:
+    return [(op, {lib: statistics.median(xs) for lib, xs in libs.items()}) for op, libs in results.items()]
+
+
+def fill_tier(tier: MemoryTier, keys: Sequence[str], value: Any, *, maintain: bool = True) -> MemoryTier:
+    """Set every key (untimed); then run the tier's maintenance unless told not to."""
+    for k in keys:
+        tier.set(k, value, 1)
+    if maintain:
+        tier.maintain()
+    return tier
+
+
+def fill_mapping(cache: Any, keys: Sequence[str], value: Any) -> Any:
+    """Set every key of a mapping-style cache (cachetools, cachebox; untimed)."""
+    for k in keys:
+        cache[k] = value
+    return cache
 
 
 def per_op(fn: Callable[[Any], Any], keys: Sequence[Any], clock: Clock) -> float:
@@ -51,9 +76,6 @@ def per_op(fn: Callable[[Any], Any], keys: Sequence[Any], clock: Clock) -> float
     for k in keys:
         fn(k)
     return (clock() - t0) / len(keys)
-
-
-Row = tuple[str, str, float, float]  # (group, operation, ours ns, baseline ns)
 
 
 def set_loop_sized(
@@ -84,44 +106,22 @@ def bench_memory(rounds: int) -> list[tuple[str, dict[str, float]]]:
     gets = keys * 5
     v = VALUE
 
-    def filled_ours() -> MemoryTier:
-        m = MemoryTier(n)
-        for k in keys:
-            m.set(k, v, 1)
-        m.maintain()
-        return m
-
-    def filled_ct() -> Any:
-        c = cachetools.LRUCache(maxsize=n)
-        for k in keys:
-            c[k] = v
-        return c
-
-    def filled_cb() -> Any:
-        c = cachebox.LRUCache(n)
-        for k in keys:
-            c[k] = v
-        return c
-
     def filled_th() -> Any:
         c = TheineCache(n)
         for k in keys:
             c.set(k, v)
         return c
 
-    results: dict[str, dict[str, list[float]]] = {}
-
-    def record(op: str, lib: str, ns: float) -> None:
-        results.setdefault(op, {}).setdefault(lib, []).append(ns)
-
+    results: Results = {}
     for r in range(rounds):
         fresh = [f"file:///home/dev/project/src/new_{r}_{i}.py" for i in range(n)]
-        m, ct, cb, th = filled_ours(), filled_ct(), filled_cb(), filled_th()
+        m = fill_tier(MemoryTier(n), keys, v)
+        ct = fill_mapping(cachetools.LRUCache(maxsize=n), keys, v)
+        cb = fill_mapping(cachebox.LRUCache(n), keys, v)
+        th = filled_th()
         present = [k for k in keys if k in m]
         hits = [k for k in gets if k in m]
-        m_ttl = MemoryTier(n, ttl=3600)
-        for k in keys:
-            m_ttl.set(k, v, 1)
+        m_ttl = fill_tier(MemoryTier(n, ttl=3600), keys, v, maintain=False)
         getters: list[tuple[str, str, Callable[[Any], Any]]] = [
             ("get hit", "ours", m.get),
             ("get hit", "cachetools", ct.__getitem__),
@@ -131,19 +131,19 @@ def bench_memory(rounds: int) -> list[tuple[str, dict[str, float]]]:
         ]
         shift = r % len(getters)  # rotate the order from round to round
         for op, lib, fn in getters[shift:] + getters[:shift]:
-            record(op, lib, per_op(fn, hits, clock))
+            record(results, op, lib, per_op(fn, hits, clock))
         results["get hit (ttl)"]["cachetools"] = results["get hit"]["cachetools"]
-        record("get miss", "ours", per_op(m.get, fresh, clock))
-        record("get miss", "cachetools", per_op(ct.get, fresh, clock))
+        record(results, "get miss", "ours", per_op(m.get, fresh, clock))
+        record(results, "get miss", "cachetools", per_op(ct.get, fresh, clock))
         peers = {"cachetools": ct.__setitem__, "cachebox": cb.__setitem__, "theine": th.set}
-        record("set new (full)", "ours", set_loop_sized(m.set, fresh, v, clock))
+        record(results, "set new (full)", "ours", set_loop_sized(m.set, fresh, v, clock))
         for lib, fn in peers.items():
-            record("set new (full)", lib, set_loop(fn, fresh, v, clock))
+            record(results, "set new (full)", lib, set_loop(fn, fresh, v, clock))
         upd = [k for k in fresh if k in m][: n // 2] or present[: n // 2]
-        record("set update", "ours", set_loop_sized(m.set, upd, v, clock))
+        record(results, "set update", "ours", set_loop_sized(m.set, upd, v, clock))
         for lib, fn in peers.items():
-            record("set update", lib, set_loop(fn, upd, v, clock))
-    return [(op, {lib: statistics.median(xs) for lib, xs in libs.items()}) for op, libs in results.items()]
+            record(results, "set update", lib, set_loop(fn, upd, v, clock))
+    return medians(results)
 
 
 def bench_sqlite(rounds: int) -> list[tuple[str, dict[str, float]]]:
@@ -152,11 +152,7 @@ def bench_sqlite(rounds: int) -> list[tuple[str, dict[str, float]]]:
     clock = time.perf_counter_ns
     n = 2_000
     keys = [f"ws:file:src/pkg/module_{i}.py" for i in range(n)]
-    results: dict[str, dict[str, list[float]]] = {}
-
-    def record(op: str, lib: str, ns: float) -> None:
-        results.setdefault(op, {}).setdefault(lib, []).append(ns)
-
+    results: Results = {}
     tmp = Path(tempfile.mkdtemp(prefix="bench-ops-"))
     try:
         ours = SqliteTier(tmp / "ours.db", 1 << 30)
@@ -165,26 +161,27 @@ def bench_sqlite(rounds: int) -> list[tuple[str, dict[str, float]]]:
         for k in keys:
             dc.set(k, VALUE)
         few = keys[:300]
+        missing = [k + "x" for k in few]
         for _ in range(rounds):
-            record("get hit", "ours", per_op(ours.get, keys, clock))
-            record("get hit", "diskcache", per_op(dc.get, keys, clock))
-            record("get miss", "ours", per_op(ours.get, [k + "x" for k in few], clock))
-            record("get miss", "diskcache", per_op(dc.get, [k + "x" for k in few], clock))
-            record("set update", "ours", set_loop(ours.set, few, VALUE, clock))
-            record("set update", "diskcache", set_loop(dc.set, few, VALUE, clock))
+            record(results, "get hit", "ours", per_op(ours.get, keys, clock))
+            record(results, "get hit", "diskcache", per_op(dc.get, keys, clock))
+            record(results, "get miss", "ours", per_op(ours.get, missing, clock))
+            record(results, "get miss", "diskcache", per_op(dc.get, missing, clock))
+            record(results, "set update", "ours", set_loop(ours.set, few, VALUE, clock))
+            record(results, "set update", "diskcache", set_loop(dc.set, few, VALUE, clock))
             t0 = clock()
             ours.set_many((k, VALUE) for k in keys)
-            record("set_many / item", "ours", (clock() - t0) / n)
+            record(results, "set_many / item", "ours", (clock() - t0) / n)
             t0 = clock()
             with dc.transact():
                 for k in keys:
                     dc.set(k, VALUE)
-            record("set_many / item", "diskcache", (clock() - t0) / n)
+            record(results, "set_many / item", "diskcache", (clock() - t0) / n)
         ours.close()
         dc.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return [(op, {lib: statistics.median(xs) for lib, xs in libs.items()}) for op, libs in results.items()]
+    return medians(results)
 
 
 def bench_redis(rounds: int, url: str) -> list[tuple[str, dict[str, float]]] | str:
@@ -206,7 +203,7 @@ def bench_redis(rounds: int, url: str) -> list[tuple[str, dict[str, float]]] | s
     keys = [f"file:src/module_{i}.py" for i in range(n)]
     tier.set_many([(k, VALUE) for k in keys])
     raw_keys = [ns + k for k in keys]
-    results: dict[str, list[float]] = {"ours": [], "redis-py": [], "redis-py+json": []}
+    results: Results = {}
     raw_get = raw.get
 
     def raw_json(key: str) -> Any:
@@ -220,12 +217,12 @@ def bench_redis(rounds: int, url: str) -> list[tuple[str, dict[str, float]]] | s
     try:
         for r in range(rounds):  # rotate the order: the loopback's noise drifts
             for name, fn, ks in runs[r % 3 :] + runs[: r % 3]:
-                results[name].append(per_op(fn, ks, clock))
+                record(results, "get hit", name, per_op(fn, ks, clock))
     finally:
         tier.clear()
         tier.close()
         raw.close()
-    return [("get hit", {lib: statistics.median(xs) for lib, xs in results.items()})]
+    return medians(results)
 
 
 def footprint(n: int = 10_000) -> dict[str, float]:
@@ -243,16 +240,12 @@ def footprint(n: int = 10_000) -> dict[str, float]:
         gc.collect()
         tracemalloc.start()
         if lib == "ours":
-            m = MemoryTier(n)
-            for k in keys:
-                m.set(k, VALUE, 1)
-            m.maintain()
+            cache: Any = fill_tier(MemoryTier(n), keys, VALUE)
         else:
-            c = cachetools.LRUCache(maxsize=n)
-            for k in keys:
-                c[k] = VALUE
+            cache = fill_mapping(cachetools.LRUCache(maxsize=n), keys, VALUE)
         out[lib] = tracemalloc.get_traced_memory()[0] / n
         tracemalloc.stop()
+        del cache
     return out
 
 

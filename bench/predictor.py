@@ -32,6 +32,11 @@ from smartcache_ls.predict.model import Predictor
 SESSION_STEPS = 500  # a new session (an hour's gap) every this many accesses
 
 
+def advance(t: float, step: int) -> float:
+    """The clock after access number ``step``: 5 s on, or an hour at every session boundary."""
+    return t + (3600.0 if step % SESSION_STEPS == 0 else 5.0)
+
+
 class Walk:
     """A reproducible developer-like walk over a synthetic workspace."""
 
@@ -83,7 +88,7 @@ def main(argv: list[str]) -> int:
         for _ in range(1000):
             path = walk.step()
             steps_done += 1
-            t += 3600.0 if steps_done % SESSION_STEPS == 0 else 5.0
+            t = advance(t, steps_done)
             model.observe(path, t)
             model.predict(args.k)
             markov.observe(path, t)
@@ -102,7 +107,7 @@ def main(argv: list[str]) -> int:
     base: list[float] = []
     clock = time.perf_counter_ns
     for n, path in enumerate(steps, 1):
-        t += 3600.0 if n % SESSION_STEPS == 0 else 5.0
+        t = advance(t, n)
         t0 = clock()
         model.observe(path, t)
         model.predict(args.k, explain=False)  # the server's event path: rank, then prefetch
@@ -113,7 +118,7 @@ def main(argv: list[str]) -> int:
         ours.append((t1 - t0) / 1000)
         base.append((t2 - t1) / 1000)
     for n, path in enumerate(steps[: args.steps // 4], 1):  # smartcache/predict also names reasons
-        t += 3600.0 if n % SESSION_STEPS == 0 else 5.0
+        t = advance(t, n)
         t0 = clock()
         model.observe(path, t)
         model.predict(args.k)

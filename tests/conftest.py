@@ -1,10 +1,13 @@
-"""Shared test helpers: a small sample workspace on disk."""
+"""Shared test helpers: a small sample workspace on disk, and a redis-server of a test's own."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .cache.redis_server import RedisServer
 
 SAMPLE_FILES = {
     "app.py": "import models\nfrom util import helper\n\n\ndef main():\n    return models.Beta().run()\n",
@@ -37,3 +40,11 @@ def make_workspace(root: Path) -> Path:
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     return make_workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server on a free port (no persistence), killed after the test; modules using it
+    carry ``pytestmark = requires_redis_server``."""
+    with RedisServer(tmp_path / "redis") as srv:
+        yield srv

@@ -44,6 +44,14 @@ def make_rankers(model_factory: Callable[[], Predictor] = Predictor) -> list[Ran
     return rankers
 
 
+def workspace_key(header: dict[str, Any], path: Path, scope: str) -> str:
+    """The workspace a trace is replayed in: with ``scope="project"`` its header's ``project``
+    (else its ``name``, else the file's stem), otherwise the trace file itself."""
+    if scope != "project":
+        return str(path)
+    return str(header.get("project") or header.get("name") or path.stem)
+
+
 def replay(
     events: Sequence[TraceEvent], rankers: Sequence[Ranker], depth: int
 ) -> tuple[list[str], list[str], dict[str, Predictions]]:
@@ -140,7 +148,7 @@ def evaluate(
         header, events = read_trace(path)
         name = str(header.get("name") or path.stem)
         kind = str(header.get("kind") or "navigation")
-        ws = str(header.get("project") or name) if scope == "project" else str(path)
+        ws = workspace_key(header, path, scope)
         if ws not in workspaces:
             workspaces[ws] = make_rankers(model_factory)
         rankers = workspaces[ws]

@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from smartcache_ls.analysis import analyze, languages
@@ -83,6 +83,10 @@ def walk(symbols: list[dict[str, Any]], depth: int = 1) -> list[tuple[dict[str, 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=texts, ext=st.sampled_from(EXTENSIONS))
+@example(text="# c\n\nx = 1\n", ext=".py")
+@example(text="/*\n*/\nint x;\n", ext=".c")
+@example(text="a\n\nb", ext=".txt")
+@example(text="package a\n// c\n", ext=".go")
 def test_analyze_never_raises_and_reports_the_input(text: str, ext: str) -> None:
     result = analyze("dir/file" + ext, text)
     assert result["lines"] == expected_lines(text)

@@ -1,4 +1,7 @@
-"""Start and stop real redis-server processes on free ports, for the Redis tier tests."""
+"""Start and stop real redis-server processes on free ports, for the Redis tier tests.
+
+Modules that start one mark themselves ``pytestmark = requires_redis_server``; the
+``redis_server`` fixture (tests/conftest.py) gives a test its own server."""
 
 from __future__ import annotations
 
@@ -8,9 +11,14 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_CLI = shutil.which("redis-cli")
+
+requires_redis_server = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server binary not installed")
 
 
 def port_free(port: int) -> bool:
@@ -97,3 +105,10 @@ class RedisServer:
     def __exit__(self, *exc: object) -> None:
         with contextlib.suppress(Exception):
             self.kill()
+
+
+def raw(srv: RedisServer) -> Any:
+    """A plain redis-py client of the server, to look at what the tier wrote."""
+    import redis
+
+    return redis.Redis(host="127.0.0.1", port=srv.port, password=srv.password)

@@ -24,6 +24,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
+from .clock import FakeClock
+
 ROOT = Path(__file__).resolve().parents[2]
 # the modules setup.py compiles, e.g. "smartcache_ls/cache/memory.py"
 SOURCES: list[str] = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
@@ -126,14 +128,6 @@ def test_source_copy_is_pure_python() -> None:
     policy = sys.modules[f"{PURE}.policy"]  # its relative import, also from source
     assert policy.__file__ == str(MEMORY.parent / "policy.py")
     assert memory.MemoryTier is not importlib.import_module("smartcache_ls.cache.memory").MemoryTier
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 KEYS = ["a", "b", "c", "d", "e", "a/1", "a/2", "b/1"]  # few, so that sets and gets meet

@@ -7,13 +7,7 @@ import time
 
 from smartcache_ls.cache.memory import MemoryTier
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from .clock import FakeClock
 
 
 def test_get_set_and_stats() -> None:
@@ -305,8 +299,8 @@ def test_internal_bookkeeping_stays_consistent_under_random_use() -> None:
             counts = m._sketch.counts
             resident = m.keys()
             assert not set(counts) & set(resident)  # a resident key's count is on its entry
+            tags = [v >> TAG_SHIFT for v in counts.values()]
             for gl, tag in ((m._ghost_window, 1), (m._ghost_main, 2)):
-                tags = [v >> TAG_SHIFT for v in counts.values()]
                 assert sum(1 for t in tags if t & 3 == tag and gl.holds(t >> 2)) == gl.count
                 assert gl.nbytes == sum(s for s in gl.sizes[gl.head :] if s >= 0)
             assert all(0 <= m.frequency(k) <= MAX_COUNT for k in resident)

@@ -7,45 +7,25 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from smartcache_ls.cache import MemoryTier, SqliteTier, TieredCache
 from smartcache_ls.cache.redis import PASSWORD_ENV, RedisTier, make_namespace, mask_url
 
-from .redis_server import REDIS_CLI, REDIS_SERVER, RedisServer, free_port
+from .clock import FakeClock
+from .redis_server import REDIS_CLI, RedisServer, free_port, raw, requires_redis_server
 
-pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server binary not installed")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+pytestmark = requires_redis_server
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RedisServer]:
-    with RedisServer(tmp_path / "redis") as srv:
-        yield srv
-
-
-def raw(srv: RedisServer) -> Any:
-    import redis
-
-    return redis.Redis(host="127.0.0.1", port=srv.port, password=srv.password)
-
-
-def test_get_set_delete_and_ttl(server: RedisServer) -> None:
-    tier = RedisTier(server.url, namespace="ns1:", ttl=3600)
+def test_get_set_delete_and_ttl(redis_server: RedisServer) -> None:
+    tier = RedisTier(redis_server.url, namespace="ns1:", ttl=3600)
     assert tier.get("a") is None
     tier.set("a", {"x": [1, "é"]})
     assert tier.get("a") == {"x": [1, "é"]}
     assert tier.get_with_size("a") == ({"x": [1, "é"]}, len('{"x":[1,"é"]}'.encode()))
-    left = raw(server).ttl("ns1:a")
+    left = raw(redis_server).ttl("ns1:a")
     assert 3500 < left <= 3600  # SET ... EX
     assert tier.delete("a")
     assert not tier.delete("a")
@@ -55,10 +35,10 @@ def test_get_set_delete_and_ttl(server: RedisServer) -> None:
     tier.close()
 
 
-def test_namespaces_never_see_each_other(server: RedisServer) -> None:
-    alice = RedisTier(server.url, namespace=make_namespace("/ws/proj", user="alice"))
-    bob = RedisTier(server.url, namespace=make_namespace("/ws/proj", user="bob"))
-    other_ws = RedisTier(server.url, namespace=make_namespace("/ws/other", user="alice"))
+def test_namespaces_never_see_each_other(redis_server: RedisServer) -> None:
+    alice = RedisTier(redis_server.url, namespace=make_namespace("/ws/proj", user="alice"))
+    bob = RedisTier(redis_server.url, namespace=make_namespace("/ws/proj", user="bob"))
+    other_ws = RedisTier(redis_server.url, namespace=make_namespace("/ws/other", user="alice"))
     alice.set("file:a.py", "alice's")
     bob.set("file:a.py", "bob's")
     assert alice.get("file:a.py") == "alice's"
@@ -67,32 +47,32 @@ def test_namespaces_never_see_each_other(server: RedisServer) -> None:
     alice.clear()
     assert alice.get("file:a.py") is None
     assert bob.get("file:a.py") == "bob's"
-    keys = {k.decode() for k in raw(server).keys("*")}
+    keys = {k.decode() for k in raw(redis_server).keys("*")}
     assert keys == {bob.namespace + "file:a.py"}
 
 
-def test_prefix_delete_with_glob_characters(server: RedisServer) -> None:
-    tier = RedisTier(server.url, namespace="ns:")
+def test_prefix_delete_with_glob_characters(redis_server: RedisServer) -> None:
+    tier = RedisTier(redis_server.url, namespace="ns:")
     tier.set_many([("a*[1]/x", 1), ("a*[1]/y", 2), ("ab/z", 3)])
     assert tier.delete_prefix("a*[1]/") == 2
     assert tier.get("ab/z") == 3
 
 
-def test_writes_are_pipelined_in_batches(server: RedisServer) -> None:
-    tier = RedisTier(server.url, namespace="ns:")
-    before = int(raw(server).info("stats")["total_commands_processed"])
+def test_writes_are_pipelined_in_batches(redis_server: RedisServer) -> None:
+    tier = RedisTier(redis_server.url, namespace="ns:")
+    before = int(raw(redis_server).info("stats")["total_commands_processed"])
     ops = [("set", f"k{i}", f'"{i}"', 3) for i in range(300)] + [("delete", "k0")]
     assert tier.apply(ops) == 1
     assert tier.get("k299") == "299" and tier.get("k0") is None
-    assert raw(server).dbsize() == 299
-    after = int(raw(server).info("stats")["total_commands_processed"])
+    assert raw(redis_server).dbsize() == 299
+    after = int(raw(redis_server).info("stats")["total_commands_processed"])
     assert after - before >= 301  # every command ran (in one round trip, not asserted by time)
 
 
-def test_shared_analyses_only_when_enabled(server: RedisServer) -> None:
-    off = RedisTier(server.url, namespace="a:")
-    on_a = RedisTier(server.url, namespace="a:", share_analyses=True)
-    on_b = RedisTier(server.url, namespace="b:", share_analyses=True)
+def test_shared_analyses_only_when_enabled(redis_server: RedisServer) -> None:
+    off = RedisTier(redis_server.url, namespace="a:")
+    on_a = RedisTier(redis_server.url, namespace="a:", share_analyses=True)
+    on_b = RedisTier(redis_server.url, namespace="b:", share_analyses=True)
     off.set_shared("hash1", {"symbols": []})
     assert on_a.get_shared("hash1") is None
     on_a.set_shared("hash1", {"symbols": ["f"]})
@@ -129,14 +109,14 @@ def test_password_from_env_and_never_logged(
 
 
 def test_outage_degrades_logs_once_and_recovers(
-    server: RedisServer, caplog: pytest.LogCaptureFixture
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = Clock()
-    tier = RedisTier(server.url, namespace="ns:", backoff_base=1.0, backoff_max=8.0, clock=clock)
+    clock = FakeClock(100.0)
+    tier = RedisTier(redis_server.url, namespace="ns:", backoff_base=1.0, backoff_max=8.0, clock=clock)
     tier.set("a", 1)
     assert tier.get("a") == 1
     with caplog.at_level(logging.WARNING, logger="smartcache_ls.cache.redis"):
-        server.kill()
+        redis_server.kill()
         for i in range(20):  # every call answers at once: None / dropped
             assert tier.get("a") is None
             tier.set(f"b{i}", i)
@@ -148,7 +128,7 @@ def test_outage_degrades_logs_once_and_recovers(
         # exponential backoff: while the circuit is open nothing reaches the network
         errors = st["errors"]
         assert errors < 20
-        server.start()  # Redis is back (empty: no persistence)
+        redis_server.start()  # Redis is back (empty: no persistence)
         clock.now += 10  # past the longest backoff
         assert tier.get("a") is None  # a real round trip: miss, circuit closed
         assert tier.stats()["available"]
@@ -157,10 +137,10 @@ def test_outage_degrades_logs_once_and_recovers(
         assert any("back" in r.getMessage() for r in caplog.records)
 
 
-def test_backoff_grows_exponentially(server: RedisServer) -> None:
-    clock = Clock()
-    tier = RedisTier(server.url, namespace="ns:", backoff_base=1.0, backoff_max=4.0, clock=clock)
-    server.kill()
+def test_backoff_grows_exponentially(redis_server: RedisServer) -> None:
+    clock = FakeClock(100.0)
+    tier = RedisTier(redis_server.url, namespace="ns:", backoff_base=1.0, backoff_max=4.0, clock=clock)
+    redis_server.kill()
     tier.get("a")  # trips the breaker: retry in 1s
     tries = 0
     for _ in range(200):  # 20 s of calls every 0.1 s: tries at +1, +2, +4, +4, +4 ...
@@ -171,8 +151,8 @@ def test_backoff_grows_exponentially(server: RedisServer) -> None:
     assert 4 <= tries <= 7
 
 
-def test_tiered_cache_with_redis_survives_outage(server: RedisServer, tmp_path: Path) -> None:
-    redis_tier = RedisTier(server.url, namespace="team:", backoff_base=0.05)
+def test_tiered_cache_with_redis_survives_outage(redis_server: RedisServer, tmp_path: Path) -> None:
+    redis_tier = RedisTier(redis_server.url, namespace="team:", backoff_base=0.05)
     cache = TieredCache(MemoryTier(1_000_000), SqliteTier(tmp_path / "c.db", 10_000_000), redis_tier)
     cache.put("a", {"v": 1})
     cache.flush()
@@ -181,7 +161,7 @@ def test_tiered_cache_with_redis_survives_outage(server: RedisServer, tmp_path: 
     other = TieredCache(
         MemoryTier(1_000_000),
         SqliteTier(tmp_path / "d.db", 10_000_000),
-        RedisTier(server.url, namespace="team:"),
+        RedisTier(redis_server.url, namespace="team:"),
     )
     assert other.get("a") == ({"v": 1}, "redis")
     assert other.get("a") == ({"v": 1}, "memory")
@@ -190,7 +170,7 @@ def test_tiered_cache_with_redis_survives_outage(server: RedisServer, tmp_path: 
     cache.invalidate("a")
     cache.flush()
     assert redis_tier.get("a") is None
-    server.kill()
+    redis_server.kill()
     cache.put("b", 2)  # dropped by the Redis tier, kept by the others
     cache.flush()
     cache.clear("memory")
@@ -204,7 +184,7 @@ def test_unreachable_at_startup_plain_and_cluster(caplog: pytest.LogCaptureFixtu
     port = free_port(bus=True)
     with caplog.at_level(logging.WARNING, logger="smartcache_ls.cache.redis"):
         for url in (f"redis://127.0.0.1:{port}/0", f"redis+cluster://127.0.0.1:{port}"):
-            clock = Clock()
+            clock = FakeClock(100.0)
             tier = RedisTier(url, namespace="ns:", backoff_base=1.0, clock=clock)
             assert tier.get("a") is None
             tier.set("a", 1)  # dropped, no exception

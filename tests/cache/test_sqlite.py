@@ -14,13 +14,7 @@ import pytest
 from smartcache_ls.cache.codec import size_of
 from smartcache_ls.cache.sqlite import SqliteTier
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from .clock import FakeClock
 
 
 def test_set_get_delete(tmp_path: Path) -> None:
@@ -66,7 +60,7 @@ def test_sizes_and_totals_are_exact(tmp_path: Path) -> None:
 
 
 def test_bounded_by_bytes_evicts_least_recently_accessed(tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_700_000_000.0)
     with SqliteTier(tmp_path / "c.db", 1000, clock=clock) as s:
         value = "v" * 48  # 50 bytes as JSON
         for i in range(15):
@@ -107,7 +101,7 @@ def test_reads_do_not_write_until_the_next_write(tmp_path: Path) -> None:
 
 
 def test_ttl_with_injected_clock(tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_700_000_000.0)
     with SqliteTier(tmp_path / "c.db", 1_000_000, ttl=60, clock=clock) as s:
         s.set("a", 1)
         clock.now += 59

@@ -112,6 +112,13 @@ def test_invalidate_prefix_and_clear_all(cache: TieredCache) -> None:
         cache.clear("everything")
 
 
+def wait_for_waiters(cache: TieredCache, key: str, n: int) -> None:
+    """Give the threads up to 10 s until ``n`` callers wait on ``key``'s load (the test asserts it)."""
+    deadline = time.monotonic() + 10
+    while cache.waiting(key) < n and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
 def test_single_flight(cache: TieredCache) -> None:
     calls = 0
     release = threading.Event()
@@ -130,9 +137,7 @@ def test_single_flight(cache: TieredCache) -> None:
     threads = [threading.Thread(target=worker) for _ in range(8)]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 10
-    while cache.waiting("k") < 7 and time.monotonic() < deadline:
-        time.sleep(0.005)
+    wait_for_waiters(cache, "k", 7)
     assert cache.waiting("k") == 7  # one loader, seven callers sharing its result
     release.set()
     for t in threads:
@@ -165,9 +170,7 @@ def test_loader_failure_reaches_every_waiter_and_is_not_cached(cache: TieredCach
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 10
-    while cache.waiting("k") < 3 and time.monotonic() < deadline:  # all but the owner wait
-        time.sleep(0.005)
+    wait_for_waiters(cache, "k", 3)  # all but the owner wait
     assert cache.waiting("k") == 3
     release.set()
     for t in threads:

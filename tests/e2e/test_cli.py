@@ -18,10 +18,15 @@ from smartcache_ls.paths import path_to_uri
 from smartcache_ls.protocol import plain
 
 
-def test_version() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "smartcache_ls", "--version"], capture_output=True, text=True, timeout=30
+def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """``python -m smartcache_ls ARGS...`` in a child process, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "smartcache_ls", *args], capture_output=True, text=True, timeout=timeout
     )
+
+
+def test_version() -> None:
+    out = run_cli("--version")
     assert out.returncode == 0 and out.stdout.strip() == f"smartcache-ls {__version__}"
 
 
@@ -75,29 +80,14 @@ def test_stats_subcommand_reads_a_cache_dir(workspace: Path, tmp_path: Path) -> 
     engine.did_focus(path_to_uri(workspace / "app.py"))
     engine.did_focus(path_to_uri(workspace / "util.py"))
     engine.close()
-    out = subprocess.run(
-        [sys.executable, "-m", "smartcache_ls", "stats", "--cache-dir", str(tmp_path / "cache"), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    out = run_cli("stats", "--cache-dir", str(tmp_path / "cache"), "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["sqlite"]["entries"] >= 1
     assert len(data["models"]) == 1
     assert data["lastSession"]["requests"]["getFile"]["count"] == 1
     assert data["lastSession"]["tiers"]["memory"]["misses"] >= 1
-    table = subprocess.run(
-        [sys.executable, "-m", "smartcache_ls", "stats", "--cache-dir", str(tmp_path / "cache")],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    table = run_cli("stats", "--cache-dir", str(tmp_path / "cache"))
     assert "last server session" in table.stdout and "memory" in table.stdout
-    missing = subprocess.run(
-        [sys.executable, "-m", "smartcache_ls", "stats", "--cache-dir", str(tmp_path / "none")],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    missing = run_cli("stats", "--cache-dir", str(tmp_path / "none"))
     assert missing.returncode == 1 and "no cache" in missing.stderr

@@ -13,6 +13,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from smartcache_ls.engine import DB_NAME
 from smartcache_ls.paths import path_to_uri
 from smartcache_ls.protocol import plain
 
@@ -296,7 +297,7 @@ async def test_configuration_and_folder_changes(
 async def test_corrupt_cache_file_is_set_aside(workspace: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / "cache.sqlite3").write_bytes(b"this is not a database" * 100)
+    (cache / DB_NAME).write_bytes(b"this is not a database" * 100)
     client = await start(workspace, cache)
     try:
         served = await request(client, "smartcache/getFile", {"uri": path_to_uri(workspace / "util.py")})

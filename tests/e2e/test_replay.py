@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+from .test_cli import run_cli
 
 
 def test_replay_runs_both_modes_on_the_embedded_trace() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "smartcache_ls", "replay", "--limit", "40", "--think-ms", "20", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    out = run_cli("replay", "--limit", "40", "--think-ms", "20", "--json", timeout=180)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     on, off = data["results"]
@@ -31,10 +26,5 @@ def test_replay_runs_both_modes_on_the_embedded_trace() -> None:
 def test_replay_refuses_a_bad_trace(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"t": 1, "session": "s", "event": "open"}\n')
-    out = subprocess.run(
-        [sys.executable, "-m", "smartcache_ls", "replay", str(bad), "--workspace", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = run_cli("replay", str(bad), "--workspace", str(tmp_path), timeout=60)
     assert out.returncode == 2 and "path" in out.stderr

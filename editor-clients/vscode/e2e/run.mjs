@@ -192,18 +192,24 @@ async function stopEverything() {
     }
 }
 
+/** The run's temporary directory goes unless SMARTCACHE_KEEP_TMP is set (best effort). */
+function removeTmp() {
+    if (process.env.SMARTCACHE_KEEP_TMP) {
+        return;
+    }
+    try {
+        fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
+    } catch (err) {
+        process.stderr.write(`could not remove ${tmp}: ${err.message}\n`);
+    }
+}
+
 // Killing code-server on every way out, including signals and a hung run.
 process.on('exit', killServer);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(sig, () => {
         killServer();
-        if (!process.env.SMARTCACHE_KEEP_TMP) {
-            try {
-                fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
-            } catch {
-                /* best effort */
-            }
-        }
+        removeTmp();
         process.exit(130);
     });
 }
@@ -249,13 +255,7 @@ async function finish(code) {
         copyOutputLogs();
         fs.mkdirSync(path.dirname(RESULT), { recursive: true });
         fs.writeFileSync(RESULT, `${JSON.stringify(result, null, 2)}\n`);
-        if (!process.env.SMARTCACHE_KEEP_TMP) {
-            try {
-                fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
-            } catch (err) {
-                process.stderr.write(`could not remove ${tmp}: ${err.message}\n`);
-            }
-        }
+        removeTmp();
         process.exit(code);
     }
 }
@@ -528,7 +528,11 @@ async function main() {
         .first()
         .waitFor({ timeout: 10_000 });
     const entries = memoryRow.locator('td').nth(3);
-    await page.waitForTimeout(1500); // one refresh of the view
+    // The view refreshes every second: wait for the emptied tier (the test checks the value read).
+    await entries
+        .filter({ hasText: /^\s*0\s*$/ })
+        .waitFor({ timeout: 10_000 })
+        .catch(() => undefined);
     result.clearCache = { scopes: scopes.map((r) => r.label), memoryEntries: (await entries.innerText()).trim() };
     note(`after Clear Cache (memory): ${(await memoryRow.innerText()).replace(/\s+/g, ' ').trim()}`);
 
