@@ -399,9 +399,8 @@ class SqliteTier(BatchedTier):
         if size <= self.max_bytes:
             return
         conn.execute("DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
-        size = conn.execute(_TOTALS).fetchone()[1]
+        count, size = conn.execute(_TOTALS).fetchone()
         target = int(self.max_bytes * self._low_water)
-        count = conn.execute(_TOTALS).fetchone()[0]
         while size > target:
             # one ordered scan (no atime index) picks about as many rows as the excess needs
             guess = int((size - target) / max(size / max(count, 1), 1)) + 16
