@@ -203,7 +203,7 @@ class RedisTier(BatchedTier):
                 log.warning("Redis cache at %s is back", self.url)
 
     def _call(self, fn: Callable[[], Any], default: Any) -> Any:
-        if self._down and self._clock() < self._retry_at:
+        if not self.available():
             return default
         try:
             if self._client is None:
@@ -226,7 +226,7 @@ class RedisTier(BatchedTier):
         return None if found is None else found[0]
 
     def get_with_size(self, key: str, *, count: bool = True) -> tuple[Any, int] | None:
-        if self._down and self._clock() < self._retry_at:
+        if not self.available():
             if count:
                 self._misses += 1
             return None
@@ -281,9 +281,6 @@ class RedisTier(BatchedTier):
         """Run a batch of ("set", key, text, size) / ("delete", key) / ("delete_prefix", p)
         in one pipeline (prefix deletions scan first). Returns keys deleted; 0 when dropped."""
         if not ops:
-            return 0
-        if self._down and self._clock() < self._retry_at:
-            self._dropped += len(ops)
             return 0
         result = self._call(lambda: self._apply(ops), None)
         if result is None:
@@ -344,8 +341,6 @@ class RedisTier(BatchedTier):
     def get_shared(self, content_hash: str) -> Any | None:
         """A teammate's analysis of identical content, if sharing is on."""
         if not self.share_analyses:
-            return None
-        if self._down and self._clock() < self._retry_at:
             return None
         raw = self._call(lambda: self._client.get(self.shared_prefix + content_hash), None)
         if raw is None:
