@@ -202,6 +202,15 @@ class RedisTier(BatchedTier):
                 self._backoff = self._backoff_base
                 log.warning("Redis cache at %s is back", self.url)
 
+    def _error(self, exc: BaseException) -> None:
+        """A connection error trips the breaker; any other (a Redis error reply) is counted
+        and logged, and does not."""
+        if isinstance(exc, self._connection_errors()):
+            self._failed(exc)
+        else:
+            self._errors += 1
+            log.debug("Redis at %s: %s", self.url, exc)
+
     def _call(self, fn: Callable[[], Any], default: Any) -> Any:
         if not self.available():
             return default
@@ -209,12 +218,8 @@ class RedisTier(BatchedTier):
             if self._client is None:
                 self._connect()
             result = fn()
-        except self._connection_errors() as exc:
-            self._failed(exc)
-            return default
-        except Exception as exc:  # a Redis error reply: log, do not trip the breaker
-            self._errors += 1
-            log.debug("Redis at %s: %s", self.url, exc)
+        except Exception as exc:
+            self._error(exc)
             return default
         if self._down:
             self._recovered()
@@ -233,7 +238,7 @@ class RedisTier(BatchedTier):
         try:
             raw = self._get(self.namespace + key)
         except Exception as exc:
-            self._read_error(exc)
+            self._error(exc)
             raw = None
         else:
             if self._down:
@@ -251,13 +256,6 @@ class RedisTier(BatchedTier):
         if count:
             self._hits += 1
         return value, len(raw)
-
-    def _read_error(self, exc: BaseException) -> None:
-        if isinstance(exc, self._connection_errors()):
-            self._failed(exc)
-        else:
-            self._errors += 1
-            log.debug("Redis at %s: %s", self.url, exc)
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
