@@ -46,14 +46,22 @@ class RedisUnavailable(RuntimeError):
 
 def mask_url(url: str) -> str:
     """The URL with any password replaced by ``***``."""
+    return _with_password(url, "***")
+
+
+def _with_password(url: str, password: str | None) -> str:
+    """A URL that has a password, with ``password`` in its place (None: no password, the
+    user name kept); a URL without one, unchanged."""
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    user = parts.username or ""
     host = parts.hostname or ""
     if parts.port is not None:
         host = f"{host}:{parts.port}"
-    netloc = f"{user}:***@{host}"
+    userinfo = parts.username or ""
+    if password is not None:
+        userinfo = f"{userinfo}:{password}"
+    netloc = f"{userinfo}@{host}" if userinfo else host
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
@@ -118,7 +126,7 @@ class RedisTier(BatchedTier):
         self._dropped = 0
         self._writes = 0
         self._outages = 0
-        self._connect_url = _strip_password(url)
+        self._connect_url = _with_password(url, None)
         self._password = pw
         self._client: Any = None
         self._get: Callable[[str], Any] = self._connect_and_get
@@ -382,17 +390,6 @@ class RedisTier(BatchedTier):
             self._client.close()
         except Exception as exc:
             log.debug("closing Redis client: %s", exc)
-
-
-def _strip_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _deleted(kinds: list[str], results: list[Any]) -> int:
