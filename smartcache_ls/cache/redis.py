@@ -234,10 +234,6 @@ class RedisTier(BatchedTier):
         return result
 
     # reads ------------------------------------------------------------------------------
-    def get(self, key: str) -> Any | None:
-        found = self.get_with_size(key)
-        return None if found is None else found[0]
-
     def get_with_size(self, key: str, *, count: bool = True) -> tuple[Any, int] | None:
         if not self.available():
             if count:

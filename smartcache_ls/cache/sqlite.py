@@ -255,10 +255,6 @@ class SqliteTier(BatchedTier):
             log.debug("SQLite cache %s: %s failed: %s", self.path, what, exc)
 
     # reads --------------------------------------------------------------------------
-    def get(self, key: str) -> Any | None:
-        found = self.get_with_size(key)
-        return None if found is None else found[0]
-
     def get_with_size(self, key: str, *, count: bool = True) -> tuple[Any, int] | None:
         """(value, stored size in bytes) or None; ``count=False`` records no hit/miss."""
         try:
