@@ -72,6 +72,10 @@ def why_not_compiled() -> str | None:
     header = Path(sysconfig.get_paths()["include"], "Python.h")
     if not header.exists():
         return f"no Python headers ({header} is missing; on Debian: apt-get install python3-dev)"
+    try:
+        import mypyc.build  # noqa: F401
+    except ImportError as exc:  # a build without isolation, in an environment without mypy
+        return f"mypyc is not importable ({exc})"
     return None
 
 
@@ -113,12 +117,7 @@ def extensions() -> list[Extension]:
         warn(why)
         remove_inplace_extensions()
         return []
-    try:
-        from mypyc.build import mypycify
-    except ImportError as exc:  # a build without isolation, in an environment without mypy
-        warn(f"mypyc is not importable ({exc})")
-        remove_inplace_extensions()
-        return []
+    from mypyc.build import mypycify
     # mypyc type-checks the package the modules sit in, in the build environment, which has
     # none of the project's dependencies: their types do not reach the compiled modules
     return mypycify(["--ignore-missing-imports", *MYPYC_MODULES], group_name=GROUP, opt_level="3")

@@ -1,4 +1,5 @@
-"""Deletions for the tiers whose writes all go through one batched ``apply`` (SQLite, Redis)."""
+"""What the tiers whose writes all go through one batched ``apply`` (SQLite, Redis) share:
+``get`` over their ``get_with_size``, and the deletions as batches."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ __all__ = ["BatchedTier"]
 
 
 class BatchedTier(ABC):
-    """``delete``, ``delete_prefix`` and ``clear`` as one-op batches of ``apply``."""
+    """``get`` as ``get_with_size`` without the size; ``delete``, ``delete_prefix`` and
+    ``clear`` as one-op batches of ``apply``."""
+
+    @abstractmethod
+    def get_with_size(self, key: str, *, count: bool = True) -> tuple[Any, int] | None:
+        """(value, stored size in bytes) or None; ``count=False`` records no hit/miss."""
+
+    def get(self, key: str) -> Any | None:
+        found = self.get_with_size(key)
+        return None if found is None else found[0]
 
     @abstractmethod
     def apply(self, ops: Sequence[tuple[Any, ...]]) -> int:

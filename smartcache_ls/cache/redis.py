@@ -46,14 +46,22 @@ class RedisUnavailable(RuntimeError):
 
 def mask_url(url: str) -> str:
     """The URL with any password replaced by ``***``."""
+    return _with_password(url, "***")
+
+
+def _with_password(url: str, password: str | None) -> str:
+    """A URL that has a password, with ``password`` in its place (None: no password, the
+    user name kept); a URL without one, unchanged."""
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    user = parts.username or ""
     host = parts.hostname or ""
     if parts.port is not None:
         host = f"{host}:{parts.port}"
-    netloc = f"{user}:***@{host}"
+    userinfo = parts.username or ""
+    if password is not None:
+        userinfo = f"{userinfo}:{password}"
+    netloc = f"{userinfo}@{host}" if userinfo else host
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
@@ -118,7 +126,7 @@ class RedisTier(BatchedTier):
         self._dropped = 0
         self._writes = 0
         self._outages = 0
-        self._connect_url = _strip_password(url)
+        self._connect_url = _with_password(url, None)
         self._password = pw
         self._client: Any = None
         self._get: Callable[[str], Any] = self._connect_and_get
@@ -202,38 +210,39 @@ class RedisTier(BatchedTier):
                 self._backoff = self._backoff_base
                 log.warning("Redis cache at %s is back", self.url)
 
+    def _error(self, exc: BaseException) -> None:
+        """A connection error trips the breaker; any other (a Redis error reply) is counted
+        and logged, and does not."""
+        if isinstance(exc, self._connection_errors()):
+            self._failed(exc)
+        else:
+            self._errors += 1
+            log.debug("Redis at %s: %s", self.url, exc)
+
     def _call(self, fn: Callable[[], Any], default: Any) -> Any:
-        if self._down and self._clock() < self._retry_at:
+        if not self.available():
             return default
         try:
             if self._client is None:
                 self._connect()
             result = fn()
-        except self._connection_errors() as exc:
-            self._failed(exc)
-            return default
-        except Exception as exc:  # a Redis error reply: log, do not trip the breaker
-            self._errors += 1
-            log.debug("Redis at %s: %s", self.url, exc)
+        except Exception as exc:
+            self._error(exc)
             return default
         if self._down:
             self._recovered()
         return result
 
     # reads ------------------------------------------------------------------------------
-    def get(self, key: str) -> Any | None:
-        found = self.get_with_size(key)
-        return None if found is None else found[0]
-
     def get_with_size(self, key: str, *, count: bool = True) -> tuple[Any, int] | None:
-        if self._down and self._clock() < self._retry_at:
+        if not self.available():
             if count:
                 self._misses += 1
             return None
         try:
             raw = self._get(self.namespace + key)
         except Exception as exc:
-            self._read_error(exc)
+            self._error(exc)
             raw = None
         else:
             if self._down:
@@ -251,13 +260,6 @@ class RedisTier(BatchedTier):
         if count:
             self._hits += 1
         return value, len(raw)
-
-    def _read_error(self, exc: BaseException) -> None:
-        if isinstance(exc, self._connection_errors()):
-            self._failed(exc)
-        else:
-            self._errors += 1
-            log.debug("Redis at %s: %s", self.url, exc)
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
@@ -281,9 +283,6 @@ class RedisTier(BatchedTier):
         """Run a batch of ("set", key, text, size) / ("delete", key) / ("delete_prefix", p)
         in one pipeline (prefix deletions scan first). Returns keys deleted; 0 when dropped."""
         if not ops:
-            return 0
-        if self._down and self._clock() < self._retry_at:
-            self._dropped += len(ops)
             return 0
         result = self._call(lambda: self._apply(ops), None)
         if result is None:
@@ -345,8 +344,6 @@ class RedisTier(BatchedTier):
         """A teammate's analysis of identical content, if sharing is on."""
         if not self.share_analyses:
             return None
-        if self._down and self._clock() < self._retry_at:
-            return None
         raw = self._call(lambda: self._client.get(self.shared_prefix + content_hash), None)
         if raw is None:
             return None
@@ -389,17 +386,6 @@ class RedisTier(BatchedTier):
             self._client.close()
         except Exception as exc:
             log.debug("closing Redis client: %s", exc)
-
-
-def _strip_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _deleted(kinds: list[str], results: list[Any]) -> int:

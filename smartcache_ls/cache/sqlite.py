@@ -255,10 +255,6 @@ class SqliteTier(BatchedTier):
             log.debug("SQLite cache %s: %s failed: %s", self.path, what, exc)
 
     # reads --------------------------------------------------------------------------
-    def get(self, key: str) -> Any | None:
-        found = self.get_with_size(key)
-        return None if found is None else found[0]
-
     def get_with_size(self, key: str, *, count: bool = True) -> tuple[Any, int] | None:
         """(value, stored size in bytes) or None; ``count=False`` records no hit/miss."""
         try:
@@ -399,9 +395,8 @@ class SqliteTier(BatchedTier):
         if size <= self.max_bytes:
             return
         conn.execute("DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
-        size = conn.execute(_TOTALS).fetchone()[1]
+        count, size = conn.execute(_TOTALS).fetchone()
         target = int(self.max_bytes * self._low_water)
-        count = conn.execute(_TOTALS).fetchone()[0]
         while size > target:
             # one ordered scan (no atime index) picks about as many rows as the excess needs
             guess = int((size - target) / max(size / max(count, 1), 1)) + 16
