@@ -55,9 +55,7 @@ def _with_password(url: str, password: str | None) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rpartition("@")[2]  # as written: an IPv6 host keeps its brackets
     userinfo = parts.username or ""
     if password is not None:
         userinfo = f"{userinfo}:{password}"

@@ -264,3 +264,17 @@ def test_redis_cluster(cluster: list[RedisServer]) -> None:
     tier.close()
     other.close()
     plain.close()
+
+
+def test_urls_with_an_ipv6_host_keep_their_brackets() -> None:
+    """Masking the password for logs, and moving it out of the URL we connect with, must
+    leave an IPv6 host in brackets (without them the port is read as part of the host)."""
+    import redis
+
+    from smartcache_ls.cache.redis import _with_password
+
+    assert mask_url("rediss://u:p@[::1]:7/0") == "rediss://u:***@[::1]:7/0"
+    stripped = _with_password("rediss://u:p@[::1]:7/0", None)
+    assert stripped == "rediss://u@[::1]:7/0"
+    kwargs = redis.ConnectionPool.from_url(stripped).connection_kwargs
+    assert (kwargs["host"], kwargs["port"], kwargs["username"]) == ("::1", 7, "u")
