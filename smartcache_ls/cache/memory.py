@@ -129,7 +129,11 @@ class _Entry:
         self.key = key
         self.value = value
         self.size = size
-        self.set_expiry(expires, prefetched, coarse)
+        # (assigned here, not through set_expiry: attributes __init__ assigns itself are
+        # always defined for mypyc, which then needs no definedness bitmap or checks)
+        self.expires = expires
+        self.prefetched = prefetched
+        self.deadline = _deadline(expires, prefetched, coarse)
         self.region = WINDOW
         self.freq = 0  # the key's recent access count (TinyLFU's, while it is resident)
         # neighbours in the region's list; a sentinel (an empty list) points to itself
@@ -139,12 +143,15 @@ class _Entry:
     def set_expiry(self, expires: float | None, prefetched: bool, coarse: bool) -> None:
         self.expires = expires
         self.prefetched = prefetched
-        # deadline: the one test on every read, against the coarse clock. inf: never
-        # expires; -inf: always look closer (an unused prefetch, a TTL with a custom clock)
-        if prefetched or (expires is not None and not coarse):
-            self.deadline = -_INF
-        else:
-            self.deadline = _INF if expires is None else expires
+        self.deadline = _deadline(expires, prefetched, coarse)
+
+
+def _deadline(expires: float | None, prefetched: bool, coarse: bool) -> float:
+    """An entry's deadline: the one test on every read, against the coarse clock. inf: never
+    expires; -inf: always look closer (an unused prefetch, a TTL with a custom clock)."""
+    if prefetched or (expires is not None and not coarse):
+        return -_INF
+    return _INF if expires is None else expires
 
 
 def _sentinel(region: int) -> _Entry:
