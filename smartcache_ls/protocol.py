@@ -27,6 +27,17 @@ DID_FOCUS = "smartcache/didFocus"
 REQUEST_FAILED = -32803
 
 
+@attrs.frozen
+class RawJSON:
+    """A result already encoded as strict JSON (UTF-8 bytes of one JSON value).
+
+    A handler that returns one has it written into the response as it is: no
+    deep copy, no cattrs, no second ``json.dumps`` of data that is already plain.
+    """
+
+    data: bytes
+
+
 class InvalidParams(ValueError):
     """Params of the wrong shape; answered with JSON-RPC InvalidParams (-32602)."""
 

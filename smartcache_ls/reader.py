@@ -1,0 +1,105 @@
+"""The one reader for every file the server opens: checked once, read from the descriptor.
+
+A path is resolved (``..`` and symlinks inside the workspace are followed), then
+opened once with ``O_NOFOLLOW | O_NONBLOCK``; what was opened is checked on the
+descriptor itself (``fstat``: a regular file within the size bound; its real path,
+read back from ``/proc/self/fd``, inside the root) and read from that descriptor.
+A directory or symlink swapped in between the check and the open, a FIFO, a
+device or a file that grew past the bound is refused, never waited on.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+from .paths import PathRefused, relative_to_root
+
+_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
+_PROC_FD = Path("/proc/self/fd")
+
+
+def _inside(path: str, root: Path) -> bool:
+    return Path(path) == root or relative_to_root(Path(path), root) is not None
+
+
+def _opened_path(fd: int) -> str | None:
+    """The real path of an open descriptor, or None where the OS cannot say."""
+    try:
+        return os.readlink(_PROC_FD / str(fd))
+    except OSError:
+        return None
+
+
+def open_checked(path: Path, root: Path, max_bytes: int) -> tuple[int, os.stat_result]:
+    """Open ``path`` (under the resolved ``root``) once and check what was opened.
+
+    Returns the descriptor (the caller closes it) and its ``fstat``. Raises
+    :class:`PathRefused` for anything that is not a regular file of at most
+    ``max_bytes`` bytes inside ``root``.
+    """
+    resolved = os.path.realpath(path)
+    if not _inside(resolved, root):
+        raise PathRefused("outsideWorkspace", f"{path} resolves to {resolved}, outside {root}")
+    try:
+        fd = os.open(resolved, _FLAGS)
+    except FileNotFoundError:
+        raise PathRefused("notFound", f"{path} does not exist") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # the last component became a symlink after resolving
+            raise PathRefused("symlinkRace", f"{path} changed while it was opened") from None
+        raise PathRefused("unreadable", f"{path} cannot be read: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise PathRefused("isDirectory", f"{path} is a directory")
+        if not stat.S_ISREG(st.st_mode):
+            raise PathRefused("notRegularFile", f"{path} is not a regular file")
+        if st.st_size > max_bytes:
+            raise PathRefused(
+                "tooLarge", f"{path} is {st.st_size} bytes, above the limit of {max_bytes} bytes"
+            )
+        real = _opened_path(fd)
+        if real is not None and not _inside(real, root):
+            raise PathRefused("outsideWorkspace", f"{path} opened {real}, outside {root}")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def read_checked(path: Path, root: Path, max_bytes: int) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file inside ``root`` (at most ``max_bytes``) and its ``fstat``."""
+    fd, st = open_checked(path, root, max_bytes)
+    try:
+        chunks: list[bytes] = []
+        size = 0
+        # Never allocate for the bound: read what the file holds, in modest chunks.
+        while True:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:
+                raise PathRefused("tooLarge", f"{path} grew above the limit of {max_bytes} bytes")
+        return b"".join(chunks), st
+    except OSError as exc:
+        raise PathRefused("unreadable", f"{path} cannot be read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def read_optional_text(path: Path, root: Path, max_bytes: int) -> str | None:
+    """A workspace configuration file (go.mod, package.json, .gitignore, ...) as text, or None.
+
+    Anything refused (missing, special, too large, outside) is None: such files
+    are hints, never worth an error or a wait.
+    """
+    try:
+        data, _ = read_checked(path, root, max_bytes)
+    except PathRefused:
+        return None
+    return data.decode("utf-8", errors="replace")
