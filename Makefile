@@ -21,7 +21,7 @@ $(BUILD_MODE): FORCE
 $(STAMP): pyproject.toml setup.py $(MYPYC_SOURCES) $(BUILD_MODE)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,redis,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,redis,bench,mcp]'
 	@$(BIN)/python -c 'import smartcache_ls.cache.memory as m; print("memory tier:", m.__file__)'
 	@touch $(STAMP)
 

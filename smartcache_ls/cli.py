@@ -4,6 +4,7 @@
     smartcache-ls replay [TRACE] [--workspace DIR] ...      (the demo: prefetch on vs off)
     smartcache-ls evaluate TRACE... [--k 1,3,5] [--json]      (prediction quality, offline)
     smartcache-ls stats [--cache-dir DIR] [--json]            (what a cache dir holds)
+    smartcache-ls mcp [--workspace DIR] [--cache-dir DIR]     (MCP over stdio, for AI assistants)
 
 Only the subcommands print to stdout. The server keeps stdout for JSON-RPC
 alone: file descriptor 1 is moved aside for the protocol and pointed at
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from . import __version__
 
-SUBCOMMANDS = ("serve", "replay", "evaluate", "stats")
+SUBCOMMANDS = ("serve", "replay", "evaluate", "stats", "mcp")
 
 
 def default_cache_dir() -> Path:
@@ -88,6 +89,8 @@ def serve(argv: list[str]) -> int:
         else:
             server.start_io(sys.stdin.buffer, rpc_out)
     finally:
+        if server.live is not None:
+            server.live.close()
         if server.engine is not None:
             server.engine.close()
     return 0
@@ -103,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         from .replay import main as replay_main
 
         return replay_main(rest)
+    if command == "mcp":
+        from .mcp.server import main as mcp_main
+
+        return mcp_main(rest)
     if command == "evaluate":
         from .predict.evaluate import main as evaluate_main
 

@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -308,6 +308,60 @@ class Engine:
 
     def clear(self, scope: str) -> None:
         self.cache.clear(scope)
+
+    # related files and symbols: minimal, local to the MCP branch (the index package replaces it) ----
+    def related(self, uri: str, k: int = 10) -> dict[str, Any]:
+        """What ``uri`` imports and what imports it, from the analyses (analysed within a time bound)."""
+        ws, path, rel = self.workspace_for(uri)
+        self._analysis(ws, path, rel)
+        for _ in self._analysed(ws):
+            pass  # every analysis learnt sets its imports, hence the importers of ``rel``
+        with ws.lock:
+            uses, used_by = ws.imports_of(rel)[:k], ws.importers_of(rel)[:k]
+
+        def edges(rels: list[str]) -> list[dict[str, Any]]:
+            return [{"uri": path_to_uri(ws.root / r), "weight": 1.0, "names": []} for r in rels]
+
+        return {"uri": uri, "uses": edges(uses), "usedBy": edges(used_by)}
+
+    def find_symbol(self, name: str, kind: str | None = None, k: int = 10) -> list[dict[str, Any]]:
+        """Where a top-level ``name`` is defined: the top-level symbols of the workspaces' analyses."""
+        with self._ws_lock:
+            spaces = list(self.workspaces.values())
+        found: list[dict[str, Any]] = []
+        for ws in spaces:
+            for rel, value in self._analysed(ws):
+                for symbol in value.get("symbols", []):
+                    if symbol.get("name") == name and kind in (None, symbol.get("kind")):
+                        found.append(
+                            {
+                                "name": name,
+                                "kind": symbol.get("kind"),
+                                "uri": path_to_uri(ws.root / rel),
+                                "range": symbol.get("range"),
+                            }
+                        )
+                        if len(found) >= k:
+                            return found
+        return found
+
+    def _analysed(self, ws: Workspace, budget: float = 2.0) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The analyses of the workspace's source files, cached ones first computed, within ``budget`` s."""
+        from .analysis import language_for
+
+        deadline = time.monotonic() + budget
+        with ws.lock:
+            files = sorted(r for r in ws.known_files if language_for(r) is not None)
+        for rel in files:
+            if time.monotonic() > deadline:
+                log.debug("analysing %s: time bound reached after some of %d files", ws.root, len(files))
+                return
+            try:
+                path, rel = confine(path_to_uri(ws.root / rel), ws.root)
+                value, _ = self._analysis(ws, path, rel)
+            except PathRefused:
+                continue
+            yield rel, value
 
     def _last_workspace(self) -> Workspace | None:
         with self._ws_lock:

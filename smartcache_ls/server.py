@@ -20,6 +20,7 @@ from pygls.lsp.server import LanguageServer
 
 from . import __version__, protocol
 from .engine import Engine
+from .mcp.endpoints import LiveEndpoints
 from .paths import PathRefused
 from .settings import Settings
 
@@ -38,6 +39,7 @@ class SmartCacheServer(LanguageServer):
         self.settings = settings or Settings()
         self.watch = watch
         self.engine: Engine | None = None
+        self.live: LiveEndpoints | None = None  # the link `smartcache-ls mcp` answers through
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def merge_settings(self, raw: Any, origin: str) -> Settings:
@@ -114,6 +116,8 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
                 ls.engine.add_folder(uri, name)
             except PathRefused as exc:
                 log.warning("not serving workspace folder: %s", exc.message)
+        ls.live = LiveEndpoints(ls.engine)
+        ls.live.sync()
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: SmartCacheServer, params: types.InitializedParams) -> None:
@@ -122,6 +126,8 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: SmartCacheServer, params: None) -> None:
+        if ls.live is not None:
+            ls.live.close()
         if ls.engine is not None:
             ls.engine.close()
 
@@ -157,6 +163,8 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
                 engine.add_folder(folder.uri, folder.name)
             except PathRefused as exc:
                 log.warning("not serving workspace folder: %s", exc.message)
+        if ls.live is not None:
+            ls.live.sync()
 
     @server.feature(protocol.DID_FOCUS)
     def did_focus(ls: SmartCacheServer, params: Any) -> None:

@@ -1,0 +1,211 @@
+"""What the MCP tools ask of an engine, answered with workspace-relative plain JSON.
+
+The same functions run in the editor's LSP process (behind the live endpoint,
+so the answer reflects the editor's buffers and focus) and in a standalone
+``smartcache-ls mcp`` (its own engine on the cache dir). Budgets and formatting
+are the tools' business (:mod:`.tools`); this module only reads the engine.
+
+Paths in and out are relative to the workspace root. Every path goes through
+``Engine.workspace_for`` (``..`` and symlinks resolved, confined to the folder,
+refusals such as secrets raised as :class:`PathRefused`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+
+from ..engine import Engine
+from ..paths import PathRefused, path_to_uri, relative_to_root, uri_to_path
+from ..protocol import RawJSON, to_wire
+from ..workspace import Workspace
+
+SUMMARY_SYMBOLS = 4  # top-level names a one-line summary names
+
+
+class BadArgument(ValueError):
+    """An argument no tool accepts (the MCP SDK checks types; this checks meaning)."""
+
+
+def workspace_of(engine: Engine, root: Path) -> Workspace:
+    with engine._ws_lock:
+        spaces = list(engine.workspaces.values())
+    for ws in spaces:
+        if ws.root == root:
+            return ws
+    raise PathRefused("noWorkspace", f"the workspace {root} is not served by this session")
+
+
+def target(engine: Engine, root: Path, path: object) -> tuple[Workspace, str, str]:
+    """(workspace, uri, relative path) of a tool's ``path`` argument, or PathRefused/BadArgument."""
+    if not isinstance(path, str) or not path.strip():
+        raise BadArgument("path must be a non-empty workspace-relative path, e.g. 'src/main.py'")
+    if "\x00" in path:
+        raise BadArgument("path must not contain NUL characters")
+    if path.startswith(("/", "~", "file:")) or (len(path) > 1 and path[1] == ":"):
+        raise BadArgument(f"path must be relative to the workspace root, got {path!r}")
+    ws = workspace_of(engine, root)
+    found, _, rel = engine.workspace_for(path_to_uri(ws.root / path))
+    return found, path_to_uri(found.root / rel), rel
+
+
+def relative(root: Path, uri: str) -> str:
+    """A uri the engine returned, as a path relative to ``root`` (absolute if outside, never expected)."""
+    path = uri_to_path(uri)
+    return relative_to_root(path, root) or str(path)
+
+
+def plain_result(value: Any) -> Any:
+    """An engine result (attrs object, pre-encoded RawJSON or plain data) as plain JSON data."""
+    if isinstance(value, RawJSON):
+        return orjson.loads(value.data)
+    if attrs.has(type(value)):
+        return to_wire(value)
+    return value
+
+
+def _summary(analysis: dict[str, Any]) -> str:
+    symbols = analysis.get("symbols") or []
+    head = ", ".join(f"{s.get('kind', '?')} {s.get('name', '?')}" for s in symbols[:SUMMARY_SYMBOLS])
+    more = f" (+{len(symbols) - SUMMARY_SYMBOLS} more)" if len(symbols) > SUMMARY_SYMBOLS else ""
+    imports = len(analysis.get("imports") or [])
+    language = analysis.get("language") or "text"
+    defines = f"; defines {head}{more}" if head else ""
+    return f"{language}, {analysis.get('lines', 0)} lines, {imports} imports{defines}"
+
+
+def _file_summary(engine: Engine, ws: Workspace, rel: str) -> str:
+    try:
+        return _summary(plain_result(engine.get_analysis(path_to_uri(ws.root / rel))))
+    except PathRefused as exc:
+        return f"not readable: {exc.reason}"
+
+
+def working_set(engine: Engine, root: Path, k: int) -> dict[str, Any]:
+    ws = workspace_of(engine, root)
+    with ws.lock:
+        current = ws.last_access
+        open_docs = [{"path": rel, "unsaved": doc.modified} for rel, doc in sorted(ws.open_docs.items())]
+        ranked = ws.predictor.predict(k, current=current)
+    files: list[dict[str, Any]] = []
+    if current is not None:
+        files.append(
+            {"path": current, "role": "current", "probability": 1.0, "reasons": ["the file in focus"]}
+        )
+    for p in ranked:
+        if p.path == current:
+            continue
+        reasons = [r.strip() for r in p.reason.split(";") if r.strip()] if p.reason else []
+        files.append(
+            {"path": p.path, "role": "predicted", "probability": round(p.probability, 4), "reasons": reasons}
+        )
+    for item in files:
+        item["summary"] = _file_summary(engine, ws, item["path"])
+    return {"current": current, "open": open_docs, "files": files}
+
+
+def outline(engine: Engine, root: Path, path: object) -> dict[str, Any]:
+    _, uri, rel = target(engine, root, path)
+    value = plain_result(engine.get_analysis(uri))
+    return {
+        "path": rel,
+        "language": value.get("language"),
+        "lines": value.get("lines", 0),
+        "hash": value.get("hash", ""),
+        "source": value.get("source", ""),
+        "imports": value.get("imports", []),
+        "symbols": value.get("symbols", []),
+    }
+
+
+def read_file(engine: Engine, root: Path, path: object) -> dict[str, Any]:
+    ws, uri, rel = target(engine, root, path)
+    with ws.lock:
+        doc = ws.open_docs.get(rel)
+    if doc is not None:
+        return {"path": rel, "text": doc.text, "hash": doc.hash, "source": "editor", "unsaved": doc.modified}
+    value = plain_result(engine.get_file(uri))
+    return {
+        "path": rel,
+        "text": value["text"],
+        "hash": value["hash"],
+        "source": value["source"],
+        "unsaved": False,
+    }
+
+
+def related(engine: Engine, root: Path, path: object, k: int) -> dict[str, Any]:
+    ws, uri, rel = target(engine, root, path)
+    value = plain_result(engine.related(uri, k))
+
+    def edges(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {"path": relative(ws.root, e["uri"]), "weight": e.get("weight", 1.0), "names": e.get("names", [])}
+            for e in items
+        ]
+
+    return {"path": rel, "uses": edges(value.get("uses", [])), "usedBy": edges(value.get("usedBy", []))}
+
+
+def find_symbol(engine: Engine, root: Path, name: object, kind: object, k: int) -> dict[str, Any]:
+    if not isinstance(name, str) or not name.strip():
+        raise BadArgument("name must be a non-empty symbol name, e.g. 'Engine'")
+    if kind is not None and not isinstance(kind, str):
+        raise BadArgument("kind must be a string such as 'class' or 'function'")
+    ws = workspace_of(engine, root)
+    found = plain_result(engine.find_symbol(name, kind, k))
+    matches = [
+        {
+            "name": m["name"],
+            "kind": m.get("kind"),
+            "path": relative(ws.root, m["uri"]),
+            "range": m.get("range"),
+        }
+        for m in found
+        if relative_to_root(uri_to_path(m["uri"]), ws.root) is not None
+    ]
+    return {"name": name, "kind": kind, "matches": matches}
+
+
+def stats(engine: Engine, root: Path) -> dict[str, Any]:
+    ws = workspace_of(engine, root)
+    full = plain_result(engine.stats())
+    with ws.lock:
+        open_docs = len(ws.open_docs)
+        unsaved = sum(1 for doc in ws.open_docs.values() if doc.modified)
+        known = len(ws.known_files)
+    tiers = {
+        name: {k: tier.get(k) for k in ("hits", "misses", "hitRatio", "entries", "bytes") if k in tier}
+        for name, tier in full.get("tiers", {}).items()
+    }
+    return {
+        "version": full.get("version"),
+        "uptimeSeconds": full.get("uptimeSeconds"),
+        "tiers": tiers,
+        "requests": full.get("requests", {}),
+        "prefetch": full.get("prefetch", {}),
+        "workspace": {"files": known, "openBuffers": open_docs, "unsavedBuffers": unsaved},
+        "watching": engine.watcher is not None,
+    }
+
+
+def _int(params: dict[str, Any], name: str, default: int) -> int:
+    value = params.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadArgument(f"{name} must be an integer")
+    return value
+
+
+# The live endpoint's methods: name -> (engine, root, params) -> result.
+METHODS: dict[str, Callable[[Engine, Path, dict[str, Any]], Any]] = {
+    "working_set": lambda e, r, p: working_set(e, r, _int(p, "k", 5)),
+    "outline": lambda e, r, p: outline(e, r, p.get("path")),
+    "read_file": lambda e, r, p: read_file(e, r, p.get("path")),
+    "related": lambda e, r, p: related(e, r, p.get("path"), _int(p, "k", 10)),
+    "find_symbol": lambda e, r, p: find_symbol(e, r, p.get("name"), p.get("kind"), _int(p, "k", 10)),
+    "stats": lambda e, r, p: stats(e, r),
+}

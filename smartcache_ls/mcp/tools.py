@@ -1,0 +1,172 @@
+"""The tools' results: a backend's answer shaped for an agent and fitted to its token budget.
+
+Each function returns plain JSON data; truncation is always explicit
+(``truncated`` and ``omitted`` say what was left out and how to get it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import budget
+from .backend import Backend, ToolFailure
+
+WORKING_SET_TOKENS = 2_000
+OUTLINE_TOKENS = 4_000
+READ_FILE_TOKENS = 8_000
+
+
+def _session(backend: Backend) -> str:
+    return "editor" if backend.mode == "live" else "standalone"
+
+
+def _lines(rng: Any) -> dict[str, int] | None:
+    """An LSP range (0-based lines) as the 1-based inclusive lines read_file takes."""
+    if not isinstance(rng, dict):
+        return None
+    start, end = rng.get("start", {}), rng.get("end", {})
+    return {"startLine": int(start.get("line", 0)) + 1, "endLine": int(end.get("line", 0)) + 1}
+
+
+def _symbol(s: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": s.get("name"),
+        "kind": s.get("kind"),
+        "range": _lines(s.get("range")),
+        "children": [_symbol(c) for c in s.get("children") or []],
+    }
+
+
+def working_set(backend: Backend, k: int, max_tokens: int) -> dict[str, Any]:
+    value = backend.call("working_set", {"k": k})
+    files, open_docs = list(value.get("files", [])), list(value.get("open", []))
+    out: dict[str, Any] = {
+        "session": _session(backend),
+        "current": value.get("current"),
+        "files": [],
+        "open": [],
+        "truncated": False,
+    }
+    room = max_tokens - budget.tokens(out) - 20
+    n = budget.fit_list(files, room)
+    out["files"] = files[:n]
+    m = budget.fit_list(open_docs, room - budget.tokens(out["files"]))
+    out["open"] = open_docs[:m]
+    if n < len(files) or m < len(open_docs):
+        out["truncated"] = True
+        out["omitted"] = {"files": len(files) - n, "open": len(open_docs) - m}
+    return out
+
+
+def outline(backend: Backend, path: str, max_tokens: int) -> dict[str, Any]:
+    value = backend.call("outline", {"path": path})
+    symbols = [_symbol(s) for s in value.get("symbols", [])]
+    imports = list(value.get("imports", []))
+    out: dict[str, Any] = {
+        "session": _session(backend),
+        "path": value.get("path", path),
+        "language": value.get("language"),
+        "lines": value.get("lines"),
+        "hash": value.get("hash"),
+        "source": value.get("source"),
+        "symbols": [],
+        "imports": [],
+        "truncated": False,
+    }
+    room = max_tokens - budget.tokens(out) - 30
+    kept: list[dict[str, Any]] = []
+    children_cut = 0
+    for s in symbols:
+        cost = budget.tokens(s) + 1
+        if cost > room and s["children"]:
+            children_cut += len(s["children"])
+            s = {**s, "children": [], "childrenOmitted": len(s["children"])}
+            cost = budget.tokens(s) + 1
+        if cost > room:
+            break
+        kept.append(s)
+        room -= cost
+    out["symbols"] = kept
+    n = budget.fit_list(imports, room)
+    out["imports"] = imports[:n]
+    if len(kept) < len(symbols) or children_cut or n < len(imports):
+        out["truncated"] = True
+        out["omitted"] = {
+            "symbols": len(symbols) - len(kept),
+            "children": children_cut,
+            "imports": len(imports) - n,
+            "hint": "raise maxTokens, or read_file the ranges you need",
+        }
+    return out
+
+
+def read_file(
+    backend: Backend, path: str, start_line: int | None, end_line: int | None, max_tokens: int
+) -> dict[str, Any]:
+    if start_line is not None and end_line is not None and end_line < start_line:
+        raise ToolFailure("invalidParams", f"endLine {end_line} is before startLine {start_line}")
+    value = backend.call("read_file", {"path": path})
+    text = str(value.get("text", ""))
+    lines = text.splitlines(keepends=True)
+    total = len(lines)
+    start = start_line or 1
+    if start > max(total, 1):
+        raise ToolFailure("invalidParams", f"startLine {start} is past the end: {path} has {total} lines")
+    end = min(end_line or total, total)
+    selected = lines[start - 1 : end]
+    out: dict[str, Any] = {
+        "session": _session(backend),
+        "path": value.get("path", path),
+        "hash": value.get("hash"),
+        "source": value.get("source"),
+        "unsaved": bool(value.get("unsaved")),
+        "totalLines": total,
+        "startLine": start,
+        "endLine": end,
+        "text": "",
+        "truncated": False,
+    }
+    room = max_tokens - budget.tokens(out) - 40
+    n, cut = budget.cut_lines(selected, room)
+    if n == len(selected):
+        out["text"] = "".join(selected)
+        return out
+    out["truncated"] = True
+    if n > 0:
+        out["text"] = "".join(selected[:n])
+        out["endLine"] = start + n - 1
+        out["omitted"] = {"lines": len(selected) - n, "nextStartLine": start + n}
+    else:
+        out["text"] = selected[0][:cut]
+        out["endLine"] = start
+        out["omitted"] = {
+            "lines": len(selected) - 1,
+            "charactersOfLine": len(selected[0]) - cut,
+            "nextStartLine": start + 1,
+        }
+    return out
+
+
+def related(backend: Backend, path: str, k: int) -> dict[str, Any]:
+    return {"session": _session(backend), **backend.call("related", {"path": path, "k": k})}
+
+
+def find_symbol(backend: Backend, name: str, kind: str | None, k: int) -> dict[str, Any]:
+    value = backend.call("find_symbol", {"name": name, "kind": kind, "k": k})
+    matches = [{**m, "range": _lines(m.get("range"))} for m in value.get("matches", [])]
+    return {"session": _session(backend), "name": name, "kind": kind, "matches": matches}
+
+
+def cache_stats(backend: Backend) -> dict[str, Any]:
+    value = backend.call("stats", {})
+    live = backend.mode == "live"
+    return {
+        "session": _session(backend),
+        **value,
+        "freshness": {
+            "editorBuffers": live,
+            "rule": "every answer is checked against the editor's buffer (its hash) or the file's "
+            "mtime and size on disk before it is served; a stale entry is reloaded, never returned",
+            **({} if live else {"whyStandalone": backend.last_link_error}),
+        },
+    }

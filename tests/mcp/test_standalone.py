@@ -1,0 +1,179 @@
+"""`smartcache-ls mcp` with no editor running: a real MCP server process, the SDK's stdio client."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import orjson
+import pytest
+
+from smartcache_ls.content import content_hash
+
+from .helpers import call, mcp_session
+
+TOOLS = {"working_set", "outline", "read_file", "related", "find_symbol", "cache_stats"}
+
+
+async def test_tools_are_listed_read_only_with_schemas(workspace: Path, tmp_path: Path) -> None:
+    async with mcp_session(workspace, tmp_path / "cache") as session:
+        listed = {tool.name: tool for tool in (await session.list_tools()).tools}
+    assert set(listed) == TOOLS
+    for name, tool in listed.items():
+        assert tool.annotations is not None and tool.annotations.read_only_hint is True, name
+        assert tool.annotations.destructive_hint is False, name
+        assert len(tool.description or "") > 80, name
+        schema = tool.input_schema
+        assert schema["type"] == "object"
+        tokens = schema["properties"].get("maxTokens")
+        if tokens is not None:  # every tool returning text has a budget well under 25,000 tokens
+            assert tokens["default"] <= 10_000 and tokens["maximum"] <= 20_000, name
+    for name in ("outline", "read_file"):
+        assert "maxTokens" in listed[name].input_schema["properties"]
+        assert listed[name].input_schema["required"] == ["path"]
+    assert listed["find_symbol"].input_schema["required"] == ["name"]
+    assert set(listed["read_file"].input_schema["properties"]) == {
+        "path",
+        "startLine",
+        "endLine",
+        "maxTokens",
+    }
+    assert set(listed["working_set"].input_schema["properties"]) == {"k", "maxTokens"}
+
+
+async def test_each_tool_on_the_sample_workspace(workspace: Path, tmp_path: Path) -> None:
+    async with mcp_session(workspace, tmp_path / "cache") as session:
+        outline = await call(session, "outline", path="models.py")
+        assert outline["session"] == "standalone" and outline["language"] == "python"
+        assert [(s["name"], s["kind"]) for s in outline["symbols"]] == [
+            ("Beta", "class"),
+            ("make_beta", "function"),
+        ]
+        beta = outline["symbols"][0]
+        assert beta["range"] == {"startLine": 1, "endLine": 6}
+        assert [c["name"] for c in beta["children"]] == ["run", "stop"]
+        assert outline["truncated"] is False
+        assert (await call(session, "outline", path="app.py"))["imports"] == ["models", "util"]
+
+        text = (workspace / "app.py").read_text()
+        read = await call(session, "read_file", path="app.py")  # outline read it already
+        assert read["text"] == text and read["hash"] == content_hash(text)
+        assert read["source"] == "memory" and read["unsaved"] is False and read["totalLines"] == 6
+        part = await call(session, "read_file", path="models.py", startLine=2, endLine=3)
+        assert part["text"] == "    def run(self):\n        return 1\n"
+        assert (part["startLine"], part["endLine"], part["truncated"]) == (2, 3, False)
+
+        related = await call(session, "related", path="models.py")
+        assert [e["path"] for e in related["usedBy"]] == ["app.py", "test_models.py"]
+        uses = await call(session, "related", path="app.py")
+        assert [e["path"] for e in uses["uses"]] == ["models.py", "util.py"]
+
+        found = await call(session, "find_symbol", name="make_beta")
+        assert found["matches"] == [
+            {
+                "name": "make_beta",
+                "kind": "function",
+                "path": "models.py",
+                "range": {"startLine": 9, "endLine": 10},
+            }
+        ]
+        assert (await call(session, "find_symbol", name="Beta", kind="function"))["matches"] == []
+        assert (await call(session, "find_symbol", name="run"))["matches"] == []  # a method is not top-level
+
+        stats = await call(session, "cache_stats")
+        assert stats["session"] == "standalone"
+        assert stats["tiers"]["memory"]["hits"] >= 1 and "sqlite" in stats["tiers"]
+        assert stats["requests"]["getAnalysis"]["count"] >= 2
+        assert stats["freshness"]["editorBuffers"] is False
+
+        working = await call(session, "working_set")
+        assert working["session"] == "standalone" and working["truncated"] is False
+
+
+async def test_disk_edit_is_never_served_stale(workspace: Path, tmp_path: Path) -> None:
+    target = workspace / "util.py"
+    async with mcp_session(workspace, tmp_path / "cache") as session:
+        before = await call(session, "read_file", path="util.py")
+        assert [s["name"] for s in (await call(session, "outline", path="util.py"))["symbols"]] == ["helper"]
+        again = await call(session, "outline", path="util.py")
+        assert again["source"] == "memory"
+        target.write_text("def helper(x):\n    return x * 3\n\n\ndef other():\n    pass\n")
+        after = await call(session, "read_file", path="util.py")
+        assert after["text"] == target.read_text() and after["hash"] != before["hash"]
+        outline = await call(session, "outline", path="util.py")
+        assert [s["name"] for s in outline["symbols"]] == ["helper", "other"]
+        assert outline["hash"] == after["hash"]
+
+
+def _size(answer: object) -> int:
+    return len(orjson.dumps(answer))
+
+
+async def test_truncation_is_explicit_and_within_budget(workspace: Path, tmp_path: Path) -> None:
+    lines = [f"def function_{i}(a, b):\n    return a + b + {i}\n" for i in range(400)]
+    (workspace / "big.py").write_text("".join(lines))
+    async with mcp_session(workspace, tmp_path / "cache") as session:
+        first = await call(session, "read_file", path="big.py", maxTokens=500)
+        assert first["truncated"] is True and first["totalLines"] == 800
+        assert _size(first.data) <= 500 * 3
+        assert first["text"].endswith("\n")  # cut at a line boundary
+        next_line = first["omitted"]["nextStartLine"]
+        assert next_line == first["endLine"] + 1
+        assert first["omitted"]["lines"] == 800 - first["endLine"]
+        rest = await call(session, "read_file", path="big.py", startLine=next_line, maxTokens=20_000)
+        assert rest["truncated"] is False
+        assert first["text"] + rest["text"] == (workspace / "big.py").read_text()
+
+        outline = await call(session, "outline", path="big.py", maxTokens=300)
+        assert outline["truncated"] is True
+        assert len(outline["symbols"]) + outline["omitted"]["symbols"] == 400
+        assert 0 < len(outline["symbols"]) < 400 and _size(outline.data) <= 300 * 3
+        whole = await call(session, "outline", path="big.py", maxTokens=20_000)
+        assert whole["truncated"] is False and len(whole["symbols"]) == 400
+
+        (workspace / "min.js").write_text("var a=" + "1+" * 5000 + "1;\n")
+        cut = await call(session, "read_file", path="min.js", maxTokens=200)
+        assert cut["truncated"] is True and cut["omitted"]["charactersOfLine"] > 0
+        assert len(cut["text"]) > 0 and _size(cut.data) <= 200 * 3
+
+
+async def test_refusals_are_clear_tool_errors(workspace: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.py"
+    outside.write_text("SECRET = 1\n")
+    os.symlink(outside, workspace / "link.py")
+    async with mcp_session(workspace, tmp_path / "cache") as session:
+        cases = {
+            "../outside.py": "outsideWorkspace",
+            "link.py": "outsideWorkspace",
+            "/etc/passwd": "invalidParams",
+            "data.bin": "binary",
+            "pkg": "isDirectory",
+            "missing.py": "notFound",
+        }
+        for path, reason in cases.items():
+            answer = await call(session, "read_file", path=path)
+            assert answer.is_error and answer.reason == reason, (path, answer.text)
+            assert str(tmp_path) not in answer.text  # nothing outside the workspace is named
+            assert (await call(session, "outline", path=path)).reason == reason
+        past = await call(session, "read_file", path="app.py", startLine=50)
+        assert past.reason == "invalidParams" and "6 lines" in past.text
+        for tool, args in [
+            ("read_file", {"path": "app.py", "maxTokens": 5}),
+            ("read_file", {}),
+            ("working_set", {"k": 0}),
+            ("find_symbol", {"name": ""}),
+        ]:
+            answer = await call(session, tool, **args)
+            assert answer.is_error, (tool, args)
+        # still serving
+        assert (await call(session, "read_file", path="util.py"))["text"].startswith("def helper")
+
+
+async def test_secrets_are_refused(workspace: Path, tmp_path: Path) -> None:
+    pytest.importorskip("smartcache_ls.secrets", reason="the secrets exclusion lands with the files helper")
+    (workspace / ".env").write_text("API_KEY=hunter2\n")
+    async with mcp_session(workspace, tmp_path / "cache") as session:
+        for tool in ("read_file", "outline", "related"):
+            answer = await call(session, tool, path=".env")
+            assert answer.is_error and answer.reason == "secret", answer.text
+            assert "hunter2" not in answer.text
