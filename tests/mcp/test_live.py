@@ -1,0 +1,179 @@
+"""`smartcache-ls mcp` live with an editor: a real LSP server process (pytest-lsp, playing the editor)
+and a real MCP server process on the same workspace and cache dir, linked by the local socket."""
+
+from __future__ import annotations
+
+import stat
+import time
+from pathlib import Path
+
+from smartcache_ls.content import content_hash
+from smartcache_ls.mcp.link import LIVE_DIR, endpoint_name
+from smartcache_ls.paths import path_to_uri
+
+from .helpers import (
+    call,
+    change_doc,
+    focus,
+    lsp_request,
+    mcp_session,
+    open_doc,
+    start_editor,
+    stop_editor,
+    until,
+)
+
+
+def _endpoint(cache_dir: Path, ws: Path) -> Path:
+    return cache_dir / LIVE_DIR / endpoint_name(ws.resolve())
+
+
+async def test_endpoint_is_private_and_removed_at_exit(workspace: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    editor = await start_editor(workspace, cache)
+    try:
+        sock = _endpoint(cache, workspace)
+        st = sock.lstat()
+        assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
+        assert stat.S_IMODE((cache / LIVE_DIR).stat().st_mode) == 0o700
+    finally:
+        await stop_editor(editor)
+    assert not sock.exists()
+
+
+async def test_focus_change_reaches_working_set_within_a_second(workspace: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    editor = await start_editor(workspace, cache)
+    try:
+        async with mcp_session(workspace, cache) as session:
+            first = await call(session, "working_set")
+            assert first["session"] == "editor" and first["current"] is None
+            for name in ("app.py", "util.py", "models.py"):
+                open_doc(editor, workspace / name)
+            for name in ("app.py", "util.py", "app.py", "models.py"):
+                focus(editor, workspace / name)
+                sent = time.monotonic()
+
+                async def switched(name: str = name) -> bool:
+                    return bool((await call(session, "working_set"))["current"] == name)
+
+                assert await until(switched, timeout=1.0), name
+                assert time.monotonic() - sent < 1.0
+            working = await call(session, "working_set", k=3)
+            assert working["files"][0] == {**working["files"][0], "path": "models.py", "role": "current"}
+            assert "class Beta" in working["files"][0]["summary"]
+            predicted = [f for f in working["files"] if f["role"] == "predicted"]
+            assert predicted and all(0 < f["probability"] <= 1 and f["reasons"] for f in predicted)
+            assert {d["path"] for d in working["open"]} == {"app.py", "util.py", "models.py"}
+            # the editor's own predictions agree with what the agent is told
+            lsp = await lsp_request(
+                editor, "smartcache/predict", {"uri": path_to_uri(workspace / "models.py")}
+            )
+            assert [f["path"] for f in predicted] == [
+                Path(p["uri"].removeprefix("file://")).name
+                for p in lsp
+                if not p["uri"].endswith("/models.py")
+            ][: len(predicted)]
+    finally:
+        await stop_editor(editor)
+
+
+async def test_unsaved_buffer_wins_for_the_editor_and_the_agent(workspace: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    target = workspace / "util.py"
+    on_disk = target.read_text()
+    editor = await start_editor(workspace, cache)
+    try:
+        async with mcp_session(workspace, cache) as session:
+            assert (await call(session, "read_file", path="util.py"))["text"] == on_disk
+            assert [s["name"] for s in (await call(session, "outline", path="util.py"))["symbols"]] == [
+                "helper"
+            ]
+            open_doc(editor, target)
+            edited = on_disk + "\n\ndef unsaved_helper():\n    return 42\n"
+            change_doc(editor, target, edited)
+
+            async def sees_buffer() -> bool:
+                return bool((await call(session, "read_file", path="util.py"))["text"] == edited)
+
+            assert await until(sees_buffer, timeout=1.0)
+            read = await call(session, "read_file", path="util.py")
+            assert (
+                read["source"] == "editor"
+                and read["unsaved"] is True
+                and read["hash"] == content_hash(edited)
+            )
+            outline = await call(session, "outline", path="util.py")
+            assert [s["name"] for s in outline["symbols"]] == ["helper", "unsaved_helper"]
+            assert outline["hash"] == read["hash"]
+            lsp = await lsp_request(editor, "smartcache/getFile", {"uri": path_to_uri(target)})
+            assert lsp["text"] == edited and lsp["hash"] == read["hash"]
+            assert target.read_text() == on_disk  # nothing was written
+            working = await call(session, "working_set")
+            assert {"path": "util.py", "unsaved": True} in working["open"]
+    finally:
+        await stop_editor(editor)
+
+
+async def test_disk_edit_is_fresh_for_the_editor_and_the_agent(workspace: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    target = workspace / "models.py"
+    uri = path_to_uri(target)
+    editor = await start_editor(workspace, cache)
+    try:
+        async with mcp_session(workspace, cache) as session:
+            before = await call(session, "outline", path="models.py")
+            assert (await call(session, "outline", path="models.py"))["source"] == "memory"
+            assert (await lsp_request(editor, "smartcache/getAnalysis", {"uri": uri}))["source"] == "memory"
+            target.write_text("class Gamma:\n    pass\n")
+            read = await call(session, "read_file", path="models.py")
+            assert read["text"] == "class Gamma:\n    pass\n" and read["session"] == "editor"
+            outline = await call(session, "outline", path="models.py")
+            assert [s["name"] for s in outline["symbols"]] == ["Gamma"] and outline["hash"] != before["hash"]
+            lsp = await lsp_request(editor, "smartcache/getAnalysis", {"uri": uri})
+            assert [s["name"] for s in lsp["symbols"]] == ["Gamma"]
+            assert (await call(session, "find_symbol", name="Gamma"))["matches"][0]["path"] == "models.py"
+            assert (await call(session, "find_symbol", name="Beta"))["matches"] == []
+    finally:
+        await stop_editor(editor)
+
+
+async def test_editor_coming_and_going(workspace: Path, tmp_path: Path) -> None:
+    """The MCP server answers alone, picks up an editor started later, and goes alone when it exits."""
+    cache = tmp_path / "cache"
+    async with mcp_session(workspace, cache) as session:
+        assert (await call(session, "cache_stats"))["session"] == "standalone"
+        editor = await start_editor(workspace, cache)
+        try:
+            open_doc(editor, workspace / "app.py", text="# edited in the editor\n")
+            change_doc(editor, workspace / "app.py", "# edited in the editor\n")
+
+            async def live_buffer() -> bool:
+                read = await call(session, "read_file", path="app.py")
+                return bool(read["session"] == "editor" and read["text"] == "# edited in the editor\n")
+
+            assert await until(live_buffer, timeout=2.0)
+        finally:
+            await stop_editor(editor)
+        read = await call(session, "read_file", path="app.py")
+        assert read["session"] == "standalone" and read["text"] == (workspace / "app.py").read_text()
+        stats = await call(session, "cache_stats")
+        assert stats["session"] == "standalone" and stats["freshness"]["whyStandalone"]
+
+
+async def test_refusals_through_the_editor_session(workspace: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    editor = await start_editor(workspace, cache)
+    try:
+        async with mcp_session(workspace, cache) as session:
+            for path, reason in {
+                "../x.py": "outsideWorkspace",
+                "data.bin": "binary",
+                "nope.py": "notFound",
+            }.items():
+                answer = await call(session, "outline", path=path)
+                assert answer.is_error and answer.reason == reason, answer.text
+                assert answer.data["error"]["message"]
+            assert (await call(session, "outline", path="app.py"))["session"] == "editor"
+    finally:
+        await stop_editor(editor)
