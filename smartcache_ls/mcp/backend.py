@@ -91,12 +91,20 @@ class Backend:
         else:
             if self.mode != "live":
                 log.info("answering from the editor's session")
+                self._retire_engine()
             self.mode = "live"
             return result
         try:
             return dispatch(self.engine(), self.root, method, params)
         except RemoteError as exc:
             raise ToolFailure(exc.reason, exc.message) from None
+
+    def _retire_engine(self) -> None:
+        """The editor answers now: close the standalone engine (flushing its cache writes) off this call."""
+        with self._engine_lock:
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            threading.Thread(target=engine.close, name="smartcache-mcp-retire", daemon=True).start()
 
     def close(self) -> None:
         self.link.close()

@@ -4,6 +4,7 @@ and a real LSP server process (pytest-lsp) on the same workspace and cache dir, 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import time
@@ -36,14 +37,21 @@ async def mcp_session(ws: Path, cache_dir: Path, *extra: str) -> AsyncIterator[C
 
 
 class ToolAnswer:
+    """One tool result: JSON text, or an error ``reason: message``."""
+
     def __init__(self, result: Any) -> None:
+        assert len(result.content) == 1 and result.content[0].type == "text"
         self.is_error = bool(result.is_error)
-        self.data: dict[str, Any] = result.structured_content or {}
-        self.text: str = result.content[0].text if result.content else ""
+        self.text: str = result.content[0].text
+        self.data: dict[str, Any] = {} if self.is_error else json.loads(self.text)
 
     @property
     def reason(self) -> str | None:
-        return self.data.get("error", {}).get("reason") if self.is_error else None
+        return self.text.partition(":")[0] if self.is_error else None
+
+    @property
+    def message(self) -> str:
+        return self.text.partition(": ")[2]
 
     def __getitem__(self, key: str) -> Any:
         assert not self.is_error, self.text

@@ -173,7 +173,7 @@ async def test_refusals_through_the_editor_session(workspace: Path, tmp_path: Pa
             }.items():
                 answer = await call(session, "outline", path=path)
                 assert answer.is_error and answer.reason == reason, answer.text
-                assert answer.data["error"]["message"]
+                assert answer.message
             assert (await call(session, "outline", path="app.py"))["session"] == "editor"
     finally:
         await stop_editor(editor)

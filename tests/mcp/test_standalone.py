@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import orjson
 import pytest
 
 from smartcache_ls.content import content_hash
@@ -105,17 +104,13 @@ async def test_disk_edit_is_never_served_stale(workspace: Path, tmp_path: Path) 
         assert outline["hash"] == after["hash"]
 
 
-def _size(answer: object) -> int:
-    return len(orjson.dumps(answer))
-
-
 async def test_truncation_is_explicit_and_within_budget(workspace: Path, tmp_path: Path) -> None:
     lines = [f"def function_{i}(a, b):\n    return a + b + {i}\n" for i in range(400)]
     (workspace / "big.py").write_text("".join(lines))
     async with mcp_session(workspace, tmp_path / "cache") as session:
         first = await call(session, "read_file", path="big.py", maxTokens=500)
         assert first["truncated"] is True and first["totalLines"] == 800
-        assert _size(first.data) <= 500 * 3
+        assert len(first.text) <= 500 * 3
         assert first["text"].endswith("\n")  # cut at a line boundary
         next_line = first["omitted"]["nextStartLine"]
         assert next_line == first["endLine"] + 1
@@ -127,14 +122,14 @@ async def test_truncation_is_explicit_and_within_budget(workspace: Path, tmp_pat
         outline = await call(session, "outline", path="big.py", maxTokens=300)
         assert outline["truncated"] is True
         assert len(outline["symbols"]) + outline["omitted"]["symbols"] == 400
-        assert 0 < len(outline["symbols"]) < 400 and _size(outline.data) <= 300 * 3
+        assert 0 < len(outline["symbols"]) < 400 and len(outline.text) <= 300 * 3
         whole = await call(session, "outline", path="big.py", maxTokens=20_000)
         assert whole["truncated"] is False and len(whole["symbols"]) == 400
 
         (workspace / "min.js").write_text("var a=" + "1+" * 5000 + "1;\n")
         cut = await call(session, "read_file", path="min.js", maxTokens=200)
         assert cut["truncated"] is True and cut["omitted"]["charactersOfLine"] > 0
-        assert len(cut["text"]) > 0 and _size(cut.data) <= 200 * 3
+        assert len(cut["text"]) > 0 and len(cut.text) <= 200 * 3
 
 
 async def test_refusals_are_clear_tool_errors(workspace: Path, tmp_path: Path) -> None:
