@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/predictor.py
 	$(BIN)/python bench/ops.py
 	$(BIN)/python bench/hit_ratio.py
+	$(BIN)/python bench/mcp.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -107,8 +107,17 @@ def main(argv: list[str] | None = None) -> int:
 
         return replay_main(rest)
     if command == "mcp":
-        from .mcp.server import main as mcp_main
-
+        try:
+            from .mcp.server import main as mcp_main
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith(("mcp", "pydantic", "anyio")):
+                raise
+            print(
+                f"smartcache-ls mcp needs the MCP SDK ({exc.name} is missing): "
+                "pip install 'smartcache-ls[mcp]'",
+                file=sys.stderr,
+            )
+            return 2
         return mcp_main(rest)
     if command == "evaluate":
         from .predict.evaluate import main as evaluate_main

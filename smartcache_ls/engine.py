@@ -358,7 +358,8 @@ class Engine:
                 return
             try:
                 path, rel = confine(path_to_uri(ws.root / rel), ws.root)
-                value, _ = self._analysis(ws, path, rel)
+                # prefetch=True: a scan is no demand; it must not count as hits or mark prefetches used
+                value, _ = self._analysis(ws, path, rel, prefetch=True)
             except PathRefused:
                 continue
             yield rel, value

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from smartcache_ls.content import content_hash
 
-from .helpers import call, mcp_session
+from .helpers import MCP_COMMAND, call, mcp_session
 
 TOOLS = {"working_set", "outline", "read_file", "related", "find_symbol", "cache_stats"}
 
@@ -172,3 +174,35 @@ async def test_secrets_are_refused(workspace: Path, tmp_path: Path) -> None:
             answer = await call(session, tool, path=".env")
             assert answer.is_error and answer.reason == "secret", answer.text
             assert "hunter2" not in answer.text
+
+
+def test_stdout_carries_only_json_rpc_and_a_bad_workspace_is_refused(workspace: Path, tmp_path: Path) -> None:
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "0"},
+        },
+    }
+    command = [*MCP_COMMAND, "--workspace", str(workspace), "--cache-dir", str(tmp_path / "cache")]
+    proc = subprocess.run(
+        command, input=json.dumps(init) + "\n", capture_output=True, text=True, timeout=60, check=False
+    )
+    lines = proc.stdout.splitlines()
+    assert lines, proc.stderr
+    for line in lines:
+        message = json.loads(line)
+        assert message["jsonrpc"] == "2.0"
+    assert json.loads(lines[0])["result"]["serverInfo"]["name"] == "smartcache-ls"
+
+    missing = subprocess.run(
+        [*MCP_COMMAND, "--workspace", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert missing.returncode == 2 and missing.stdout == "" and "not a directory" in missing.stderr

@@ -3,8 +3,9 @@
 import * as vscode from 'vscode';
 import { LanguageClient, State } from 'vscode-languageclient/node';
 import { checkServerImportable, findInterpreter, installCommand, Interpreter, onDidChangeInterpreter, watchPythonExtension } from './common/python';
-import { createClient, METHODS, Prediction, pushSettings, serverCommand, SERVER_NAME, Stats } from './common/server';
+import { createClient, mcpCommand, METHODS, Prediction, pushSettings, serverCommand, SERVER_NAME, Stats } from './common/server';
 import { affects, getExtensionSettings, LIVE_SETTINGS, RESTART_SETTINGS } from './common/settings';
+import { registerMcpServers } from './mcp';
 import { percent, StatsView } from './statsView';
 
 let client: LanguageClient | undefined;
@@ -14,6 +15,7 @@ let traceOutput: vscode.OutputChannel;
 let statusItem: vscode.StatusBarItem;
 let statusTimer: NodeJS.Timeout | undefined;
 let queue: Promise<unknown> = Promise.resolve();
+let mcpChanged: vscode.EventEmitter<void> | undefined;
 
 function log(message: string): void {
     output.appendLine(`[${new Date().toISOString()}] ${message}`);
@@ -78,6 +80,7 @@ async function startServer(): Promise<void> {
         return;
     }
     log('server running');
+    mcpChanged?.fire(); // the interpreter or the cache dir may be new
     const editor = vscode.window.activeTextEditor;
     if (editor) {
         void onActiveEditor(editor);
@@ -284,6 +287,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         { dispose: () => statusTimer && clearInterval(statusTimer) },
     );
     restartStatusTimer();
+    mcpChanged = registerMcpServers(
+        context.subscriptions,
+        async (folder) => {
+            const found = interpreter ?? (await findInterpreter(folder.uri));
+            return (await checkServerImportable(found.path)).ok ? mcpCommand(found, folder.uri.fsPath) : undefined;
+        },
+        String(context.extension?.packageJSON?.version ?? '0'),
+        log,
+    );
     await watchPythonExtension(context.subscriptions);
     await restart();
 }

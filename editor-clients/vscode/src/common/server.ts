@@ -69,6 +69,16 @@ export function serverCommand(interpreter: Interpreter): { command: string; args
     return { command: interpreter.path, args };
 }
 
+/** The command line of `smartcache-ls mcp` for a folder: same interpreter and cache dir as the server. */
+export function mcpCommand(interpreter: Interpreter, folderPath: string): { command: string; args: string[] } {
+    const args = ['-m', 'smartcache_ls', 'mcp', '--workspace', folderPath];
+    const cacheDir = getServerSettings().cacheDir;
+    if (cacheDir) {
+        args.push('--cache-dir', cacheDir);
+    }
+    return { command: interpreter.path, args };
+}
+
 export function createClient(interpreter: Interpreter, outputChannel: OutputChannel, traceChannel: OutputChannel): LanguageClient {
     const { command, args } = serverCommand(interpreter);
     const cwd = workspace.workspaceFolders?.[0]?.uri.fsPath;
