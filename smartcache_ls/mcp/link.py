@@ -28,6 +28,7 @@ import socket
 import stat
 import struct
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ MAX_REQUEST = 1 << 20  # bytes of one request line
 MAX_RESPONSE = 64 << 20  # bytes of one response line (a file is at most maxFileKB, 2 MB by default)
 MAX_CONNECTIONS = 16
 CALL_TIMEOUT = 15.0  # seconds a client waits for one answer
+QUIET_AFTER_TIMEOUT = 30.0  # seconds a client answers alone after the editor did not answer in time
 _CRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 Handler = Callable[[str, dict[str, Any]], Any]
@@ -239,13 +241,15 @@ class Endpoint:
 class Client:
     """The MCP side: one connection to the editor's endpoint, made on demand and remade when lost."""
 
-    def __init__(self, cache_dir: Path, root: Path) -> None:
+    def __init__(self, cache_dir: Path, root: Path, *, timeout: float = CALL_TIMEOUT) -> None:
         self.cache_dir = cache_dir
         self.name = endpoint_name(root)
+        self.timeout = timeout
         self._sock: socket.socket | None = None
         self._reader: Any = None
         self._ids = 0
         self._lock = threading.Lock()
+        self._quiet_until = 0.0
 
     def _connect(self) -> None:
         dir_fd = open_live_dir(self.cache_dir, create=False)
@@ -253,7 +257,7 @@ class Client:
             if _is_our_socket(dir_fd, self.name) is None:
                 raise LinkError("no editor session serves this workspace")
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(CALL_TIMEOUT)
+            sock.settimeout(self.timeout)
             try:
                 sock.connect(_via(dir_fd, self.name))
             except ConnectionRefusedError:
@@ -279,6 +283,8 @@ class Client:
     def call(self, method: str, params: dict[str, Any]) -> Any:
         """The editor session's answer; LinkError when there is none (or it went away mid-call)."""
         with self._lock:
+            if time.monotonic() < self._quiet_until:
+                raise LinkError("the editor session did not answer in time lately")
             for attempt in (1, 2):
                 if self._sock is None:
                     self._connect()
@@ -296,7 +302,8 @@ class Client:
                     break
                 self._drop()  # the editor's server restarted or exited: try a fresh connection once
                 if isinstance(error, TimeoutError):
-                    raise LinkError(f"the editor session did not answer within {CALL_TIMEOUT:g} s")
+                    self._quiet_until = time.monotonic() + QUIET_AFTER_TIMEOUT  # a stopped editor
+                    raise LinkError(f"the editor session did not answer within {self.timeout:g} s")
                 if attempt == 2:
                     raise LinkError("the editor session closed the connection")
             reply = orjson.loads(line)

@@ -7,6 +7,8 @@ import socket
 import stat
 import subprocess
 import textwrap
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,23 @@ def test_stale_endpoint_is_removed_by_the_client_and_replaced_by_a_server(tmp_pa
     try:
         assert Client(cache, root).call("x", {})["method"] == "x"
     finally:
+        endpoint.close()
+
+
+def test_an_editor_that_does_not_answer_is_left_alone_for_a_while(tmp_path: Path, root: Path) -> None:
+    cache = tmp_path / "cache"
+    release = threading.Event()
+    endpoint = Endpoint(cache, root, lambda m, p: release.wait(10))
+    client = Client(cache, root, timeout=0.3)
+    try:
+        with pytest.raises(LinkError, match="did not answer within"):
+            client.call("slow", {})
+        t0 = time.monotonic()
+        with pytest.raises(LinkError, match="lately"):
+            client.call("slow", {})
+        assert time.monotonic() - t0 < 0.1  # no second wait on a stopped editor
+    finally:
+        release.set()
         endpoint.close()
 
 
