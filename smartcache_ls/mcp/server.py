@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import orjson
 from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
@@ -176,7 +177,50 @@ def build(backend: Backend) -> MCPServer[Any]:
     def cache_stats() -> CallToolResult:
         return _result(lambda: tools.cache_stats(backend))
 
+    _resources(app, backend)
     return app
+
+
+def _resource(call: Callable[[], str]) -> str:
+    """A resource's text; a refusal is a resource error naming its reason (a missing file: not found)."""
+    try:
+        return call()
+    except ToolFailure as exc:
+        if exc.reason == "notFound":
+            raise ResourceNotFoundError(f"{exc.reason}: {exc.message}") from None
+        raise ResourceError(f"{exc.reason}: {exc.message}") from None
+
+
+def _resources(app: MCPServer[Any], backend: Backend) -> None:
+    """Resources for what a user attaches as context (an @-mention): a file as the editor has it,
+    its outline, and the working set. The tools answer the same questions within a token budget."""
+
+    @app.resource(
+        "smartcache://file/{+path}",
+        name="file",
+        description="A workspace file's text as the developer's editor has it (an unsaved buffer wins).",
+        mime_type="text/plain",
+    )
+    def file_resource(path: str) -> str:
+        return _resource(lambda: str(backend.call("read_file", {"path": path})["text"]))
+
+    @app.resource(
+        "smartcache://outline/{+path}",
+        name="outline",
+        description="A workspace file's outline (symbols with 1-based lines, imports) as JSON.",
+        mime_type="application/json",
+    )
+    def outline_resource(path: str) -> str:
+        return _resource(lambda: orjson.dumps(tools.outline(backend, path, budget.MAX_TOKENS)).decode())
+
+    @app.resource(
+        "smartcache://working-set",
+        name="working-set",
+        description="The file in focus in the developer's editor and the files predicted next, as JSON.",
+        mime_type="application/json",
+    )
+    def working_set_resource() -> str:
+        return _resource(lambda: orjson.dumps(tools.working_set(backend, 10, budget.MAX_TOKENS)).decode())
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -108,6 +108,8 @@ async def test_unsaved_buffer_wins_for_the_editor_and_the_agent(workspace: Path,
             assert outline["hash"] == read["hash"]
             lsp = await lsp_request(editor, "smartcache/getFile", {"uri": path_to_uri(target)})
             assert lsp["text"] == edited and lsp["hash"] == read["hash"]
+            resource = await session.read_resource("smartcache://file/util.py")
+            assert resource.contents[0].text == edited
             assert target.read_text() == on_disk  # nothing was written
             working = await call(session, "working_set")
             assert {"path": "util.py", "unsaved": True} in working["open"]

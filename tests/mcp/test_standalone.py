@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from mcp import MCPError
 
 from smartcache_ls.content import content_hash
 
@@ -206,3 +207,32 @@ def test_stdout_carries_only_json_rpc_and_a_bad_workspace_is_refused(workspace: 
         check=False,
     )
     assert missing.returncode == 2 and missing.stdout == "" and "not a directory" in missing.stderr
+
+
+async def test_resources_for_attaching_files_outlines_and_the_working_set(
+    workspace: Path, tmp_path: Path
+) -> None:
+    async with mcp_session(workspace, tmp_path / "cache") as session:
+        templates = {t.uri_template for t in (await session.list_resource_templates()).resource_templates}
+        assert templates == {"smartcache://file/{+path}", "smartcache://outline/{+path}"}
+        assert [str(r.uri) for r in (await session.list_resources()).resources] == [
+            "smartcache://working-set"
+        ]
+        text = (await session.read_resource("smartcache://file/models.py")).contents[0]
+        assert text.text == (workspace / "models.py").read_text() and text.mime_type == "text/plain"
+        outline = json.loads((await session.read_resource("smartcache://outline/models.py")).contents[0].text)
+        assert [s["name"] for s in outline["symbols"]] == ["Beta", "make_beta"]
+        working = json.loads((await session.read_resource("smartcache://working-set")).contents[0].text)
+        assert working["session"] == "standalone"
+        for uri in (
+            "smartcache://file/data.bin",
+            "smartcache://file/missing.py",
+            "smartcache://file/../x.py",
+        ):
+            with pytest.raises(MCPError):
+                await session.read_resource(uri)
+        assert (
+            (await session.read_resource("smartcache://file/util.py"))
+            .contents[0]
+            .text.startswith("def helper")
+        )
