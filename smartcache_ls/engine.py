@@ -345,6 +345,11 @@ class Engine:
                             return found
         return found
 
+    def folders(self) -> list[Workspace]:
+        """The workspace folders served now."""
+        with self._ws_lock:
+            return list(self.workspaces.values())
+
     def _analysed(self, ws: Workspace, budget: float = 2.0) -> Iterator[tuple[str, dict[str, Any]]]:
         """The analyses of the workspace's source files, cached ones first computed, within ``budget`` s."""
         from .analysis import language_for

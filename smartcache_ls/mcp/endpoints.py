@@ -31,8 +31,7 @@ class LiveEndpoints:
         """Open an endpoint for each served folder, close those of folders no longer served."""
         if not self.enabled:
             return
-        with self.engine._ws_lock:
-            roots = {ws.root for ws in self.engine.workspaces.values()}
+        roots = {ws.root for ws in self.engine.folders()}
         for root in set(self._open) - roots:
             self._open.pop(root).close()
         for root in roots - set(self._open):

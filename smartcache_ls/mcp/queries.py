@@ -33,9 +33,7 @@ class BadArgument(ValueError):
 
 
 def workspace_of(engine: Engine, root: Path) -> Workspace:
-    with engine._ws_lock:
-        spaces = list(engine.workspaces.values())
-    for ws in spaces:
+    for ws in engine.folders():
         if ws.root == root:
             return ws
     raise PathRefused("noWorkspace", f"the workspace {root} is not served by this session")
