@@ -71,9 +71,12 @@ def open_live_dir(cache_dir: Path, *, create: bool) -> int:
     """A descriptor of ``<cache_dir>/live``, checked: a directory of ours that nobody else can enter."""
     path = cache_dir / LIVE_DIR
     if create:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(path, 0o700)
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(path, 0o700)
+        except OSError as exc:
+            raise LinkError(f"cannot create {path}: {exc.strerror or exc}") from None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
@@ -81,7 +84,10 @@ def open_live_dir(cache_dir: Path, *, create: bool) -> int:
     st = os.fstat(fd)
     if st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o077:
         os.close(fd)
-        raise LinkError(f"{path} is not a private directory of this user (mode {stat.S_IMODE(st.st_mode):o})")
+        raise LinkError(
+            f"{path} is not a private directory of this user (mode {stat.S_IMODE(st.st_mode):o}, "
+            f"owner uid {st.st_uid}): remove it, or make it yours with mode 700"
+        )
     return fd
 
 

@@ -179,3 +179,21 @@ async def test_refusals_through_the_editor_session(workspace: Path, tmp_path: Pa
             assert (await call(session, "outline", path="app.py"))["session"] == "editor"
     finally:
         await stop_editor(editor)
+
+
+async def test_an_unsafe_live_dir_costs_the_link_not_the_editor(workspace: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    (cache / LIVE_DIR).mkdir(parents=True)
+    (cache / LIVE_DIR).chmod(0o777)
+    editor = await start_editor(workspace, cache)
+    try:
+        lsp = await lsp_request(editor, "smartcache/getFile", {"uri": path_to_uri(workspace / "app.py")})
+        assert lsp["text"] == (workspace / "app.py").read_text()
+        assert not _endpoint(cache, workspace).exists()
+        async with mcp_session(workspace, cache) as session:
+            read = await call(session, "read_file", path="app.py")
+            assert read["session"] == "standalone" and read["text"] == lsp["text"]
+            stats = await call(session, "cache_stats")
+            assert "not a private directory" in stats["freshness"]["whyStandalone"]
+    finally:
+        await stop_editor(editor)
