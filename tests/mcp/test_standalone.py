@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import MCPError
@@ -177,28 +178,47 @@ async def test_secrets_are_refused(workspace: Path, tmp_path: Path) -> None:
             assert "hunter2" not in answer.text
 
 
-def test_stdout_carries_only_json_rpc_and_a_bad_workspace_is_refused(workspace: Path, tmp_path: Path) -> None:
-    init = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "t", "version": "0"},
-        },
-    }
-    command = [*MCP_COMMAND, "--workspace", str(workspace), "--cache-dir", str(tmp_path / "cache")]
-    proc = subprocess.run(
-        command, input=json.dumps(init) + "\n", capture_output=True, text=True, timeout=60, check=False
-    )
-    lines = proc.stdout.splitlines()
-    assert lines, proc.stderr
-    for line in lines:
-        message = json.loads(line)
-        assert message["jsonrpc"] == "2.0"
-    assert json.loads(lines[0])["result"]["serverInfo"]["name"] == "smartcache-ls"
+def test_stdout_carries_only_json_rpc_and_bad_input_is_answered(workspace: Path, tmp_path: Path) -> None:
+    def request(msg_id: int, method: str, params: object) -> str:
+        return json.dumps({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params}) + "\n"
 
+    init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}
+    lines = [
+        request(1, "initialize", init),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n",
+        "not json at all\n",
+        request(2, "tools/call", {"name": "read_file", "arguments": "not an object"}),
+        request(3, "tools/call", {"name": "read_file", "arguments": {"path": 123}}),
+        request(4, "tools/call", {"name": "no_such_tool", "arguments": {}}),
+        request(5, "tools/call", {"name": "outline", "arguments": {"path": "app.py"}}),
+    ]
+    command = [*MCP_COMMAND, "--workspace", str(workspace), "--cache-dir", str(tmp_path / "cache")]
+    proc = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write("".join(lines))
+        proc.stdin.flush()
+        answers: dict[int, Any] = {}
+        while len(answers) < 5:
+            line = proc.stdout.readline()
+            assert line, "the server closed stdout"
+            message = json.loads(line)  # every line on stdout is one JSON-RPC message
+            assert message["jsonrpc"] == "2.0"
+            answers[message["id"]] = message
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    assert answers[1]["result"]["serverInfo"]["name"] == "smartcache-ls"
+    assert answers[2]["error"]["code"] == -32602
+    for msg_id in (3, 4):
+        assert answers[msg_id]["result"]["isError"] is True
+    outline = json.loads(answers[5]["result"]["content"][0]["text"])
+    assert [s["name"] for s in outline["symbols"]] == ["main"]
+
+
+def test_a_bad_workspace_is_refused(tmp_path: Path) -> None:
     missing = subprocess.run(
         [*MCP_COMMAND, "--workspace", str(tmp_path / "nope")],
         capture_output=True,
