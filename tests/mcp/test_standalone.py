@@ -12,6 +12,9 @@ import pytest
 from mcp import MCPError
 
 from smartcache_ls.content import content_hash
+from smartcache_ls.engine import Engine
+from smartcache_ls.paths import PathRefused, path_to_uri
+from smartcache_ls.settings import Settings
 
 from .helpers import MCP_COMMAND, call, mcp_session
 
@@ -168,14 +171,29 @@ async def test_refusals_are_clear_tool_errors(workspace: Path, tmp_path: Path) -
         assert (await call(session, "read_file", path="util.py"))["text"].startswith("def helper")
 
 
+def _engine_refuses_secrets(workspace: Path, cache: Path) -> bool:
+    engine = Engine(Settings(), cache, watch=False)
+    try:
+        engine.add_folder(path_to_uri(workspace))
+        engine.workspace_for(path_to_uri(workspace / ".env"))
+    except PathRefused as exc:
+        return exc.reason == "secret"
+    finally:
+        engine.close()
+    return False
+
+
 async def test_secrets_are_refused(workspace: Path, tmp_path: Path) -> None:
-    pytest.importorskip("smartcache_ls.secrets", reason="the secrets exclusion lands with the files helper")
     (workspace / ".env").write_text("API_KEY=hunter2\n")
+    if not _engine_refuses_secrets(workspace, tmp_path / "probe"):
+        pytest.skip("this engine does not refuse secrets yet (the secrets exclusion of the files helper)")
     async with mcp_session(workspace, tmp_path / "cache") as session:
         for tool in ("read_file", "outline", "related"):
             answer = await call(session, tool, path=".env")
             assert answer.is_error and answer.reason == "secret", answer.text
             assert "hunter2" not in answer.text
+        with pytest.raises(MCPError, match="secret"):
+            await session.read_resource("smartcache://file/.env")
 
 
 def test_stdout_carries_only_json_rpc_and_bad_input_is_answered(workspace: Path, tmp_path: Path) -> None:
