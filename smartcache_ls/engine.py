@@ -345,6 +345,12 @@ class Engine:
                             return found
         return found
 
+    def background_analysis(self, uri: str) -> dict[str, Any]:
+        """An analysis wanted for a summary, not by the developer: loaded like a prefetch (no request
+        counted, no demand statistics), checked fresh like any other."""
+        ws, path, rel = self.workspace_for(uri)
+        return self._analysis(ws, path, rel, prefetch=True)[0]
+
     def folders(self) -> list[Workspace]:
         """The workspace folders served now."""
         with self._ws_lock:

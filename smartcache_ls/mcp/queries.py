@@ -89,7 +89,8 @@ def _summary(analysis: dict[str, Any]) -> str:
 
 def _file_summary(engine: Engine, ws: Workspace, rel: str) -> str:
     try:
-        return _summary(plain_result(engine.get_analysis(path_to_uri(ws.root / rel))))
+        # not a request of the developer's: the editor's request hit ratios must not count it
+        return _summary(engine.background_analysis(path_to_uri(ws.root / rel)))
     except PathRefused as exc:
         return f"not readable: {exc.reason}"
 

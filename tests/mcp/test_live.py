@@ -65,6 +65,13 @@ async def test_focus_change_reaches_working_set_within_a_second(workspace: Path,
             predicted = [f for f in working["files"] if f["role"] == "predicted"]
             assert predicted and all(0 < f["probability"] <= 1 and f["reasons"] for f in predicted)
             assert {d["path"] for d in working["open"]} == {"app.py", "util.py", "models.py"}
+            # the agent's working_set summaries are not the developer's requests: the editor's hit
+            # ratios do not count them
+            before = (await lsp_request(editor, "smartcache/stats", {}))["requests"]["getAnalysis"]["count"]
+            for _ in range(5):
+                await call(session, "working_set", k=3)
+            after = (await lsp_request(editor, "smartcache/stats", {}))["requests"]["getAnalysis"]["count"]
+            assert after == before
             # the editor's own predictions agree with what the agent is told
             lsp = await lsp_request(
                 editor, "smartcache/predict", {"uri": path_to_uri(workspace / "models.py")}
