@@ -346,8 +346,9 @@ class Engine:
         return found
 
     def background_analysis(self, uri: str) -> dict[str, Any]:
-        """An analysis wanted for a summary, not by the developer: loaded like a prefetch (no request
-        counted, no demand statistics), checked fresh like any other."""
+        """An analysis wanted for a summary of a predicted file, not by the developer: loaded like a
+        prefetch (no request counted, no demand statistics; a load counts as a prefetch issued, used
+        if the developer opens the file next), checked fresh like any other."""
         ws, path, rel = self.workspace_for(uri)
         return self._analysis(ws, path, rel, prefetch=True)[0]
 
