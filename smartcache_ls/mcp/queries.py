@@ -49,7 +49,7 @@ def target(engine: Engine, root: Path, path: object) -> tuple[Workspace, str, st
         raise BadArgument("path must be a non-empty workspace-relative path, e.g. 'src/main.py'")
     if "\x00" in path:
         raise BadArgument("path must not contain NUL characters")
-    if path.startswith(("/", "~", "file:")) or (len(path) > 1 and path[1] == ":"):
+    if path.startswith(("/", "~", "file:")):
         raise BadArgument(f"path must be relative to the workspace root, got {path!r}")
     rel = posixpath.normpath(path)
     if rel == ".." or rel.startswith("../"):
@@ -204,8 +204,8 @@ def stats(engine: Engine, root: Path) -> dict[str, Any]:
 
 def _int(params: dict[str, Any], name: str, default: int) -> int:
     value = params.get(name, default)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise BadArgument(f"{name} must be an integer")
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
+        raise BadArgument(f"{name} must be an integer from 1 to 100")
     return value
 
 
