@@ -3,15 +3,20 @@ and a real MCP server process on the same workspace and cache dir, linked by the
 
 from __future__ import annotations
 
+import asyncio
 import stat
 import time
 from pathlib import Path
+
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from smartcache_ls.content import content_hash
 from smartcache_ls.mcp.link import LIVE_DIR, endpoint_name
 from smartcache_ls.paths import path_to_uri
 
 from .helpers import (
+    LSP_COMMAND,
     call,
     change_doc,
     focus,
@@ -204,3 +209,39 @@ async def test_an_unsafe_live_dir_costs_the_link_not_the_editor(workspace: Path,
             assert "not a private directory" in stats["freshness"]["whyStandalone"]
     finally:
         await stop_editor(editor)
+
+
+async def test_two_agents_and_a_second_workspace_folder(workspace: Path, tmp_path: Path) -> None:
+    """Each folder of a multi-root editor session has its endpoint; two MCP servers share one."""
+    cache = tmp_path / "cache"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "lib.py").write_text("def shared():\n    return 1\n")
+    client = await ClientServerConfig(server_command=LSP_COMMAND).start()
+    assert isinstance(client, LanguageClient)
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("neovim@v0.7.0"),
+            workspace_folders=[
+                types.WorkspaceFolder(uri=path_to_uri(workspace), name="ws"),
+                types.WorkspaceFolder(uri=path_to_uri(other), name="other"),
+            ],
+            initialization_options={"cacheDir": str(cache)},
+        )
+    )
+    try:
+        open_doc(client, other / "lib.py")
+        change_doc(client, other / "lib.py", "def shared():\n    return 2\n")
+        open_doc(client, workspace / "app.py")
+        async with mcp_session(workspace, cache) as first, mcp_session(workspace, cache) as second:
+            a, b = await asyncio.gather(call(first, "working_set"), call(second, "outline", path="models.py"))
+            assert a["session"] == b["session"] == "editor" and a["current"] == "app.py"
+            assert [s["name"] for s in b["symbols"]] == ["Beta", "make_beta"]
+            async with mcp_session(other, cache) as third:
+                read = await call(third, "read_file", path="lib.py")
+                assert read["session"] == "editor" and read["unsaved"] is True
+                assert read["text"] == "def shared():\n    return 2\n"
+                assert (await call(third, "read_file", path="../ws/app.py")).reason == "outsideWorkspace"
+    finally:
+        await client.shutdown_session()
+        await client.stop()
