@@ -55,8 +55,11 @@ def _serve_parser() -> argparse.ArgumentParser:
 
 
 def setup_logging(level: str) -> None:
+    from .redact import MaskingFilter
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(MaskingFilter())  # no credential reaches stderr
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)

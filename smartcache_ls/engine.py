@@ -42,6 +42,7 @@ from .paths import (
 from .predict.model import ModelFormatError, Predictor
 from .prefetch import Job, Prefetcher
 from .protocol import AnalysisResult, FileResult, PredictionItem
+from .redact import mask_value
 from .settings import Settings
 from .watch import CREATED, DELETED, ChangeBatch, Watcher
 from .workspace import OpenDoc, Workspace
@@ -599,7 +600,7 @@ class Engine:
         self.prefetcher.stop()
         self.save()
         try:
-            self.sqlite.set_meta(LAST_STATS_META, self.stats())  # for `smartcache-ls stats`
+            self.sqlite.set_meta(LAST_STATS_META, mask_value(self.stats()))  # for `smartcache-ls stats`
         except Exception:
             log.exception("saving the session's statistics failed")
         self.cache.close()

@@ -10,6 +10,7 @@ from typing import Any
 
 from .cache.sqlite import SqliteTier
 from .engine import DB_NAME, LAST_STATS_META
+from .redact import mask_value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,7 +28,7 @@ def collect(cache_dir: Path) -> dict[str, Any]:
         stats = tier.stats()
         names = tier.meta_names()
         models = {n: len(json.dumps(tier.get_meta(n))) for n in names if n.startswith("model:")}
-        last = tier.get_meta(LAST_STATS_META) if LAST_STATS_META in names else None
+        last = mask_value(tier.get_meta(LAST_STATS_META)) if LAST_STATS_META in names else None
     finally:
         tier.close()
     return {"cacheDir": str(cache_dir), "sqlite": stats, "models": models, "lastSession": last}

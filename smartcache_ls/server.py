@@ -22,6 +22,7 @@ from . import __version__, protocol
 from .engine import Engine
 from .mcp.endpoints import LiveEndpoints
 from .paths import PathRefused
+from .redact import MaskingFilter
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class LspLogHandler(logging.Handler):
     def __init__(self, server: SmartCacheServer) -> None:
         super().__init__(logging.WARNING)
         self.server = server
+        self.addFilter(MaskingFilter())  # no credential reaches the client
 
     def emit(self, record: logging.LogRecord) -> None:
         loop = self.server.loop

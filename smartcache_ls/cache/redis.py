@@ -25,8 +25,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
+from ..redact import mask_url, register_secret, split_credentials
 from .batched import BatchedTier
 from .codec import CodecError, decode, encode
 from .codec import loads as _loads
@@ -42,25 +43,6 @@ SCAN_COUNT = 500
 
 class RedisUnavailable(RuntimeError):
     """The redis package is not installed (install smartcache-ls[redis])."""
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***``."""
-    return _with_password(url, "***")
-
-
-def _with_password(url: str, password: str | None) -> str:
-    """A URL that has a password, with ``password`` in its place (None: no password, the
-    user name kept); a URL without one, unchanged."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]  # as written: an IPv6 host keeps its brackets
-    userinfo = parts.username or ""
-    if password is not None:
-        userinfo = f"{userinfo}:{password}"
-    netloc = f"{userinfo}@{host}" if userinfo else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def make_namespace(workspace: str = "", user: str | None = None) -> str:
@@ -108,8 +90,9 @@ class RedisTier(BatchedTier):
         if scheme.endswith("+cluster"):
             url = scheme[: -len("+cluster")] + url[len(scheme) :]
         self.url = mask_url(url)
-        url_password = urlsplit(url).password
-        pw = os.environ.get(PASSWORD_ENV) or password or (unquote(url_password) if url_password else None)
+        connect_url, url_password = split_credentials(url)
+        pw = os.environ.get(PASSWORD_ENV) or password or url_password
+        register_secret(pw)  # masked in every log line from now on
         self._socket_timeout = socket_timeout
         self._clock = clock
         self._backoff_base = backoff_base
@@ -124,7 +107,7 @@ class RedisTier(BatchedTier):
         self._dropped = 0
         self._writes = 0
         self._outages = 0
-        self._connect_url = _with_password(url, None)
+        self._connect_url = connect_url  # no password in it: redis-py's errors cannot show one
         self._password = pw
         self._client: Any = None
         self._get: Callable[[str], Any] = self._connect_and_get

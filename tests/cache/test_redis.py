@@ -271,10 +271,10 @@ def test_urls_with_an_ipv6_host_keep_their_brackets() -> None:
     leave an IPv6 host in brackets (without them the port is read as part of the host)."""
     import redis
 
-    from smartcache_ls.cache.redis import _with_password
+    from smartcache_ls.redact import split_credentials
 
     assert mask_url("rediss://u:p@[::1]:7/0") == "rediss://u:***@[::1]:7/0"
-    stripped = _with_password("rediss://u:p@[::1]:7/0", None)
-    assert stripped == "rediss://u@[::1]:7/0"
+    stripped, password = split_credentials("rediss://u:p@[::1]:7/0")
+    assert (stripped, password) == ("rediss://u@[::1]:7/0", "p")
     kwargs = redis.ConnectionPool.from_url(stripped).connection_kwargs
     assert (kwargs["host"], kwargs["port"], kwargs["username"]) == ("::1", 7, "u")
