@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from typing import Any
 
 from . import __version__
 from .cache.memory import MemoryTier
+from .cache.private import usable_cache_dir
 from .cache.redis import RedisTier, make_namespace
 from .cache.sqlite import SqliteTier
 from .cache.tiered import TieredCache
@@ -85,11 +87,12 @@ class RequestCounter:
 class Engine:
     def __init__(self, settings: Settings, cache_dir: Path, *, watch: bool = True) -> None:
         self.settings = settings
+        # a directory other users could read or write is refused for a private session dir
+        cache_dir, self._session_dir = usable_cache_dir(cache_dir, (DB_NAME,))
         self.cache_dir = cache_dir
         self.started = time.monotonic()
         self.workspaces: dict[str, Workspace] = {}
         self._ws_lock = threading.Lock()
-        cache_dir.mkdir(parents=True, exist_ok=True)
         self._own_dir = Path(os.path.realpath(cache_dir))  # ignored inside a workspace
         self.sqlite = SqliteTier(cache_dir / DB_NAME, settings.max_disk_bytes, settings.ttl_seconds)
         self.memory = MemoryTier(settings.max_memory_bytes, settings.ttl_seconds)
@@ -604,6 +607,8 @@ class Engine:
         except Exception:
             log.exception("saving the session's statistics failed")
         self.cache.close()
+        if self._session_dir:
+            shutil.rmtree(self.cache_dir, ignore_errors=True)
 
 
 def _open_redis(settings: Settings) -> RedisTier | None:

@@ -28,6 +28,7 @@ from typing import Any
 from .batched import BatchedTier
 from .codec import CodecError, decode, encode, encode_sized
 from .codec import loads as _loads
+from .private import create_private_file, make_private_dirs
 from .stats import StatsCounter
 
 __all__ = ["SCHEMA_VERSION", "Op", "SqliteTier"]
@@ -142,7 +143,7 @@ class SqliteTier(BatchedTier):
         self._closed = False
         self._error_logged = False
         self.set_aside: Path | None = None  # where a corrupt file went, if one was found
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.path.parent)
         self._open_checked()
 
     # connections ----------------------------------------------------------------
@@ -180,12 +181,14 @@ class SqliteTier(BatchedTier):
         delay = 0.02
         while True:
             try:
+                create_private_file(self.path)  # 0600, and SQLite gives -wal and -shm its mode
                 self._init_schema()
                 return
             except sqlite3.DatabaseError as exc:
                 if _is_corruption(exc):
                     self._close_all()
                     self._set_aside(exc)
+                    create_private_file(self.path)
                     self._init_schema()
                     return
                 if not _is_busy(exc) or time.monotonic() > deadline:
