@@ -28,6 +28,7 @@ from . import __version__
 from .cache.memory import MemoryTier
 from .cache.private import usable_cache_dir
 from .cache.redis import RedisTier, make_namespace
+from .cache.shared import max_shared_bytes, verify_shared
 from .cache.sqlite import SqliteTier
 from .cache.tiered import TieredCache
 from .content import content_hash
@@ -97,6 +98,7 @@ class Engine:
         self.sqlite = SqliteTier(cache_dir / DB_NAME, settings.max_disk_bytes, settings.ttl_seconds)
         self.memory = MemoryTier(settings.max_memory_bytes, settings.ttl_seconds)
         self.redis = _open_redis(settings)
+        self._shared_refused = False  # warned once that a shared analysis was refused
         self.cache = TieredCache(self.memory, self.sqlite, self.redis)
         self.prefetcher = Prefetcher(self._warm)
         self.prefetcher.start()
@@ -452,12 +454,21 @@ class Engine:
         from .analysis import analyze, language_for
 
         redis = self.redis if self.settings.share_analyses else None
+        language = language_for(rel)
         # The same text under another extension is analysed as another language.
-        key = f"{digest}.{language_for(rel) or 'text'}"
+        key = f"{digest}.{language or 'text'}"
         if redis is not None:
-            shared = redis.get_shared(key)
-            if isinstance(shared, dict) and shared.get("hash") == digest:
-                return dict(shared), "redis"
+            shared = redis.get_shared(key, max_shared_bytes(len(text.encode("utf-8", "surrogatepass"))))
+            if shared is not None:
+                # anyone who can write to the Redis could have put it there
+                why = verify_shared(shared, text, language)
+                if why is None:
+                    redis.accept_shared()
+                    return dict(shared), "redis"
+                redis.reject_shared()
+                level = logging.DEBUG if self._shared_refused else logging.WARNING
+                self._shared_refused = True
+                log.log(level, "shared analysis of %s from Redis refused (%s): recomputed", rel, why)
         value = analyze(rel, text)
         if redis is not None:
             redis.set_shared(key, value)

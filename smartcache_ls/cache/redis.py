@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 PASSWORD_ENV = "SMARTCACHE_REDIS_PASSWORD"
 KEY_ROOT = "smartcache"
+# Shared analyses live under a root of their own: no user namespace (``smartcache:<user>:``,
+# even for a user called "shared") can reach them, and an operator can grant them apart (ACL).
+SHARED_ROOT = "smartcache-shared:"
 SCAN_COUNT = 500
 
 
@@ -82,7 +85,7 @@ class RedisTier(BatchedTier):
         if not namespace:
             raise ValueError("RedisTier needs a namespace prefix")
         self.namespace = namespace
-        self.shared_prefix = f"{KEY_ROOT}:shared:"
+        self.shared_prefix = SHARED_ROOT
         self.ttl = max(1, int(ttl)) if ttl and ttl > 0 else None
         self.share_analyses = share_analyses
         scheme = urlsplit(url).scheme.lower()
@@ -107,6 +110,8 @@ class RedisTier(BatchedTier):
         self._dropped = 0
         self._writes = 0
         self._outages = 0
+        self._shared_hits = 0
+        self._shared_rejected = 0
         self._connect_url = connect_url  # no password in it: redis-py's errors cannot show one
         self._password = pw
         self._client: Any = None
@@ -321,17 +326,31 @@ class RedisTier(BatchedTier):
         return sum(int(r) for r in pipe.execute() if isinstance(r, int))
 
     # shared analyses (by content hash) --------------------------------------------------------
-    def get_shared(self, content_hash: str) -> Any | None:
-        """A teammate's analysis of identical content, if sharing is on."""
+    def get_shared(self, content_hash: str, max_bytes: int) -> Any | None:
+        """A teammate's analysis of identical content, if sharing is on, UNVERIFIED (the
+        caller checks it: see cache/shared.py). Redis sends at most ``max_bytes`` + 1 bytes of
+        it; a larger value, or one that is not JSON, counts as rejected."""
         if not self.share_analyses:
             return None
-        raw = self._call(lambda: self._client.get(self.shared_prefix + content_hash), None)
-        if raw is None:
+        key = self.shared_prefix + content_hash
+        raw = self._call(lambda: self._client.getrange(key, 0, max_bytes), None)
+        if not raw:  # GETRANGE of a missing key is b""
+            return None
+        if len(raw) > max_bytes:
+            self.reject_shared()
             return None
         try:
             return decode(raw)
         except CodecError:
+            self.reject_shared()
             return None
+
+    def accept_shared(self) -> None:
+        self._shared_hits += 1
+
+    def reject_shared(self) -> None:
+        """Count a shared analysis that was not served (too large, malformed, not ours)."""
+        self._shared_rejected += 1
 
     def set_shared(self, content_hash: str, value: Any) -> None:
         if not self.share_analyses:
@@ -358,6 +377,8 @@ class RedisTier(BatchedTier):
             "cluster": self.cluster,
             "namespace": self.namespace,
             "shareAnalyses": self.share_analyses,
+            "sharedHits": self._shared_hits,
+            "sharedRejected": self._shared_rejected,
         }
 
     def close(self) -> None:

@@ -74,12 +74,16 @@ def test_shared_analyses_only_when_enabled(redis_server: RedisServer) -> None:
     on_a = RedisTier(redis_server.url, namespace="a:", share_analyses=True)
     on_b = RedisTier(redis_server.url, namespace="b:", share_analyses=True)
     off.set_shared("hash1", {"symbols": []})
-    assert on_a.get_shared("hash1") is None
+    assert on_a.get_shared("hash1", 1000) is None
     on_a.set_shared("hash1", {"symbols": ["f"]})
-    assert on_b.get_shared("hash1") == {"symbols": ["f"]}  # teammate, other namespace
-    assert off.get_shared("hash1") is None  # sharing off: not even read
+    assert on_b.get_shared("hash1", 1000) == {"symbols": ["f"]}  # teammate, other namespace
+    assert off.get_shared("hash1", 1000) is None  # sharing off: not even read
+    assert on_b.get_shared("hash1", 10) is None  # larger than the caller accepts: not decoded
+    assert on_b.stats()["sharedRejected"] == 1
+    spoof = RedisTier(redis_server.url, namespace=make_namespace(user="shared"), share_analyses=True)
+    spoof.clear()  # a user called "shared" clears its own namespace, not the team's analyses
     on_a.clear()  # clearing a namespace keeps shared analyses
-    assert on_b.get_shared("hash1") == {"symbols": ["f"]}
+    assert on_b.get_shared("hash1", 1000) == {"symbols": ["f"]}
 
 
 def test_password_from_env_and_never_logged(
@@ -188,7 +192,7 @@ def test_unreachable_at_startup_plain_and_cluster(caplog: pytest.LogCaptureFixtu
             tier = RedisTier(url, namespace="ns:", backoff_base=1.0, clock=clock)
             assert tier.get("a") is None
             tier.set("a", 1)  # dropped, no exception
-            assert tier.get_shared("h") is None
+            assert tier.get_shared("h", 1000) is None
             assert not tier.stats()["available"]
             clock.now += 5  # past the backoff: one more (failed) try, which re-arms the breaker
             assert tier.get("a") is None
