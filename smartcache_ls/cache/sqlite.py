@@ -6,11 +6,24 @@
 * Table ``entries(key, value JSON text, size, atime, hits, expires_at)``, bounded by
   bytes: running totals kept by triggers (exact across processes), eviction of
   expired entries first, then least recently accessed, down to a low-water mark.
+* The bound is also on the files the user sees: the database file plus its WAL stay
+  under ``max_bytes`` (at least ``MIN_FILE_BOUND``) between writes. The WAL gets a
+  quarter of it (``wal_autocheckpoint`` and ``journal_size_limit``, and write batches
+  split into transactions that fit), the database the rest: when its pages pass that,
+  rows are evicted until the live pages are under the low-water mark, freed pages are
+  given back (``auto_vacuum = INCREMENTAL`` + ``incremental_vacuum``; an older file is
+  migrated with one ``VACUUM`` at start) and the WAL is checkpointed and truncated.
 * Reads do not write: access times and hit counts are buffered in memory and
   applied in one statement batch with the next write (or ``flush_access()``).
 * Table ``meta(name, value JSON)`` for small persistent documents, never evicted.
-* A file at the path that is not a readable SQLite database is renamed aside to
-  ``<name>.corrupt-<timestamp>`` (warning logged) and a fresh database is created.
+* Corruption is noticed: a file that is not a database, SQLITE_CORRUPT / SQLITE_NOTADB
+  from any statement, or a failed ``PRAGMA quick_check`` (run at start in the
+  background, bounded to ``QUICK_CHECK_SECONDS``) sets the file aside as
+  ``<name>.corrupt-<timestamp>`` (warning logged) and a fresh database is created; the
+  statement that failed answers as a miss (a write is retried once on the fresh file).
+  Every connection of this process is closed before the rename (each thread's
+  connection says when it is in use, see ``_Slot``), so none can later delete the new
+  file's -wal or -shm by name.
 """
 
 from __future__ import annotations
@@ -23,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .batched import BatchedTier
 from .codec import CodecError, decode, encode, encode_sized
@@ -35,12 +48,21 @@ __all__ = ["SCHEMA_VERSION", "Op", "SqliteTier"]
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 SCHEMA_VERSION = 1
 ACCESS_BUFFER = 4096  # distinct keys whose access time waits for the next write
 EVICT_CHUNK = 256
 TOTALS_EVERY = 32
 CACHE_KIB = 8192  # page cache per connection
 MMAP_BYTES = 64 << 20  # reads through mmap: no read() syscall per page
+MIN_FILE_BOUND = 256 << 10  # an empty cache file and its WAL take a few pages
+WAL_SHARE = 4  # the WAL's share of the file bound: 1/4 ...
+WAL_MIN, WAL_MAX = 64 << 10, 64 << 20  # ... within these
+WAL_PAGES = 1000  # SQLite's default autocheckpoint, the most we let the WAL grow before one
+WAL_LOOK_EVERY = 64  # transactions between looks at the WAL's size
+QUICK_CHECK_SECONDS = 1.0
+CHECKPOINT_BUSY_MS = 100  # a truncating checkpoint waits this long for readers, then gives up
 
 # A write operation for ``apply``: ("set", key, json_text, size) | ("delete", key)
 # | ("delete_prefix", prefix).  (TieredCache's background writer sends batches of these.)
@@ -82,7 +104,9 @@ _TOTALS = "SELECT count, size FROM totals WHERE id = 0"
 _CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 
 
-def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+def _is_corruption(exc: sqlite3.Error) -> bool:
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
     if isinstance(exc, sqlite3.OperationalError):  # locked, busy, I/O: not corruption
         code = getattr(exc, "sqlite_errorcode", None)
         return code is not None and code & 0xFF in _CORRUPT_CODES
@@ -101,6 +125,10 @@ def _is_busy(exc: sqlite3.DatabaseError) -> bool:
     return "locked" in text or "busy" in text
 
 
+class _QuickCheckFailed(sqlite3.DatabaseError):
+    sqlite_errorcode = 11  # reported like SQLITE_CORRUPT
+
+
 def _prefix_bounds(prefix: str) -> tuple[str, str | None]:
     """[low, high) key range of a prefix under SQLite's binary (UTF-8 order) collation."""
     if not prefix:
@@ -109,6 +137,23 @@ def _prefix_bounds(prefix: str) -> tuple[str, str | None]:
     if last >= 0x10FFFF:
         return prefix, None
     return prefix, prefix[:-1] + chr(last + 1)
+
+
+class _Slot:
+    """One thread's connection, and whether that thread is using it, so that a rebuild can
+    close every connection safely (``db`` is None once it is being closed).
+
+    The owner sets ``busy`` and then reads ``db``; a rebuild clears ``db`` and then waits for
+    ``busy`` to drop before it closes the connection. Under the GIL these plain attribute
+    writes are seen in order, so no owner can start on a connection that is being closed,
+    and no lock (about 0.3 us, 7% of a read) is taken per statement."""
+
+    __slots__ = ("busy", "db", "gen")
+
+    def __init__(self, db: sqlite3.Connection, gen: int) -> None:
+        self.db: sqlite3.Connection | None = db
+        self.gen = gen
+        self.busy = False
 
 
 class SqliteTier(BatchedTier):
@@ -123,6 +168,7 @@ class SqliteTier(BatchedTier):
         clock: Callable[[], float] = time.time,
         busy_timeout: float = 10.0,
         low_water: float = 0.9,
+        check_at_start: bool = True,
     ) -> None:
         self.path = Path(path)
         self.max_bytes = max_bytes
@@ -130,21 +176,40 @@ class SqliteTier(BatchedTier):
         self._clock = clock
         self._busy_ms = int(busy_timeout * 1000)
         self._low_water = low_water
+        self.file_bound = max(max_bytes, MIN_FILE_BOUND)
+        self._wal_budget = min(max(self.file_bound // WAL_SHARE, WAL_MIN), WAL_MAX)
+        self._db_budget = self.file_bound - self._wal_budget
+        self._txn_bytes = self._wal_budget // 4  # data per transaction before a batch is split
+        self._page_size = 4096
+        self._wal_path = self.path.with_name(self.path.name + "-wal")
         self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
+        self._slots: list[_Slot] = []
         self._conns_lock = threading.Lock()
         self._write_lock = threading.Lock()  # one writer transaction per process at a time
+        self._rebuild_lock = threading.RLock()  # new connections wait out a rebuild
+        self._gen = 0  # which file the connections are of: +1 per rebuild
+        self._inode: tuple[int, int] | None = None
         self._touches: dict[str, float] = {}
         self._counter = StatsCounter()
         self._writes = 0
         self._expirations = 0
+        self._corruptions = 0
+        self._vacuums = 0
         self._estimate = 1 << 62  # bytes in the file as far as we know (forces a first reading)
+        self._file_estimate = 1 << 62  # bytes of database pages as far as we know
         self._since_check = 0
+        self._txns = 0
         self._closed = False
         self._error_logged = False
         self.set_aside: Path | None = None  # where a corrupt file went, if one was found
         make_private_dirs(self.path.parent)
         self._open_checked()
+        self._checker: threading.Thread | None = None
+        if check_at_start:
+            self._checker = threading.Thread(
+                target=self._check_at_start, name="smartcache-sqlite-check", daemon=True
+            )
+            self._checker.start()
 
     # connections ----------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -159,21 +224,71 @@ class SqliteTier(BatchedTier):
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
         conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+        # the WAL stays within its share of the bound: checkpointed once a transaction more
+        # would pass it (or at SQLite's default of 1,000 pages: reads from a long WAL are
+        # slower than from the file), and cut back to that when a checkpoint lets it restart
+        pages = min(WAL_PAGES, max(8, (self._wal_budget - self._txn_bytes) // self._page_size))
+        conn.execute(f"PRAGMA wal_autocheckpoint = {pages}")
+        conn.execute(f"PRAGMA journal_size_limit = {pages * self._page_size}")
         return conn
 
-    def _conn(self) -> sqlite3.Connection:
+    def _current(self) -> _Slot:
+        """This thread's live connection (a new one after a rebuild closed the old)."""
         try:
-            conn: sqlite3.Connection = self._local.conn
-            return conn
+            slot: _Slot = self._local.slot
         except AttributeError:
-            pass
-        if self._closed:
-            raise sqlite3.ProgrammingError("SqliteTier is closed")
-        conn = self._connect()
-        self._local.conn = conn
-        with self._conns_lock:
-            self._conns.append(conn)
-        return conn
+            return self._new_slot()
+        if slot.db is None:
+            return self._new_slot()
+        return slot
+
+    def _new_slot(self) -> _Slot:
+        with self._rebuild_lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("SqliteTier is closed")
+            slot = _Slot(self._connect(), self._gen)
+            self._local.slot = slot
+            with self._conns_lock:
+                self._slots = [s for s in self._slots if s.db is not None]
+                self._slots.append(slot)
+            return slot
+
+    def _run(self, what: str, fn: Callable[[sqlite3.Connection], T], default: T, *, write: bool = False) -> T:
+        """``fn(connection)`` on this thread's connection (holding the write lock if ``write``).
+
+        A failure is logged and answers ``default``; after corruption (the file set aside and
+        rebuilt) ``fn`` runs once more, on the fresh file."""
+        for attempt in range(2):
+            while True:
+                slot = self._current()
+                with self._write_lock if write else contextlib.nullcontext():
+                    slot.busy = True
+                    db = slot.db
+                    if db is not None:
+                        try:
+                            return fn(db)
+                        except sqlite3.Error as exc:
+                            failure = exc
+                        finally:
+                            slot.busy = False
+                        break
+                    slot.busy = False
+            if not self._failed(what, failure, slot) or attempt:
+                return default
+        return default
+
+    def _failed(self, what: str, exc: sqlite3.Error, slot: _Slot) -> bool:
+        """Log a failed statement; on corruption, set the file aside and rebuild. True if the
+        file was (or had just been) rebuilt, so the statement may be tried again."""
+        if _is_corruption(exc):
+            self._rebuild(exc, slot.gen)
+            return True
+        if not self._error_logged:
+            self._error_logged = True
+            log.warning("SQLite cache %s: %s failed: %s (further errors not logged)", self.path, what, exc)
+        else:
+            log.debug("SQLite cache %s: %s failed: %s", self.path, what, exc)
+        return False
 
     def _open_checked(self) -> None:
         """Open (or create) the schema; set a corrupt file aside; wait out other openers."""
@@ -200,12 +315,18 @@ class SqliteTier(BatchedTier):
                 delay = min(delay * 2, 0.5)
 
     def _init_schema(self) -> None:
-        conn = self._conn()
+        conn = self._current().db
+        assert conn is not None
+        st = os.stat(self.path)
+        self._inode = (st.st_dev, st.st_ino)
+        if st.st_size == 0:  # a new file: freed pages can be given back (set before any table)
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
         if mode != "wal":
             mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
             if mode != "wal":
                 log.warning("SQLite cache %s: journal_mode is %s, not wal", self.path, mode)
+        self._page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
         if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
             return  # an existing cache: nothing to write, no write lock to wait for
         conn.execute("BEGIN IMMEDIATE")
@@ -230,6 +351,30 @@ class SqliteTier(BatchedTier):
                 conn.execute("ROLLBACK")
             raise
 
+    def _rebuild(self, exc: BaseException, gen: int) -> None:
+        """The file of generation ``gen`` is corrupt: close every connection, set it aside, start fresh."""
+        with self._rebuild_lock:
+            if gen != self._gen or self._closed:
+                return  # another thread rebuilt it already
+            self._corruptions += 1
+            with self._write_lock:
+                self._close_all()
+                self._gen += 1
+                try:
+                    st = os.stat(self.path)
+                    ours = (st.st_dev, st.st_ino) == self._inode
+                except FileNotFoundError:
+                    ours = False
+                try:
+                    if ours:
+                        self._set_aside(exc)
+                    else:  # another process set it aside and made a new one: use that
+                        log.warning("SQLite cache %s was replaced in use (%s): reopened", self.path, exc)
+                    self._estimate = self._file_estimate = 1 << 62
+                    self._open_checked()
+                except (OSError, sqlite3.Error) as again:
+                    log.warning("SQLite cache %s could not be rebuilt: %s", self.path, again)
+
     def _set_aside(self, exc: BaseException) -> None:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
         target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
@@ -244,31 +389,90 @@ class SqliteTier(BatchedTier):
 
     def _close_all(self) -> None:
         with self._conns_lock:
-            conns, self._conns = self._conns, []
-        for conn in conns:
+            slots, self._slots = self._slots, []
+        for slot in slots:
+            db, slot.db = slot.db, None
+            if db is None:
+                continue
+            while slot.busy:  # its thread is running a statement on it: let that finish
+                time.sleep(0.001)
             with contextlib.suppress(sqlite3.Error):
-                conn.close()
-        self._local = threading.local()
+                db.close()
 
-    def _runtime_error(self, what: str, exc: sqlite3.Error) -> None:
-        if not self._error_logged:
-            self._error_logged = True
-            log.warning("SQLite cache %s: %s failed: %s (further errors not logged)", self.path, what, exc)
-        else:
-            log.debug("SQLite cache %s: %s failed: %s", self.path, what, exc)
+    def _check_at_start(self) -> None:
+        """Background, once: a quick check bounded in time, the auto-vacuum migration, the bound."""
+        deadline = time.monotonic() + QUICK_CHECK_SECONDS
+
+        def check(db: sqlite3.Connection) -> str | None:
+            db.set_progress_handler(lambda: int(time.monotonic() > deadline or self._closed), 10_000)
+            try:
+                rows = db.execute("PRAGMA quick_check(1)").fetchall()
+            except sqlite3.OperationalError as exc:
+                if "interrupt" not in str(exc):
+                    raise
+                log.debug("SQLite cache %s: quick check stopped after %.1f s", self.path, QUICK_CHECK_SECONDS)
+                return None
+            finally:
+                db.set_progress_handler(None, 0)
+            return None if rows and rows[0][0] == "ok" else str(rows[0][0] if rows else "no answer")
+
+        try:
+            gen = self._gen
+            problem = self._run("quick check", check, None)
+            if problem is not None:
+                self._rebuild(_QuickCheckFailed(f"quick_check: {problem}"), gen)
+            if not self._closed:
+                self._run("vacuum migration", self._migrate_auto_vacuum, None, write=True)
+            if not self._closed and self.file_bytes() > self.file_bound:  # an older, larger file
+                self._run("write", lambda db: self._transaction(db, (), {}), 0, write=True)
+        except sqlite3.ProgrammingError:
+            pass  # closed meanwhile
+        finally:
+            with contextlib.suppress(AttributeError):
+                del self._local.slot  # this thread ends: its connection is closed at close()
+
+    def _migrate_auto_vacuum(self, db: sqlite3.Connection) -> None:
+        if int(db.execute("PRAGMA auto_vacuum").fetchone()[0]) == 2:
+            return
+        log.info("SQLite cache %s: one VACUUM to turn on incremental auto-vacuum", self.path)
+        db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        db.execute("VACUUM")
+        self._vacuums += 1
+        self._checkpoint(db)
+
+    def _checkpoint(self, db: sqlite3.Connection) -> None:
+        """Copy the WAL into the database and truncate it (and the file, if pages were freed),
+        waiting at most CHECKPOINT_BUSY_MS for readers."""
+        db.execute(f"PRAGMA busy_timeout = {CHECKPOINT_BUSY_MS}")
+        try:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
 
     # reads --------------------------------------------------------------------------
     def get_with_size(self, key: str, *, count: bool = True) -> tuple[Any, int] | None:
         """(value, stored size in bytes) or None; ``count=False`` records no hit/miss."""
-        try:
+        row = None
+        failure: sqlite3.Error | None = None
+        while True:
             try:
-                conn: sqlite3.Connection = self._local.conn
+                slot: _Slot = self._local.slot
             except AttributeError:
-                conn = self._conn()
-            row = conn.execute(_GET, (key,)).fetchone()
-        except sqlite3.Error as exc:
-            self._runtime_error("read", exc)
-            row = None
+                slot = self._new_slot()
+            slot.busy = True
+            db = slot.db
+            if db is not None:
+                try:
+                    row = db.execute(_GET, (key,)).fetchone()
+                except sqlite3.Error as exc:
+                    failure = exc
+                finally:
+                    slot.busy = False
+                break
+            slot.busy = False
+            self._new_slot()  # a rebuild closed this thread's connection
+        if failure is not None:
+            self._failed("read", failure, slot)  # a rebuilt file has nothing: a miss
         if row is None:
             if count:
                 self._counter.misses += 1
@@ -299,18 +503,16 @@ class SqliteTier(BatchedTier):
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
-        try:
-            row = self._conn().execute(_GET, (key,)).fetchone()
-        except sqlite3.Error:
-            return False
+        row = self._run("read", lambda db: db.execute(_GET, (key,)).fetchone(), None)
         return row is not None and (row[2] is None or row[2] > self._clock())
 
     def _delete_if_expired(self, key: str, now: float) -> None:
-        try:
-            with self._write_lock:
-                self._conn().execute("DELETE FROM entries WHERE key = ? AND expires_at <= ?", (key, now))
-        except sqlite3.Error as exc:
-            self._runtime_error("expire", exc)
+        self._run(
+            "expire",
+            lambda db: db.execute("DELETE FROM entries WHERE key = ? AND expires_at <= ?", (key, now)),
+            None,
+            write=True,
+        )
 
     # writes -------------------------------------------------------------------------
     def set(self, key: str, value: Any) -> None:
@@ -324,51 +526,72 @@ class SqliteTier(BatchedTier):
             self.apply(ops)
 
     def apply(self, ops: Sequence[Op]) -> int:
-        """Run write operations in order, in one transaction; evict if over the bound.
+        """Run write operations in order, in one transaction (several, if the batch is larger
+        than the WAL's share of the bound); evict if over the bound.
 
         Returns how many rows deletions removed. Errors are logged, not raised
         (a cache write that fails is a lost write, never a failed request)."""
         if self._closed:
             return 0
+        touches, self._touches = self._touches, {}
+        return self._run("write", lambda db: self._transaction(db, ops, touches), 0, write=True)
+
+    def _transaction(self, conn: sqlite3.Connection, ops: Sequence[Op], touches: dict[str, float]) -> int:
         now = self._clock()
         expires = now + self.ttl if self.ttl is not None else None
         removed = 0
         added = 0
-        touches, self._touches = self._touches, {}
-        with self._write_lock:
-            try:
-                conn = self._conn()
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for op in ops:
-                        kind = op[0]
-                        if kind == "set":
-                            _, key, text, size = op
-                            if size > self.max_bytes:
-                                removed += conn.execute(_DELETE, (key,)).rowcount
-                                continue
-                            conn.execute(_UPSERT, (key, text, size, now, expires))
-                            touches.pop(key, None)
-                            self._writes += 1
-                            added += size
-                        elif kind == "delete":
-                            removed += conn.execute(_DELETE, (op[1],)).rowcount
-                        elif kind == "delete_prefix":
-                            removed += self._delete_prefix(conn, op[1])
-                        else:
-                            raise ValueError(f"unknown cache op {kind!r}")
-                    if touches:
-                        conn.executemany(_TOUCH, [(t, k) for k, t in touches.items()])
-                    self._evict(conn, now, added)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                self._runtime_error("write", exc)
-                return 0
+        shrunk = False
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for op in ops:
+                kind = op[0]
+                if kind == "set":
+                    _, key, text, size = op
+                    if size > self.max_bytes:
+                        removed += conn.execute(_DELETE, (key,)).rowcount
+                        continue
+                    if added and added + size > self._txn_bytes:
+                        # the WAL holds a whole transaction: commit what it holds so far
+                        shrunk |= self._evict(conn, now, added)
+                        conn.execute("COMMIT")
+                        conn.execute("BEGIN IMMEDIATE")
+                        added = 0
+                    conn.execute(_UPSERT, (key, text, size, now, expires))
+                    touches.pop(key, None)
+                    self._writes += 1
+                    added += size
+                elif kind == "delete":
+                    removed += conn.execute(_DELETE, (op[1],)).rowcount
+                elif kind == "delete_prefix":
+                    removed += self._delete_prefix(conn, op[1])
+                else:
+                    raise ValueError(f"unknown cache op {kind!r}")
+            if touches:
+                conn.executemany(_TOUCH, [(t, k) for k, t in touches.items()])
+            shrunk |= self._evict(conn, now, added)
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        if shrunk:
+            # every free page leaves the file (executescript steps the pragma to its end, which
+            # execute() does not; no transaction is open here for it to commit)
+            conn.executescript("PRAGMA incremental_vacuum;")
+        self._txns += 1
+        # the WAL's size (a stat, 2-50 us here) now and then, and after a large transaction:
+        # it stays under its share unless readers keep the automatic checkpoints from finishing
+        look = added > self._txn_bytes // 2 or not self._txns % WAL_LOOK_EVERY
+        if shrunk or (look and self._wal_bytes() > self._wal_budget):
+            self._checkpoint(conn)  # the WAL goes into the database file, which shrinks; emptied
         return removed
+
+    def _wal_bytes(self) -> int:
+        try:
+            return os.stat(self._wal_path).st_size
+        except OSError:
+            return 0
 
     @staticmethod
     def _delete_prefix(conn: sqlite3.Connection, prefix: str) -> int:
@@ -384,22 +607,54 @@ class SqliteTier(BatchedTier):
         if self._touches:
             self.apply(())
 
-    def _evict(self, conn: sqlite3.Connection, now: float, added: int) -> None:
-        # The exact total (kept by triggers, every process's writes) is read when our own
-        # writes since the last reading could have crossed the bound, or every
-        # TOTALS_EVERY transactions, not on every write.
+    def _evict(self, conn: sqlite3.Connection, now: float, added: int) -> bool:
+        """Evict down to the low-water mark if the entries' bytes or the file's pages are over
+        the bound; True if rows were evicted (the caller then checkpoints)."""
+        # The exact totals (kept by triggers, every process's writes) and the page count are
+        # read when our own writes since the last reading could have crossed a bound (a
+        # value takes at most about twice its size in pages), or every TOTALS_EVERY
+        # transactions, not on every write.
         self._since_check += 1
         self._estimate += added
-        if self._estimate <= self.max_bytes and self._since_check < TOTALS_EVERY:
-            return
+        page = self._page_size
+        self._file_estimate += 2 * added + page
+        if (
+            self._estimate <= self.max_bytes
+            and self._file_estimate <= self._db_budget
+            and self._since_check < TOTALS_EVERY
+        ):
+            return False
+        pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+        file_over = pages * page > self._db_budget
         size = conn.execute(_TOTALS).fetchone()[1]
         self._since_check = 0
         self._estimate = size
-        if size <= self.max_bytes:
-            return
+        self._file_estimate = pages * page
+        if size <= self.max_bytes and not file_over:
+            return False
         conn.execute("DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
-        count, size = conn.execute(_TOTALS).fetchone()
-        target = int(self.max_bytes * self._low_water)
+        # Pages in use, without the free ones (which the caller's vacuum gives back).
+        live = pages - int(conn.execute("PRAGMA freelist_count").fetchone()[0]) if file_over else 0
+        shrunk = file_over
+        goal = int(self._db_budget * self._low_water) // page
+        for _ in range(4):  # the bytes-per-page ratio is an estimate: measure again after a round
+            count, size = conn.execute(_TOTALS).fetchone()
+            target = int(self.max_bytes * self._low_water)
+            if live > goal:
+                target = min(target, int(size * goal / live))
+            if size <= target or not self._evict_rows(conn, size, count, target):
+                break
+            shrunk = True
+            pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+            live = pages - int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+            if live <= goal:
+                break
+        self._estimate = conn.execute(_TOTALS).fetchone()[1]
+        self._file_estimate = 1 << 62  # read the pages again after the vacuum
+        return shrunk
+
+    def _evict_rows(self, conn: sqlite3.Connection, size: int, count: int, target: int) -> bool:
+        evicted = False
         while size > target:
             # one ordered scan (no atime index) picks about as many rows as the excess needs
             guess = int((size - target) / max(size / max(count, 1), 1)) + 16
@@ -416,15 +671,13 @@ class SqliteTier(BatchedTier):
                 if size <= target:
                     break
             conn.executemany(_DELETE, doomed)
-        self._estimate = size
+            evicted = True
+        return evicted
 
     # meta ---------------------------------------------------------------------------
     def get_meta(self, name: str) -> Any | None:
-        try:
-            row = self._conn().execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
-        except sqlite3.Error as exc:
-            self._runtime_error("meta read", exc)
-            return None
+        sql = "SELECT value FROM meta WHERE name = ?"
+        row = self._run("meta read", lambda db: db.execute(sql, (name,)).fetchone(), None)
         if row is None:
             return None
         try:
@@ -435,33 +688,46 @@ class SqliteTier(BatchedTier):
 
     def set_meta(self, name: str, value: Any) -> None:
         text = encode(value)
-        try:
-            with self._write_lock:
-                self._conn().execute(
-                    "INSERT INTO meta(name, value, mtime) VALUES (?, ?, ?) ON CONFLICT(name) "
-                    "DO UPDATE SET value = excluded.value, mtime = excluded.mtime",
-                    (name, text, time.time()),
-                )
-        except sqlite3.Error as exc:
-            self._runtime_error("meta write", exc)
+        self._run(
+            "meta write",
+            lambda db: db.execute(
+                "INSERT INTO meta(name, value, mtime) VALUES (?, ?, ?) ON CONFLICT(name) "
+                "DO UPDATE SET value = excluded.value, mtime = excluded.mtime",
+                (name, text, time.time()),
+            ),
+            None,
+            write=True,
+        )
 
     def meta_names(self) -> list[str]:
         """Names of the stored meta documents (for `smartcache-ls stats`)."""
-        rows = self._conn().execute("SELECT name FROM meta ORDER BY name").fetchall()
+        sql = "SELECT name FROM meta ORDER BY name"
+        rows: list[Any] = self._run("meta read", lambda db: db.execute(sql).fetchall(), [])
         return [str(row[0]) for row in rows]
 
     def delete_meta(self, name: str) -> bool:
-        with self._write_lock:
-            return self._conn().execute("DELETE FROM meta WHERE name = ?", (name,)).rowcount > 0
+        return self._run(
+            "meta write",
+            lambda db: db.execute("DELETE FROM meta WHERE name = ?", (name,)).rowcount > 0,
+            False,
+            write=True,
+        )
 
     # stats, lifecycle ----------------------------------------------------------------
     def totals(self) -> tuple[int, int]:
         """(entries, bytes) in the file, counting every process's writes."""
-        try:
-            count, size = self._conn().execute(_TOTALS).fetchone()
-        except sqlite3.Error:
+        row = self._run("read", lambda db: db.execute(_TOTALS).fetchone(), None)
+        if row is None:
             return 0, 0
-        return int(count), int(size)
+        return int(row[0]), int(row[1])
+
+    def file_bytes(self) -> int:
+        """Bytes on disk: the database file and its WAL."""
+        total = 0
+        for name in (self.path, self._wal_path):
+            with contextlib.suppress(OSError):
+                total += os.stat(name).st_size
+        return total
 
     def stats(self) -> dict[str, Any]:
         entries, nbytes = self.totals() if not self._closed else (0, 0)
@@ -469,11 +735,16 @@ class SqliteTier(BatchedTier):
         out.update(
             {
                 "maxBytes": self.max_bytes,
+                "fileBytes": self.file_bytes(),
+                "fileBound": self.file_bound,
                 "writes": self._writes,
                 "expirations": self._expirations,
+                "corruptions": self._corruptions,
                 "path": str(self.path),
             }
         )
+        if self.set_aside is not None:
+            out["setAside"] = str(self.set_aside)
         return out
 
     def close(self) -> None:
@@ -482,7 +753,10 @@ class SqliteTier(BatchedTier):
         with contextlib.suppress(sqlite3.Error):
             self.flush_access()
         self._closed = True
-        self._close_all()
+        if self._checker is not None and self._checker is not threading.current_thread():
+            self._checker.join(timeout=5)
+        with self._rebuild_lock:
+            self._close_all()
 
     def __enter__(self) -> SqliteTier:
         return self
