@@ -129,7 +129,7 @@ def test_threads_reading_and_writing_while_the_file_is_rebuilt(tmp_path: Path) -
                 if i % 10 == 0:
                     tier.set(f"t{n}/{i}", i)
                     tier.get_meta("model")
-        except BaseException as exc:  # noqa: BLE001 - any escape is the failure
+        except BaseException as exc:  # any escape is the failure
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
