@@ -62,6 +62,7 @@ WAL_MIN, WAL_MAX = 64 << 10, 64 << 20  # ... within these
 WAL_PAGES = 1000  # SQLite's default autocheckpoint, the most we let the WAL grow before one
 WAL_LOOK_EVERY = 64  # transactions between looks at the WAL's size
 QUICK_CHECK_SECONDS = 1.0
+MIGRATE_SECONDS = 5.0  # the one VACUUM of an older file, holding our write lock
 CHECKPOINT_BUSY_MS = 100  # a truncating checkpoint waits this long for readers, then gives up
 
 # A write operation for ``apply``: ("set", key, json_text, size) | ("delete", key)
@@ -194,7 +195,6 @@ class SqliteTier(BatchedTier):
         self._writes = 0
         self._expirations = 0
         self._corruptions = 0
-        self._vacuums = 0
         self._estimate = 1 << 62  # bytes in the file as far as we know (forces a first reading)
         self._file_estimate = 1 << 62  # bytes of database pages as far as we know
         self._since_check = 0
@@ -432,12 +432,23 @@ class SqliteTier(BatchedTier):
                 del self._local.slot  # this thread ends: its connection is closed at close()
 
     def _migrate_auto_vacuum(self, db: sqlite3.Connection) -> None:
+        """One VACUUM turns on incremental auto-vacuum in a file made without it; bounded to
+        MIGRATE_SECONDS (a large file keeps its mode and is tried again at the next start)."""
         if int(db.execute("PRAGMA auto_vacuum").fetchone()[0]) == 2:
             return
-        log.info("SQLite cache %s: one VACUUM to turn on incremental auto-vacuum", self.path)
-        db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-        db.execute("VACUUM")
-        self._vacuums += 1
+        deadline = time.monotonic() + MIGRATE_SECONDS
+        db.set_progress_handler(lambda: int(time.monotonic() > deadline or self._closed), 10_000)
+        try:
+            db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            db.execute("VACUUM")
+        except sqlite3.OperationalError as exc:
+            if "interrupt" not in str(exc):
+                raise
+            log.info("SQLite cache %s: auto-vacuum migration stopped after %s s", self.path, MIGRATE_SECONDS)
+            return
+        finally:
+            db.set_progress_handler(None, 0)
+        log.info("SQLite cache %s: migrated to incremental auto-vacuum", self.path)
         self._checkpoint(db)
 
     def _checkpoint(self, db: sqlite3.Connection) -> None:
