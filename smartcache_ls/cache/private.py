@@ -36,6 +36,13 @@ log = logging.getLogger(__name__)
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def _euid() -> int:
+    """The effective uid (-1 where there is none: there, as on Windows, ownership is not checked)."""
+    return os.geteuid() if hasattr(os, "geteuid") else -1
 
 
 class UnsafeCacheDir(Exception):
@@ -70,8 +77,10 @@ def check_private_dir(path: Path, owned: tuple[str, ...] = ()) -> Path:
         raise UnsafeCacheDir(f"{path} cannot be read: {exc.strerror}") from None
     if not stat.S_ISDIR(st.st_mode):
         raise UnsafeCacheDir(f"{path} is not a directory")
-    if st.st_uid != os.geteuid():
-        raise UnsafeCacheDir(f"{path} is owned by uid {st.st_uid}, not by this user (uid {os.geteuid()})")
+    if _euid() < 0:
+        return real  # no POSIX owners or modes here
+    if st.st_uid != _euid():
+        raise UnsafeCacheDir(f"{path} is owned by uid {st.st_uid}, not by this user (uid {_euid()})")
     mode = stat.S_IMODE(st.st_mode)
     if mode & 0o022:
         raise UnsafeCacheDir(f"{path} is writable by other users (mode {mode:04o})")
@@ -97,7 +106,7 @@ def tighten_files(directory: Path, owned: tuple[str, ...]) -> bool:
         st = os.lstat(path)
         if not stat.S_ISREG(st.st_mode):
             raise UnsafeCacheDir(f"{path} is not a regular file")
-        if st.st_uid != os.geteuid():
+        if _euid() >= 0 and st.st_uid != _euid():
             raise UnsafeCacheDir(f"{path} is owned by uid {st.st_uid}, not by this user")
         if stat.S_IMODE(st.st_mode) & 0o077:
             os.chmod(path, FILE_MODE)
@@ -108,11 +117,11 @@ def create_private_file(path: Path) -> None:
     """Create ``path`` empty with mode 0600 unless it exists (SQLite then opens it and gives
     its -wal and -shm the same mode); an existing file of ours is tightened to 0600."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, FILE_MODE)
     except FileExistsError:
         with contextlib.suppress(OSError):
             st = os.lstat(path)
-            if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) & 0o077:
+            if stat.S_ISREG(st.st_mode) and st.st_uid == _euid() and stat.S_IMODE(st.st_mode) & 0o077:
                 os.chmod(path, FILE_MODE)
         return
     try:
@@ -149,5 +158,5 @@ def _runtime_dir() -> str | None:
         st = os.stat(runtime)
     except OSError:
         return None
-    ok = stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not stat.S_IMODE(st.st_mode) & 0o077
+    ok = stat.S_ISDIR(st.st_mode) and st.st_uid == _euid() and not stat.S_IMODE(st.st_mode) & 0o077
     return runtime if ok else None
