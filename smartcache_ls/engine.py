@@ -34,6 +34,7 @@ from .cache.tiered import TieredCache
 from .content import content_hash
 from .heap import freeze_long_lived
 from .ignore import scan_files
+from .mcp.link import LIVE_DIR
 from .paths import (
     PathRefused,
     check_regular_file,
@@ -89,7 +90,7 @@ class Engine:
     def __init__(self, settings: Settings, cache_dir: Path, *, watch: bool = True) -> None:
         self.settings = settings
         # a directory other users could read or write is refused for a private session dir
-        cache_dir, self._session_dir = usable_cache_dir(cache_dir, (DB_NAME,))
+        cache_dir, self._session_dir = usable_cache_dir(cache_dir, (DB_NAME,), (LIVE_DIR,))
         self.cache_dir = cache_dir
         self.started = time.monotonic()
         self.workspaces: dict[str, Workspace] = {}

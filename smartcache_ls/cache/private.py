@@ -64,11 +64,12 @@ def make_private_dirs(path: Path) -> None:
             os.chmod(directory, DIR_MODE)  # the umask may have taken bits away
 
 
-def check_private_dir(path: Path, owned: tuple[str, ...] = ()) -> Path:
+def check_private_dir(path: Path, owned: tuple[str, ...] = (), owned_dirs: tuple[str, ...] = ()) -> Path:
     """Create or check the cache directory; its real path. Raises UnsafeCacheDir.
 
     ``owned``: name prefixes of the files that are ours in it (tightened to 0600; a
-    directory holding only such files is tightened to 0700)."""
+    directory holding only such files, and the ``owned_dirs`` (subdirectories other parts
+    of the server keep private themselves), is tightened to 0700)."""
     make_private_dirs(path)
     real = Path(os.path.realpath(path))
     try:
@@ -84,13 +85,13 @@ def check_private_dir(path: Path, owned: tuple[str, ...] = ()) -> Path:
     mode = stat.S_IMODE(st.st_mode)
     if mode & 0o022:
         raise UnsafeCacheDir(f"{path} is writable by other users (mode {mode:04o})")
-    foreign = tighten_files(real, owned)
+    foreign = tighten_files(real, owned, owned_dirs)
     if mode & 0o077 and not foreign:
         os.chmod(real, DIR_MODE)
     return real
 
 
-def tighten_files(directory: Path, owned: tuple[str, ...]) -> bool:
+def tighten_files(directory: Path, owned: tuple[str, ...], owned_dirs: tuple[str, ...] = ()) -> bool:
     """Make our files in ``directory`` 0600; True if it holds anything else. Raises
     UnsafeCacheDir for one of our files owned by another user (it could be read or swapped)."""
     foreign = False
@@ -99,6 +100,8 @@ def tighten_files(directory: Path, owned: tuple[str, ...]) -> bool:
     except OSError as exc:
         raise UnsafeCacheDir(f"{directory} cannot be listed: {exc.strerror}") from None
     for name in names:
+        if name in owned_dirs and stat.S_ISDIR(os.lstat(directory / name).st_mode):
+            continue
         if not owned or not name.startswith(owned):
             foreign = True
             continue
@@ -130,12 +133,14 @@ def create_private_file(path: Path) -> None:
         os.close(fd)
 
 
-def usable_cache_dir(path: Path, owned: tuple[str, ...]) -> tuple[Path, bool]:
+def usable_cache_dir(
+    path: Path, owned: tuple[str, ...], owned_dirs: tuple[str, ...] = ()
+) -> tuple[Path, bool]:
     """(the directory to cache in, whether it is a session directory to remove at exit).
 
     ``path`` if it is safe, else (with a warning) a fresh private directory."""
     try:
-        check_private_dir(path, owned)
+        check_private_dir(path, owned, owned_dirs)
         return path, False
     except (UnsafeCacheDir, OSError) as exc:
         reason = str(exc)

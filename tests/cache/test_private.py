@@ -82,3 +82,11 @@ def test_a_cache_file_of_another_user_is_refused(tmp_path: Path) -> None:
     os.chown(planted, 65534, 65534)
     with pytest.raises(UnsafeCacheDir, match="owned by uid 65534"):
         check_private_dir(cache, OWNED)
+
+
+def test_the_live_link_directory_counts_as_ours(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    (cache / "live").mkdir(parents=True, mode=0o700)
+    os.chmod(cache, 0o755)
+    check_private_dir(cache, OWNED, ("live",))
+    assert mode(cache) == 0o700
