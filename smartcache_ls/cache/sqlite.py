@@ -260,7 +260,10 @@ class SqliteTier(BatchedTier):
         rebuilt) ``fn`` runs once more, on the fresh file."""
         for attempt in range(2):
             while True:
-                slot = self._current()
+                try:
+                    slot = self._current()
+                except sqlite3.ProgrammingError:  # closed: the cache answers nothing
+                    return default
                 with self._write_lock if write else contextlib.nullcontext():
                     slot.busy = True
                     db = slot.db
@@ -469,7 +472,10 @@ class SqliteTier(BatchedTier):
             try:
                 slot: _Slot = self._local.slot
             except AttributeError:
-                slot = self._new_slot()
+                try:
+                    slot = self._new_slot()
+                except sqlite3.ProgrammingError:  # closed: a miss
+                    break
             slot.busy = True
             db = slot.db
             if db is not None:
@@ -481,7 +487,10 @@ class SqliteTier(BatchedTier):
                     slot.busy = False
                 break
             slot.busy = False
-            self._new_slot()  # a rebuild closed this thread's connection
+            try:
+                self._new_slot()  # a rebuild closed this thread's connection
+            except sqlite3.ProgrammingError:  # or the tier was closed: a miss
+                break
         if failure is not None:
             self._failed("read", failure, slot)  # a rebuilt file has nothing: a miss
         if row is None:

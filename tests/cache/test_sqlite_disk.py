@@ -146,3 +146,18 @@ def test_threads_reading_and_writing_while_the_file_is_rebuilt(tmp_path: Path) -
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     conn.close()
+
+
+def test_a_closed_tier_answers_misses_and_drops_writes(tmp_path: Path) -> None:
+    tier = SqliteTier(tmp_path / "cache.sqlite3", 1 << 20)
+    tier.set("a", 1)
+    tier.close()
+    assert tier.get("a") is None and "a" not in tier and tier.get_meta("m") is None
+    tier.set("b", 2)  # dropped, no exception
+    assert tier.apply((("delete", "a"),)) == 0
+
+    other: list[object] = []  # a thread that never used it, after close
+    thread = threading.Thread(target=lambda: other.append(tier.get("a")))
+    thread.start()
+    thread.join(10)
+    assert other == [None]
