@@ -90,7 +90,7 @@ class Engine:
     def __init__(self, settings: Settings, cache_dir: Path, *, watch: bool = True) -> None:
         self.settings = settings
         # a directory other users could read or write is refused for a private session dir
-        cache_dir, self._session_dir = usable_cache_dir(cache_dir, (DB_NAME,), (LIVE_DIR,))
+        cache_dir, self.cache_dir_refused = usable_cache_dir(cache_dir, (DB_NAME,), (LIVE_DIR,))
         self.cache_dir = cache_dir
         self.started = time.monotonic()
         self.workspaces: dict[str, Workspace] = {}
@@ -552,6 +552,7 @@ class Engine:
             "version": __version__,
             "uptimeSeconds": round(time.monotonic() - self.started, 3),
             "cacheDir": str(self.cache_dir),
+            **({"cacheDirRefused": self.cache_dir_refused} if self.cache_dir_refused else {}),
             "workspaces": [{"uri": ws.uri, "name": ws.name} for ws in spaces],
             "tiers": cache.get("tiers", {}),
             "loads": cache.get("loads", {}),
@@ -619,7 +620,7 @@ class Engine:
         except Exception:
             log.exception("saving the session's statistics failed")
         self.cache.close()
-        if self._session_dir:
+        if self.cache_dir_refused:  # a session directory of ours
             shutil.rmtree(self.cache_dir, ignore_errors=True)
 
 

@@ -135,13 +135,12 @@ def create_private_file(path: Path) -> None:
 
 def usable_cache_dir(
     path: Path, owned: tuple[str, ...], owned_dirs: tuple[str, ...] = ()
-) -> tuple[Path, bool]:
-    """(the directory to cache in, whether it is a session directory to remove at exit).
-
-    ``path`` if it is safe, else (with a warning) a fresh private directory."""
+) -> tuple[Path, str | None]:
+    """(the directory to cache in, None; or a session directory to remove at exit, and why
+    ``path`` was refused): ``path`` if it is safe, else (with a warning) a fresh private one."""
     try:
         check_private_dir(path, owned, owned_dirs)
-        return path, False
+        return path, None
     except (UnsafeCacheDir, OSError) as exc:
         reason = str(exc)
     fallback = Path(tempfile.mkdtemp(prefix="smartcache-ls-", dir=_runtime_dir()))
@@ -151,7 +150,7 @@ def usable_cache_dir(
         reason,
         fallback,
     )
-    return fallback, True
+    return fallback, reason
 
 
 def _runtime_dir() -> str | None:

@@ -41,8 +41,9 @@ def test_group_writable_refused_and_a_session_dir_used(tmp_path: Path) -> None:
     os.chmod(shared, 0o770)
     with pytest.raises(UnsafeCacheDir, match="writable by other users"):
         check_private_dir(shared, OWNED)
-    used, session = usable_cache_dir(shared, OWNED)
-    assert session and used != shared and mode(used) == 0o700 and used.stat().st_uid == os.geteuid()
+    used, refused = usable_cache_dir(shared, OWNED)
+    assert refused and "writable by other users" in refused and used != shared
+    assert mode(used) == 0o700 and used.stat().st_uid == os.geteuid()
     used.rmdir()
 
 

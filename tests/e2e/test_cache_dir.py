@@ -70,6 +70,7 @@ def test_an_old_readable_cache_is_tightened(workspace: Path, tmp_path: Path) -> 
 def _assert_refused(workspace: Path, cache: Path, why: str) -> None:
     stats, stderr = serve_once(workspace, cache)
     assert "cache directory refused" in stderr and why in stderr, stderr
+    assert why in str(stats["cacheDirRefused"])  # the client can see it too
     used = Path(str(stats["cacheDir"]))
     assert used != cache and not (cache / DB_NAME).exists()  # nothing written where others can reach
     assert not used.exists()  # the session directory goes with the server
