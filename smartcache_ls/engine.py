@@ -28,7 +28,7 @@ from . import __version__
 from .cache.memory import MemoryTier
 from .cache.private import usable_cache_dir
 from .cache.redis import RedisTier, make_namespace
-from .cache.shared import max_shared_bytes, verify_shared
+from .cache.shared import fetch_verified
 from .cache.sqlite import SqliteTier
 from .cache.tiered import TieredCache
 from .content import content_hash
@@ -99,7 +99,6 @@ class Engine:
         self.sqlite = SqliteTier(cache_dir / DB_NAME, settings.max_disk_bytes, settings.ttl_seconds)
         self.memory = MemoryTier(settings.max_memory_bytes, settings.ttl_seconds)
         self.redis = _open_redis(settings)
-        self._shared_refused = False  # warned once that a shared analysis was refused
         self.cache = TieredCache(self.memory, self.sqlite, self.redis)
         self.prefetcher = Prefetcher(self._warm)
         self.prefetcher.start()
@@ -459,17 +458,9 @@ class Engine:
         # The same text under another extension is analysed as another language.
         key = f"{digest}.{language or 'text'}"
         if redis is not None:
-            shared = redis.get_shared(key, max_shared_bytes(len(text.encode("utf-8", "surrogatepass"))))
+            shared = fetch_verified(redis, key, rel, text, language)  # anyone could have put it there
             if shared is not None:
-                # anyone who can write to the Redis could have put it there
-                why = verify_shared(shared, text, language)
-                if why is None:
-                    redis.accept_shared()
-                    return dict(shared), "redis"
-                redis.reject_shared()
-                level = logging.DEBUG if self._shared_refused else logging.WARNING
-                self._shared_refused = True
-                log.log(level, "shared analysis of %s from Redis refused (%s): recomputed", rel, why)
+                return shared, "redis"
         value = analyze(rel, text)
         if redis is not None:
             redis.set_shared(key, value)

@@ -12,23 +12,51 @@ shared analysis is taken only if it is the analysis of exactly the text we hold:
 * its size is bounded (``max_shared_bytes``; Redis sends no more than that, see
   ``RedisTier.get_shared``), and so are the depth and the number of its symbols.
 
-``verify_shared`` returns None for a good analysis, else why it was refused.
+``verify_shared`` returns None for a good analysis, else why it was refused;
+``fetch_verified`` reads one from Redis, checks it, counts it (``sharedHits`` /
+``sharedRejected``) and warns once per process about a refused one.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
 
 from ..content import content_hash
 
-__all__ = ["MAX_DEPTH", "max_shared_bytes", "verify_shared"]
+if TYPE_CHECKING:
+    from .redis import RedisTier
+
+__all__ = ["MAX_DEPTH", "fetch_verified", "max_shared_bytes", "verify_shared"]
+
+log = logging.getLogger(__name__)
 
 MAX_DEPTH = 64  # nesting of symbols' children
 MIN_SHARED_BYTES = 64 << 10
 SHARED_BYTES_PER_BYTE = 16  # an outline may be larger than its file, within reason
 
 _SYMBOL_KEYS = frozenset({"name", "kind", "range", "children"})
+_warned = threading.Event()  # a refused shared analysis is a warning once, then debug lines
+
+
+def fetch_verified(
+    redis: RedisTier, key: str, rel: str, text: str, language: str | None
+) -> dict[str, Any] | None:
+    """The shared analysis under ``key`` if it is the analysis of ``text`` (of file ``rel``)."""
+    shared = redis.get_shared(key, max_shared_bytes(len(text.encode("utf-8", "surrogatepass"))))
+    if shared is None:
+        return None
+    why = verify_shared(shared, text, language)
+    if why is None:
+        redis.accept_shared()
+        return dict(shared)
+    redis.reject_shared()
+    level = logging.DEBUG if _warned.is_set() else logging.WARNING
+    _warned.set()
+    log.log(level, "shared analysis of %s from Redis refused (%s): recomputed", rel, why)
+    return None
 
 
 def max_shared_bytes(text_bytes: int) -> int:
