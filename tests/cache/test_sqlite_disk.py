@@ -8,6 +8,9 @@ import logging
 import os
 import random
 import sqlite3
+import subprocess
+import sys
+import textwrap
 import threading
 from pathlib import Path
 
@@ -161,3 +164,55 @@ def test_a_closed_tier_answers_misses_and_drops_writes(tmp_path: Path) -> None:
     thread.start()
     thread.join(10)
     assert other == [None]
+
+
+_READER_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from smartcache_ls.cache.sqlite import SqliteTier
+    tier = SqliteTier(Path(sys.argv[1]), 1 << 30, check_at_start=False)
+    tag = sys.argv[2]
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for r in range(30):
+        for i in range(0, 2000, 7):
+            tier.get(f"k{i}")
+        tier.set_many([(f"{tag}/{r}/{j}", j) for j in range(50)])
+        time.sleep(0.02)
+    print(tier.stats()["corruptions"], all(tier.get(f"{tag}/29/{j}") == j for j in range(50)), flush=True)
+    tier.close()
+    """
+)
+
+
+def test_two_processes_on_a_damaged_file_both_recover(tmp_path: Path) -> None:
+    path = _damaged(tmp_path, 6, pages=0)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _READER_WRITER, str(path), tag],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for tag in "ab"
+    ]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    rng = random.Random(6)  # damage the file while both have it open
+    count = os.path.getsize(path) // 4096
+    with open(path, "r+b") as fh:
+        for page in rng.sample(range(2, count), 20):
+            fh.seek(page * 4096)
+            fh.write(rng.randbytes(4096))
+    outs = [proc.communicate("go\n", timeout=120) for proc in procs]
+    for proc, (out, err) in zip(procs, outs, strict=True):
+        assert proc.returncode == 0, err
+        assert out.split() == ["1", "True"], (out, err)  # noticed once each, own writes readable
+    assert any(p.name.startswith(f"{path.name}.corrupt-") for p in tmp_path.iterdir())
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    for tag in "ab":  # every batch of both processes, written after the rebuild or before it
+        assert conn.execute("SELECT count(*) FROM entries WHERE key LIKE ?", (f"{tag}/%",)).fetchone()[0] > 0
+    conn.close()
