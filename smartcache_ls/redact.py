@@ -38,10 +38,12 @@ __all__ = [
 MASK = "***"
 MIN_SECRET = 4  # shorter registered secrets are masked in URLs only, not in every word of a log
 
-_SECRET_NAME = r"[^\s=&#;?]*(?:pass|pwd|secret|token|auth|credential|api_?key)[^\s=&#;?]*"
-_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@?#]*):(?P<pw>[^\s]*)@")
-_QUERY = re.compile(rf"(?P<head>[?&;]{_SECRET_NAME}=)(?P<pw>[^\s&#;\"'<>]*)", re.IGNORECASE)
-_SECRET_PARAM = re.compile(rf"^{_SECRET_NAME}$", re.IGNORECASE)
+# Linear in the text whatever it holds (logs carry uris a client chose): a parameter name is
+# at most 64 characters, and each URL's userinfo is found with find/rfind, not backtracking.
+_SECRET_PARAM = re.compile(r"pass|pwd|secret|token|auth|credential|api_?key", re.IGNORECASE)
+_QUERY = re.compile(r"(?P<head>[?&;](?P<name>[^\s=&#;?]{1,64})=)(?P<pw>[^\s&#;\"'<>]*)")
+_TOKEN_END = re.compile(r"\s")
+_NOT_USER = frozenset("/?#@")
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
@@ -57,13 +59,34 @@ def register_secret(secret: str | None) -> None:
 def mask_text(text: str) -> str:
     """``text`` with every credential it holds replaced by ``***``."""
     if "://" in text:
-        text = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@" if m["pw"] != MASK else m[0], text)
+        text = _mask_userinfo(text)
     if "=" in text:
-        text = _QUERY.sub(lambda m: m["head"] + MASK, text)
+        text = _QUERY.sub(lambda m: m["head"] + MASK if _SECRET_PARAM.search(m["name"]) else m[0], text)
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
+
+
+def _mask_userinfo(text: str) -> str:
+    """Each ``scheme://user:password@`` with the password masked: the userinfo of a URL runs to
+    the last '@' of its whitespace-free run, and has its ':' before any '/', '?', '#'."""
+    out: list[str] = []
+    pos = 0
+    while (sep := text.find("://", pos)) >= 0:
+        start = sep + 3
+        found = _TOKEN_END.search(text, start)
+        end = found.start() if found else len(text)
+        at = text.rfind("@", start, end)
+        colon = text.find(":", start, at) if at >= 0 else -1
+        if colon >= 0 and not _NOT_USER.intersection(text[start:colon]) and text[colon + 1 : at] != MASK:
+            out.append(text[pos : colon + 1])
+            out.append(MASK)
+            pos = at
+        out.append(text[pos:end])
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def mask_url(url: str) -> str:
@@ -104,7 +127,7 @@ def split_credentials(url: str) -> tuple[str, str | None]:
             netloc = f"{user}@{host}"
     query: list[tuple[str, str]] = []
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if _SECRET_PARAM.match(name):
+        if len(name) <= 64 and _SECRET_PARAM.search(name):
             if name.lower() == "password" and password is None:
                 password = value
             continue
