@@ -26,21 +26,26 @@ def on_disk(path: Path) -> int:
     return sum(os.stat(p).st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
 
 
-@pytest.mark.parametrize("sizes", [(200, 2_000, 8_000, 30_000, 60_000), (200, 500_000, 2_000_000)])
-def test_files_on_disk_stay_under_the_bound(tmp_path: Path, sizes: tuple[int, ...]) -> None:
+@pytest.mark.parametrize(
+    ("sizes", "per_batch"),
+    [((200, 2_000, 8_000, 30_000, 60_000), 20), ((200, 500_000, 1_500_000), 4)],  # files; large files
+)
+def test_files_on_disk_stay_under_the_bound(tmp_path: Path, sizes: tuple[int, ...], per_batch: int) -> None:
     path = tmp_path / "cache.sqlite3"
     rng = random.Random(7)
     written = 0
     with SqliteTier(path, 5 * MB) as tier:
         for _ in range(40):
-            batch = [(f"ws:file:{rng.randrange(400)}", {"text": "x" * rng.choice(sizes)}) for _ in range(20)]
+            batch = [
+                (f"ws:file:{rng.randrange(400)}", {"text": "x" * rng.choice(sizes)}) for _ in range(per_batch)
+            ]
             tier.set_many(batch)
             written += sum(len(v["text"]) for _, v in batch)
             assert on_disk(path) <= 5 * MB + SLACK, (on_disk(path), written)
         stats = tier.stats()
         assert written > 2 * 5 * MB and stats["evictions"] > 0
         assert stats["fileBytes"] == on_disk(path) and stats["fileBound"] == 5 * MB
-        assert stats["bytes"] > 2 * MB  # the bound is used, not emptied
+        assert stats["bytes"] > MB  # the bound is used, not emptied
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
     conn.close()

@@ -62,8 +62,9 @@ def test_max_disk_mb_bounds_the_files_on_disk(tmp_path: Path) -> None:
         done.set()
         sampler.join()
     assert on_disk(cache) <= 5 * MB  # at rest
-    # while writing, the WAL may also hold the transaction in progress (a quarter of the bound)
-    assert peak[0] <= 5 * MB + 5 * MB // 4, peak[0]
+    # while writing too (the WAL's share and one transaction's growth are kept free); 5% slack
+    # for a truncating checkpoint that the server's own readers held off
+    assert peak[0] <= 5 * MB * 1.05, peak[0]
     sqlite = stats["tiers"]["sqlite"]
     assert sqlite["evictions"] > 0 and sqlite["fileBound"] == 5 * MB
 
