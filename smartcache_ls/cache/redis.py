@@ -4,12 +4,14 @@
   ``redis+cluster://host:port`` (Redis Cluster through redis-py's ``RedisCluster``; the
   ``cluster=True`` option does the same for a plain URL). ``redis`` is imported lazily:
   it is an optional dependency (``smartcache-ls[redis]``, hiredis recommended).
-* The password comes from ``SMARTCACHE_REDIS_PASSWORD`` if set, else from the URL; it
-  is never logged (logs show the URL with the password masked).
+* The password comes from ``SMARTCACHE_REDIS_PASSWORD`` if set, else from the URL
+  (userinfo or ``?password=``); the client gets it as an argument and a URL without it,
+  and ``redact`` masks it everywhere it could show (``url`` here is already masked).
 * Every key lives under a namespace prefix (user and workspace), so two namespaces never
   see each other's entries; values are compact JSON with a TTL (``SET ... EX``).
 * Analyses can be shared across a team by content hash (``get_shared``/``set_shared``),
-  only when ``share_analyses`` is on.
+  only when ``share_analyses`` is on, under ``SHARED_ROOT``, outside every user namespace;
+  what ``get_shared`` returns is unverified, bounded in size (``cache/shared.py`` checks it).
 * Writes are pipelined in batches (``apply``). If Redis is down or goes away, reads
   return None and writes are dropped; the outage is logged once, and a circuit breaker
   retries with exponential backoff until Redis answers again.
