@@ -32,9 +32,19 @@ def uri_to_path(uri: str) -> Path:
     if parts.netloc not in ("", "localhost"):
         raise PathRefused("badUri", f"remote file uris are not served: {uri!r}")
     raw = unquote(parts.path)
+    if "\x00" in raw or (not raw.isascii() and not _encodable(raw)):
+        raise PathRefused("badUri", f"file uri holds a NUL byte or a lone surrogate: {uri!r}")
     if not raw.startswith("/"):
         raise PathRefused("badUri", f"file uri must hold an absolute path: {uri!r}")
     return Path(os.path.normpath(raw))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def path_to_uri(path: Path | str) -> str:

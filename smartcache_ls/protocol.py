@@ -4,7 +4,7 @@ Params arrive from pygls as nested namedtuples (``Object``), ``None``, or a list
 (Neovim sends an empty Lua table as ``[]``). :func:`parse_params` turns them into
 typed attrs objects or raises :class:`InvalidParams` with a message that says
 what is wrong. Results are attrs objects turned into camelCase JSON by
-:func:`to_wire`.
+:func:`to_wire`, and encoded once by :func:`encode_result`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import attrs
+import orjson
 
 STATS = "smartcache/stats"
 PREDICT = "smartcache/predict"
@@ -174,7 +175,12 @@ def _camel(name: str) -> str:
 
 
 def to_wire(value: Any) -> Any:
-    """attrs results (and containers of them) to camelCase JSON-able data."""
+    """attrs results (and containers of them) to camelCase JSON-able data.
+
+    A :class:`RawJSON` inside stays as it is (an ``orjson.Fragment``, written out verbatim).
+    """
+    if isinstance(value, RawJSON):
+        return orjson.Fragment(value.data)
     if attrs.has(type(value)):
         return {_camel(f.name): to_wire(getattr(value, f.name)) for f in attrs.fields(type(value))}
     if isinstance(value, dict):
@@ -182,3 +188,10 @@ def to_wire(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [to_wire(v) for v in value]
     return value
+
+
+def encode_result(value: Any) -> RawJSON:
+    """A handler's result as the JSON bytes of its answer, encoded once (a RawJSON as it is)."""
+    if isinstance(value, RawJSON):
+        return value
+    return RawJSON(orjson.dumps(to_wire(value)))

@@ -10,16 +10,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import attrs
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from . import __version__, protocol
 from .engine import Engine
+from .jsonrpc import RpcProtocol, run_stdio, run_tcp
 from .mcp.endpoints import LiveEndpoints
 from .paths import PathRefused
 from .redact import MaskingFilter
@@ -34,8 +37,10 @@ P = TypeVar("P")
 class SmartCacheServer(LanguageServer):
     """The pygls server plus the engine it adapts to."""
 
+    protocol: RpcProtocol
+
     def __init__(self, cache_dir: Path, settings: Settings | None = None, *, watch: bool = True) -> None:
-        super().__init__("smartcache-ls", __version__, max_workers=8)
+        super().__init__("smartcache-ls", __version__, protocol_cls=RpcProtocol, max_workers=8)
         self.default_cache_dir = cache_dir
         self.settings = settings or Settings()
         self.watch = watch
@@ -51,16 +56,30 @@ class SmartCacheServer(LanguageServer):
         self.settings = settings
         return settings
 
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        run_stdio(self, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
+
+    def start_tcp(self, host: str, port: int) -> None:
+        run_tcp(self, host, port, _say_listening)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        log.error("%s", error)  # one line in the log; no window/showMessage popup
+
     def require_engine(self) -> Engine:
         if self.engine is None:
             raise JsonRpcException("the server is not initialized", code=-32002)
         return self.engine
 
 
+def _say_listening(host: str, port: int) -> None:
+    print(f"smartcache-ls: listening on {host}:{port}", file=sys.stderr, flush=True)
+
+
 def _answer(call: Callable[[], T]) -> Any:
     """Run an engine call and turn its refusals into JSON-RPC errors."""
     try:
-        return protocol.to_wire(call())
+        # Encoded here, on the request's worker thread: the protocol splices the bytes in as they are.
+        return protocol.encode_result(call())
     except protocol.InvalidParams as exc:
         raise JsonRpcInvalidParams(str(exc)) from None
     except PathRefused as exc:
@@ -78,6 +97,8 @@ class LspLogHandler(logging.Handler):
         self.addFilter(MaskingFilter())  # no credential reaches the client
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith("smartcache_ls.jsonrpc"):
+            return  # refused messages: the client has its error reply, stderr has the line
         loop = self.server.loop
         if loop is None or loop.is_closed():
             return
@@ -102,14 +123,28 @@ def _request(
     server.feature(method)(server.thread()(handler))
 
 
+def _build_engine(ls: SmartCacheServer, settings: Settings) -> Engine:
+    """The engine over the configured cache dir; over the default one if that cannot be used."""
+    try:
+        cache_dir = Path(settings.cache_dir).expanduser() if settings.cache_dir else ls.default_cache_dir
+        return Engine(settings, cache_dir, watch=ls.watch)
+    except (OSError, ValueError, RuntimeError) as exc:
+        if not settings.cache_dir:
+            raise
+        log.warning(
+            "cacheDir %r cannot be used (%s): using %s", settings.cache_dir, exc, ls.default_cache_dir
+        )
+        ls.settings = settings = attrs.evolve(settings, cache_dir=None)
+        return Engine(settings, ls.default_cache_dir, watch=ls.watch)
+
+
 def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
     server = SmartCacheServer(cache_dir, watch=watch)
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: SmartCacheServer, params: types.InitializeParams) -> None:
         settings = ls.merge_settings(params.initialization_options, "initializationOptions")
-        cache_dir = Path(settings.cache_dir).expanduser() if settings.cache_dir else ls.default_cache_dir
-        ls.engine = Engine(settings, cache_dir, watch=ls.watch)
+        ls.engine = _build_engine(ls, settings)
         folders: list[tuple[str, str | None]] = [(f.uri, f.name) for f in params.workspace_folders or []]
         if not folders and params.root_uri:
             folders = [(params.root_uri, None)]
@@ -140,8 +175,12 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: SmartCacheServer, params: types.DidChangeTextDocumentParams) -> None:
-        doc = ls.workspace.get_text_document(params.text_document.uri)
-        ls.require_engine().did_change(doc.uri, doc.source, params.text_document.version)
+        # The protocol applied the changes to its in-memory copy (a document that is not open
+        # never gets here): never read the text from disk.
+        uri = params.text_document.uri
+        text = ls.protocol.open_text(uri)
+        if text is not None:
+            ls.require_engine().did_change(uri, text, params.text_document.version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     def did_save(ls: SmartCacheServer, params: types.DidSaveTextDocumentParams) -> None:
