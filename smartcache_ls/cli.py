@@ -1,6 +1,6 @@
 """Command line: ``smartcache-ls`` serves LSP; subcommands replay, evaluate and inspect.
 
-    smartcache-ls [--tcp HOST:PORT] [--cache-dir DIR] [--log-level LEVEL]
+    smartcache-ls [--tcp HOST:PORT [--allow-remote]] [--cache-dir DIR] [--log-level LEVEL]
     smartcache-ls replay [TRACE] [--workspace DIR] ...      (the demo: prefetch on vs off)
     smartcache-ls evaluate TRACE... [--k 1,3,5] [--json]      (prediction quality, offline)
     smartcache-ls stats [--cache-dir DIR] [--json]            (what a cache dir holds)
@@ -15,6 +15,7 @@ the stream.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
@@ -40,7 +41,17 @@ def _serve_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"smartcache-ls {__version__}")
     parser.add_argument("--stdio", action="store_true", help="speak LSP over stdio (the default)")
-    parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    parser.add_argument(
+        "--tcp",
+        metavar="HOST:PORT",
+        help="listen on TCP instead of stdio: one client at a time, no authentication, loopback only "
+        "unless --allow-remote is given",
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let --tcp bind an address other than loopback (anyone who can reach it gets the session)",
+    )
     parser.add_argument(
         "--cache-dir", type=Path, help="where the SQLite cache lives (default: the user cache dir)"
     )
@@ -77,6 +88,14 @@ def serve(argv: list[str]) -> int:
             print(f"smartcache-ls: --tcp wants HOST:PORT, got {args.tcp!r}", file=sys.stderr)
             return 2
         port = int(port_text)
+        host = host.removeprefix("[").removesuffix("]")
+        if not args.allow_remote and not _loopback(host):
+            print(
+                f"smartcache-ls: --tcp binds loopback only ({host!r} is not); pass --allow-remote to "
+                "serve other machines (there is no authentication)",
+                file=sys.stderr,
+            )
+            return 2
     rpc_out = None
     if host is None:
         # Keep the real stdout for JSON-RPC only; everything else written to fd 1 goes to stderr.
@@ -97,6 +116,15 @@ def serve(argv: list[str]) -> int:
         if server.engine is not None:
             server.engine.close()
     return 0
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ MAX_HEADER = 64 * 1024
 """A header block (up to the blank line) longer than this is junk."""
 
 _HEADER_START = re.compile(rb"content-length[ \t]*:", re.IGNORECASE)
+_HEADER_LINE = re.compile(rb"[A-Za-z0-9-]+[ \t]*:")
 _KEEP = 32  # bytes kept at the end of a scanned buffer: a header start may straddle two reads
 
 
@@ -130,9 +131,9 @@ def _content_length(header: bytes) -> int | FramingError:
     for line in header.split(b"\r\n"):
         if not line.strip():
             continue
-        name, colon, value = line.partition(b":")
-        if not colon:
+        if not _HEADER_LINE.match(line):
             return FramingError(f"not a header line: {_show(line)}")
+        name, _, value = line.partition(b":")
         if name.strip().lower() != b"content-length":
             continue  # Content-Type and unknown headers carry nothing we need
         text = value.strip()
@@ -149,8 +150,10 @@ def _content_length(header: bytes) -> int | FramingError:
 
 
 def _junk(data: bytes) -> bool:
-    """Whether bytes before a header hold a line that is no header."""
-    return any(line.strip() and b":" not in line for line in data.split(b"\r\n"))
+    """Whether bytes before a header hold a line that is no header (or run into it)."""
+    if not data.endswith(b"\r\n"):
+        return True
+    return any(line.strip() and not _HEADER_LINE.match(line) for line in data.split(b"\r\n"))
 
 
 def _show(data: bytes, limit: int = 60) -> str:

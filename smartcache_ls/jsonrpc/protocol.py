@@ -90,6 +90,11 @@ class RpcProtocol(LanguageServerProtocol):
         params = message.get("params", _PARAMS_MISSING)
         message_type = self.get_message_type(method)
         where = f"{method}: "
+        if message_type is not None and ("id" in attrs.fields_dict(message_type)) != (kind == "request"):
+            what = "a notification: it takes no id" if kind == "request" else "a request: it needs an id"
+            raise Refusal(
+                messages.INVALID_REQUEST, f"Invalid Request: {method} is {what}", msg_id_of(message)
+            )
         if params is not _PARAMS_MISSING and not isinstance(params, dict | list) and params is not None:
             raise Refusal(messages.INVALID_PARAMS, f"{where}params must be an object or an array")
         if not clean and messages.has_lone_surrogate(params if params is not _PARAMS_MISSING else None):
@@ -103,12 +108,6 @@ class RpcProtocol(LanguageServerProtocol):
             if kind == "request":
                 return JsonRPCRequestMessage(id=message["id"], method=method, jsonrpc="2.0", params=value)
             return JsonRPCNotification(method=method, jsonrpc="2.0", params=value)
-        expects_id = "id" in attrs.fields_dict(message_type)
-        if expects_id != (kind == "request"):
-            what = "a request: it needs an id" if expects_id else "a notification: it takes no id"
-            raise Refusal(
-                messages.INVALID_REQUEST, f"Invalid Request: {method} is {what}", msg_id_of(message)
-            )
         data = dict(message)
         if params is _PARAMS_MISSING or params is None:
             data.pop("params", None)
