@@ -30,6 +30,7 @@ REQUEST_FAILED = -32803
 MsgId = int | str
 
 _MAX_ID = 2**63
+_MAX_SECOND_READ = 1024 * 1024  # larger bodies orjson refuses are parse errors, not read twice
 
 
 class Refusal(Exception):
@@ -54,6 +55,8 @@ def decode(body: bytes) -> tuple[Any, bool]:
     try:
         return orjson.loads(body), True
     except orjson.JSONDecodeError as first:
+        if len(body) > _MAX_SECOND_READ:
+            raise Refusal(PARSE_ERROR, f"Parse error: {first}") from None
         try:
             return json.loads(body.decode("utf-8"), parse_constant=_no_constant), False
         except (ValueError, RecursionError):

@@ -90,7 +90,8 @@ class RpcProtocol(LanguageServerProtocol):
         params = message.get("params", _PARAMS_MISSING)
         message_type = self.get_message_type(method)
         where = f"{method}: "
-        if message_type is not None and ("id" in attrs.fields_dict(message_type)) != (kind == "request"):
+        expects_id, shape = _message_facts(message_type)
+        if message_type is not None and expects_id != (kind == "request"):
             what = "a notification: it takes no id" if kind == "request" else "a request: it needs an id"
             raise Refusal(
                 messages.INVALID_REQUEST, f"Invalid Request: {method} is {what}", msg_id_of(message)
@@ -101,7 +102,7 @@ class RpcProtocol(LanguageServerProtocol):
             raise Refusal(messages.INVALID_PARAMS, f"{where}params hold a string with a lone surrogate")
         value = None if params is _PARAMS_MISSING else params
         try:
-            shapes.check(value, self._params_shape(message_type))
+            shapes.check(value, shape)
         except shapes.ShapeError as exc:
             raise Refusal(messages.INVALID_PARAMS, f"{where}{exc}") from None
         if message_type is None:
@@ -115,14 +116,6 @@ class RpcProtocol(LanguageServerProtocol):
             return self._converter.structure(data, message_type)
         except Exception as exc:  # cattrs' errors, and what hooks raise on odd values
             raise Refusal(messages.INVALID_PARAMS, f"{where}{_describe(exc)}") from None
-
-    def _params_shape(self, message_type: type | None) -> shapes.Shape:
-        if message_type is None:
-            return shapes.ANY  # custom methods check their own params (protocol.parse_params)
-        field = attrs.fields_dict(message_type).get("params")
-        if field is None:
-            return shapes.ANY
-        return shapes.shape_of(shapes._hints(message_type).get("params", Any))
 
     def _structure_response(self, message: dict[str, Any]) -> Any:
         try:
@@ -326,6 +319,23 @@ class RpcProtocol(LanguageServerProtocol):
             self._workspace.remove_text_document(params.text_document.uri)
         if (user_handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
             yield user_handler, (params,), None
+
+
+_FACTS: dict[type, tuple[bool, shapes.Shape]] = {}
+
+
+def _message_facts(message_type: type | None) -> tuple[bool, shapes.Shape]:
+    """Whether a message type carries an id, and the shape of its params (once per type)."""
+    if message_type is None:
+        return False, shapes.ANY  # custom methods check their own params (protocol.parse_params)
+    facts = _FACTS.get(message_type)
+    if facts is None:
+        fields = attrs.fields_dict(message_type)
+        shape = shapes.ANY
+        if "params" in fields:
+            shape = shapes.shape_of(shapes.type_hints(message_type).get("params", Any))
+        facts = _FACTS[message_type] = ("id" in fields, shape)
+    return facts
 
 
 def _safe_data(error: types.ResponseError) -> Any:

@@ -114,7 +114,7 @@ def shape_of(tp: Any) -> Shape:
     if isinstance(tp, type) and attrs.has(tp):
         shape = _kind(OBJECT)
         _CACHE[tp] = shape  # before the fields: a type may hold itself
-        hints = _hints(tp)
+        hints = type_hints(tp)
         for field in attrs.fields(tp):
             wire = _camel(field.name)
             shape.fields[wire] = shape_of(hints.get(field.name, Any))
@@ -189,7 +189,7 @@ def _value_kind(value: Any) -> str | None:
     return None
 
 
-def _hints(cls: type) -> dict[str, Any]:
+def type_hints(cls: type) -> dict[str, Any]:
     try:
         return typing.get_type_hints(cls)
     except Exception:  # an annotation that does not evaluate: check nothing there
