@@ -6,7 +6,8 @@ RecursionError. :func:`check` runs first, in one bounded walk: depth at most
 :data:`MAX_DEPTH`, at most :data:`MAX_NODES` values, and at every place the
 type names, the JSON kind it allows (object, array, string, integer, number,
 boolean, null) plus required fields of objects. It is conservative: a value it
-accepts may still be refused by cattrs, but nothing valid is refused here.
+accepts may still be refused by cattrs, but nothing valid is refused here, nor
+what Neovim sends for an object (a Lua table as an array), which cattrs takes.
 
 :func:`shape_of` derives the shape of any type lsprotocol uses (attrs classes,
 ``Optional``/``Union``, ``Sequence``, ``Mapping``, ``Literal``, enums,
@@ -232,6 +233,8 @@ def _check(value: Any, shape: Shape | None, depth: int, where: str, budget: list
         raise ShapeError(f"params hold more than {MAX_NODES} values")
     kind = NULL if value is None else _KIND_OF.get(type(value))
     kinds = None if shape is None else shape.kinds
+    if kind == ARRAY and kinds is not None and OBJECT in kinds and ARRAY not in kinds:
+        kinds = None  # a Lua table: Neovim sends {} as [] and some tables as [{...}] (cattrs takes both)
     if kinds is not None and kind not in kinds and not (kind == INTEGER and NUMBER in kinds):
         expected = " or ".join(sorted(kinds)) or "nothing"
         raise ShapeError(f"{where} must be {expected}, got {kind or type(value).__name__}")
@@ -251,6 +254,6 @@ def _check(value: Any, shape: Shape | None, depth: int, where: str, budget: list
     elif kind == ARRAY:
         if depth >= MAX_DEPTH:
             raise ShapeError(f"params are nested deeper than {MAX_DEPTH} levels")
-        inner = None if shape is None or shape.kinds is None else shape.items
+        inner = None if shape is None or kinds is None else shape.items
         for index, item in enumerate(value):
             _check(item, inner, depth + 1, f"{where}[{index}]", budget)

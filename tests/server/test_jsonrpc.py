@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_lsp
 from lsprotocol import types
 
 from smartcache_ls.jsonrpc import messages, shapes
 from smartcache_ls.jsonrpc.framing import FrameReader, FramingError
 from smartcache_ls.settings import Settings
+
+CLIENTS = Path(pytest_lsp.__file__).parent / "clients"
 
 
 def read_all(data: bytes, chunk: int = 7, **limits: int) -> list[bytes | str]:
@@ -141,6 +146,14 @@ def test_shapes_follow_the_lsprotocol_types() -> None:
         shapes.check({"capabilities": {}, "initializationOptions": deep}, init)
     with pytest.raises(shapes.ShapeError, match="more than"):
         shapes.check({"capabilities": {}, "initializationOptions": list(range(shapes.MAX_NODES + 1))}, init)
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS.glob("*.json")), ids=lambda p: p.stem)
+def test_real_clients_initialize_params_pass_the_shape_check(client: Path) -> None:
+    """The capabilities of the editors pytest-lsp bundles (Neovim 0.9 sends empty tables as [])."""
+    capabilities = json.loads(client.read_text())["capabilities"]
+    params = {"processId": 1, "rootUri": "file:///w", "capabilities": capabilities}
+    shapes.check(params, shapes.shape_of(types.InitializeParams))
 
 
 def test_settings_clamp_what_is_too_large_and_refuse_what_is_not_a_number() -> None:
