@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import os
 import queue
 import threading
 from collections.abc import Awaitable, Callable
@@ -81,8 +83,17 @@ def _pipe_reader(stream: BinaryIO, loop: asyncio.AbstractEventLoop) -> Callable[
     """Chunks of ``stream``, read on a thread; at most a few chunks wait for the loop."""
     chunks: asyncio.Queue[bytes] = asyncio.Queue(maxsize=8)
 
+    read: Callable[[int], bytes] = getattr(stream, "read1", stream.read)
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        fd = -1
+    if fd >= 0:
+        # The descriptor, not the buffered stream: a daemon thread blocked inside a buffered
+        # read holds its lock, and the interpreter aborts on that lock when it exits.
+        read = functools.partial(os.read, fd)
+
     def pump() -> None:
-        read = getattr(stream, "read1", stream.read)
         while True:
             try:
                 chunk = read(CHUNK)

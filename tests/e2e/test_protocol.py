@@ -215,6 +215,14 @@ def test_an_unusable_cache_dir_falls_back_to_the_default(workspace: Path, tmp_pa
         assert srv.request("smartcache/stats", {})["result"]["cacheDir"].startswith(str(tmp_path / "xdg"))
 
 
+def test_requests_after_shutdown_are_answered_and_exit_ends_the_process(server: RawServer) -> None:
+    reply = server.request("shutdown", timeout=20)
+    assert "result" in reply and reply["result"] is None, reply  # was RuntimeError: dict changed size
+    assert error_of(server.request("smartcache/stats", {}, timeout=5))["code"] == -32600  # pygls: no reply
+    server.notify("exit")
+    assert server.proc.wait(20) == 0
+
+
 # 7. second initialize -------------------------------------------------------------------------------
 def test_a_second_initialize_is_refused_and_builds_nothing(server: RawServer, workspace: Path) -> None:
     threads = _threads(server.proc.pid)
