@@ -89,7 +89,7 @@ class RpcProtocol(LanguageServerProtocol):
         method: str = message["method"]
         params = message.get("params", _PARAMS_MISSING)
         message_type = self.get_message_type(method)
-        where = f"{method}: "
+        where = f"{_short(method)}: "
         expects_id, shape = _message_facts(message_type)
         if message_type is not None and expects_id != (kind == "request"):
             what = "a notification: it takes no id" if kind == "request" else "a request: it needs an id"
@@ -164,9 +164,10 @@ class RpcProtocol(LanguageServerProtocol):
     def _handle_request(self, msg_id: MsgId, method_name: str, params: Any) -> None:
         try:
             handler = self._get_handler(method_name)
-        except JsonRpcMethodNotFound as error:
-            log.warning("unknown request method %r", method_name)
-            self._send_response(msg_id, error=error.to_response_error())
+        except JsonRpcMethodNotFound:
+            log.warning("unknown request method %s", _short(method_name))
+            error = types.ResponseError(messages.METHOD_NOT_FOUND, f"Method Not Found: {_short(method_name)}")
+            self._send_response(msg_id, error=error)
             return
         self._ctx_msg_id.set(msg_id)
         try:
@@ -177,7 +178,7 @@ class RpcProtocol(LanguageServerProtocol):
                 args=(params,),
             )
         except Exception as exc:
-            self._send_response(msg_id, error=_error_of(exc, method_name))
+            self._send_response(msg_id, error=_error_of(exc, _short(method_name)))
 
     def _send_handler_result(self, future: Future[Any], *, msg_id: MsgId) -> None:
         self._request_futures.pop(msg_id, None)
@@ -198,17 +199,17 @@ class RpcProtocol(LanguageServerProtocol):
         try:
             handler = self._get_handler(method_name)
         except JsonRpcMethodNotFound:
-            log.debug("ignoring notification for unknown method %r", method_name)
+            log.debug("ignoring notification for unknown method %s", _short(method_name))
             return
         try:
             self._execute_handler(
                 str(uuid.uuid4()),
                 handler,
-                partial(self._check_notification, method_name),
+                partial(self._check_notification, _short(method_name)),
                 args=(params,),
             )
         except Exception as exc:
-            _error_of(exc, method_name)
+            _error_of(exc, _short(method_name))
 
     def _check_notification(self, method_name: str, future: Future[Any]) -> None:
         if not future.cancelled() and (exc := future.exception()) is not None:
@@ -364,6 +365,11 @@ def _error_of(exc: BaseException, where: str) -> types.ResponseError:
     log.error("%s failed: %s", where, _describe(exc))
     log.debug("%s", "".join(traceback.format_exception(exc)))
     return types.ResponseError(messages.INTERNAL_ERROR, f"Internal error: {_describe(exc)}")
+
+
+def _short(text: str, limit: int = 100) -> str:
+    """A method name fit for a log line or an error message."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
 
 
 def _describe(exc: BaseException, limit: int = 300) -> str:
