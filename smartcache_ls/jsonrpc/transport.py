@@ -50,7 +50,8 @@ class PipeWriter:
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
-        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        # Bounded: a client that stops reading slows the server down instead of growing its memory.
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4096)
         self._broken = False
         self._thread = threading.Thread(target=self._run, name="smartcache-stdout", daemon=True)
         self._thread.start()
@@ -73,7 +74,8 @@ class PipeWriter:
     def close(self) -> None:
         """Write what is queued, then close the stream."""
         if self._thread.is_alive():
-            self._queue.put(None)
+            with contextlib.suppress(queue.Full):  # a client that reads nothing: give up after 10 s
+                self._queue.put(None, timeout=10)
             self._thread.join(10)
         with contextlib.suppress(OSError, ValueError):
             self._stream.close()
