@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import attrs
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
@@ -123,19 +122,17 @@ def _request(
     server.feature(method)(server.thread()(handler))
 
 
-def _build_engine(ls: SmartCacheServer, settings: Settings) -> Engine:
-    """The engine over the configured cache dir; over the default one if that cannot be used."""
+def _cache_dir(ls: SmartCacheServer, settings: Settings) -> Path:
+    """The configured cache dir (the engine refuses unsafe ones itself), else the default one."""
+    if not settings.cache_dir:
+        return ls.default_cache_dir
     try:
-        cache_dir = Path(settings.cache_dir).expanduser() if settings.cache_dir else ls.default_cache_dir
-        return Engine(settings, cache_dir, watch=ls.watch)
-    except (OSError, ValueError, RuntimeError) as exc:
-        if not settings.cache_dir:
-            raise
+        return Path(settings.cache_dir).expanduser()
+    except RuntimeError as exc:  # "~nosuchuser/..."
         log.warning(
             "cacheDir %r cannot be used (%s): using %s", settings.cache_dir, exc, ls.default_cache_dir
         )
-        ls.settings = settings = attrs.evolve(settings, cache_dir=None)
-        return Engine(settings, ls.default_cache_dir, watch=ls.watch)
+        return ls.default_cache_dir
 
 
 def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
@@ -144,7 +141,7 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
     @server.feature(types.INITIALIZE)
     def initialize(ls: SmartCacheServer, params: types.InitializeParams) -> None:
         settings = ls.merge_settings(params.initialization_options, "initializationOptions")
-        ls.engine = _build_engine(ls, settings)
+        ls.engine = Engine(settings, _cache_dir(ls, settings), watch=ls.watch)
         folders: list[tuple[str, str | None]] = [(f.uri, f.name) for f in params.workspace_folders or []]
         if not folders and params.root_uri:
             folders = [(params.root_uri, None)]

@@ -158,7 +158,7 @@ class RawServer:
                 assert self.proc.poll() is None, f"server exited with {self.proc.returncode}"
                 self._cond.wait(left)
 
-    def initialize(self, workspace: Path, cache_dir: Path, **options: Any) -> dict[str, Any]:
+    def initialize(self, workspace: Path, cache_dir: Path | str, **options: Any) -> dict[str, Any]:
         reply = self.request(
             "initialize",
             {

@@ -45,9 +45,7 @@ def _assert_nowhere(server: WireServer, cache: Path, reply: object) -> None:
         "unix:///nonexistent/redis.sock?password={pw}&db=0",
     ],
 )
-def test_unreachable_redis_url_never_shows_its_password(
-    form: str, workspace: Path, tmp_path: Path
-) -> None:
+def test_unreachable_redis_url_never_shows_its_password(form: str, workspace: Path, tmp_path: Path) -> None:
     url = form.format(pw=PW, port=free_port())
     cache = tmp_path / "cache"
     with WireServer("--log-level", "DEBUG") as server:
@@ -62,9 +60,7 @@ def test_unreachable_redis_url_never_shows_its_password(
 
 
 @requires_redis_server
-def test_password_in_the_query_string_authenticates_and_stays_hidden(
-    workspace: Path, tmp_path: Path
-) -> None:
+def test_password_in_the_query_string_authenticates_and_stays_hidden(workspace: Path, tmp_path: Path) -> None:
     with RedisServer(tmp_path / "redis", None, "--requirepass", PW) as srv:
         url = f"redis://127.0.0.1:{srv.port}/0?password={PW}"
         cache = tmp_path / "cache"

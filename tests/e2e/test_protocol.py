@@ -205,14 +205,17 @@ def test_extreme_settings_are_clamped_and_the_server_initializes(workspace: Path
         assert b"maxMemoryMB is at most" in srv.stderr and b"maxFileKB must be int" in srv.stderr
 
 
-def test_an_unusable_cache_dir_falls_back_to_the_default(workspace: Path, tmp_path: Path) -> None:
+def test_an_unusable_cache_dir_still_initializes(workspace: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
-    with RawServer(env=env) as srv:
-        reply = srv.initialize(workspace, blocker / "cache")
-        assert "result" in reply, reply
-        assert srv.request("smartcache/stats", {})["result"]["cacheDir"].startswith(str(tmp_path / "xdg"))
+    for cache_dir in (blocker / "cache", "~no-such-user-here/cache"):
+        with RawServer() as srv:
+            reply = srv.initialize(workspace, cache_dir)
+            assert "result" in reply, reply
+            stats = srv.request("smartcache/stats", {})["result"]
+            assert not stats["cacheDir"].startswith(str(blocker)) and "~" not in stats["cacheDir"]
+            uri = path_to_uri(workspace / "util.py")
+            assert srv.request("smartcache/getFile", {"uri": uri})["result"]["text"].startswith("def helper")
 
 
 def test_requests_after_shutdown_are_answered_and_exit_ends_the_process(server: RawServer) -> None:
