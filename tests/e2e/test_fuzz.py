@@ -6,8 +6,9 @@ broken envelopes, broken bodies and broken framing. Frames go out in small
 batches; each request must be answered within 2 s of being sent. At the end:
 the process is alive, stdout held only frames of strict JSON (RawServer checks
 every byte), every invalid request got -32700/-32600/-32602/-32803 (or -32601
-for a method nobody registered), nothing was an internal error, and no reply
-nor stderr holds a traceback.
+for a method nobody registered; a broken envelope with a readable id -32600 with
+that id), nothing was an internal error, and no reply nor stderr holds a
+traceback.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class Fuzzer:
             {"uri": root},
         ]
         self.next_id = 100_000  # above the ids RawServer gives its own requests
+        self.must_refuse: set[int] = set()
 
     # values ------------------------------------------------------------------------
     def uri(self) -> Any:
@@ -272,6 +274,8 @@ def make_frame(fz: Fuzzer) -> tuple[bytes, int | None]:
             return frame(("[" + to_json(message) + "]").encode()), None
         else:
             return frame(to_json(rng.choice([1, "x", None, True])).encode()), None
+        if msg_id is not None:
+            fz.must_refuse.add(msg_id)  # a readable id in a broken envelope: -32600 with that id
         return frame(to_json(message).encode()), msg_id
     body = to_json(message).encode()
     if r < 0.14:  # a broken body: the id may or may not survive, so no reply is claimed
@@ -345,5 +349,7 @@ def test_fuzz_frames_and_params(workspace: Path, tmp_path: Path) -> None:
     twice = {i: [m for m in replies if m.get("id") == i] for i in sent_at if answers.get(i) != 1}
     assert not twice, list(twice.items())[:3]
     assert slowest <= REPLY_WITHIN
+    by_id = {m["id"]: m for m in replies if type(m.get("id")) is int}
+    assert fz.must_refuse and all(by_id[i].get("error", {}).get("code") == -32600 for i in fz.must_refuse)
     assert not any("Traceback" in json.dumps(m) or 'File "' in json.dumps(m) for m in messages)
     assert b"Traceback" not in srv.stderr, srv.stderr.decode(errors="replace")[-3000:]
