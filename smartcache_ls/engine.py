@@ -33,7 +33,7 @@ from .cache.sqlite import SqliteTier
 from .cache.tiered import TieredCache
 from .content import content_hash
 from .heap import freeze_long_lived
-from .ignore import scan_files
+from .indexing import index_workspace
 from .mcp.link import LIVE_DIR
 from .paths import (
     PathRefused,
@@ -111,7 +111,7 @@ class Engine:
 
     # workspace folders -------------------------------------------------------
     def add_folder(self, uri: str, name: str | None = None) -> Workspace:
-        """Start serving a workspace folder: load its model, watch it, index it in the background."""
+        """Start serving a workspace folder: load its model; watch and index it in the background."""
         root = Path(os.path.realpath(uri_to_path(uri)))
         if not root.is_dir():
             raise PathRefused("notFound", f"workspace folder {root} is not a directory")
@@ -126,8 +126,6 @@ class Engine:
         freeze_long_lived()
         with self._ws_lock:
             self.workspaces[uri] = ws
-        if self.watcher is not None:
-            self.watcher.add(root, ws.rules)
         threading.Thread(target=self._index, args=(ws,), name="smartcache-index", daemon=True).start()
         log.info("serving workspace %s (%s)", root, ws.namespace)
         return ws
@@ -143,23 +141,8 @@ class Engine:
         self._save_model(ws)
 
     def _index(self, ws: Workspace) -> None:
-        """Background: learn the workspace's files and its co-change history."""
-        try:
-            files = scan_files(ws.root, ws.rules)
-            with ws.lock:
-                ws.known_files.update(files)
-        except OSError as exc:
-            log.warning("indexing %s failed: %s", ws.root, exc)
-        try:
-            from .predict.cochange import read_git_cochange
-
-            commits = read_git_cochange(ws.root)
-        except Exception as exc:
-            log.debug("no co-change history for %s: %s", ws.root, exc)
-            return
-        if commits:
-            with ws.lock:
-                ws.predictor.load_cochange(commits)
+        """Background: watch the workspace, learn its files and its co-change history."""
+        index_workspace(ws, self.watcher, lambda: not self._closed and self.workspaces.get(ws.uri) is ws)
 
     def workspace_for(self, uri: str) -> tuple[Workspace, Path, str]:
         """The workspace holding ``uri``, the resolved path and the relative path; or PathRefused."""
@@ -508,6 +491,7 @@ class Engine:
                     ws.drop_file(rel)
                 elif kind == CREATED:
                     ws.known_files.add(rel)
+                    ws.predictor.index_files((rel,))
             if hot and kind != DELETED:
                 refresh.append(Job(ws.namespace, rel, sticky=True, reason="refresh"))
         with ws.lock:
@@ -544,7 +528,9 @@ class Engine:
             "uptimeSeconds": round(time.monotonic() - self.started, 3),
             "cacheDir": str(self.cache_dir),
             **({"cacheDirRefused": self.cache_dir_refused} if self.cache_dir_refused else {}),
-            "workspaces": [{"uri": ws.uri, "name": ws.name} for ws in spaces],
+            "workspaces": [
+                {"uri": ws.uri, "name": ws.name, "index": ws.progress.snapshot()} for ws in spaces
+            ],
             "tiers": cache.get("tiers", {}),
             "loads": cache.get("loads", {}),
             "writes": cache.get("writes", {}),

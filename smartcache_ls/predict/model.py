@@ -275,6 +275,40 @@ class _Scored:
     total: float
 
 
+class CoChangeTable:
+    """The git co-change table (files changed in the same commits), built from commits one at
+    a time without touching a model, then swapped in with :meth:`Predictor.set_cochange`."""
+
+    def __init__(self, max_files: int = 30) -> None:
+        self.max_files = max_files
+        self.rows: dict[str, dict[str, int]] = {}  # a -> {c: commits with both}
+        self.counts: dict[str, int] = {}  # a -> commits with a
+        self.top: dict[str, list[tuple[str, int]]] = {}
+
+    def add(self, files: Iterable[str], size: int | None = None) -> None:
+        """One commit's files; ``size`` is how many it touched when ``files`` holds only some
+        (a commit of more than ``max_files`` is counted but is no co-change evidence)."""
+        uniq = sorted(set(files))
+        counts = self.counts
+        for a in uniq:
+            counts[a] = counts.get(a, 0) + 1
+        if len(uniq) < 2 or max(len(uniq), size or 0) > self.max_files:
+            return
+        for a in uniq:
+            row = self.rows.setdefault(a, {})
+            for c in uniq:
+                if c != a:
+                    row[c] = row.get(c, 0) + 1
+
+    def finish(self) -> CoChangeTable:
+        """Cap the rows and rank each row's best partners; returns self."""
+        for a, row in self.rows.items():
+            if len(row) > MAX_ROW:
+                self.rows[a] = dict(sorted(row.items(), key=lambda kv: -kv[1])[:MAX_ROW])
+        self.top = {a: _git_row_top(row) for a, row in self.rows.items()}
+        return self
+
+
 class Predictor:
     def __init__(self, *, max_bytes: int = 10_000_000, structure: StructureProvider | None = None) -> None:
         self.max_bytes = max_bytes
@@ -481,27 +515,30 @@ class Predictor:
 
         Commits touching more than ``max_files`` files (mass renames, formatting) are skipped.
         """
-        table: dict[str, dict[str, int]] = {}
-        counts: dict[str, int] = {}
+        table = CoChangeTable(max_files)
         for files in commits:
-            uniq = sorted(set(files))
-            for a in uniq:
-                counts[a] = counts.get(a, 0) + 1
-            if len(uniq) < 2 or len(uniq) > max_files:
-                continue
-            for a in uniq:
-                row = table.setdefault(a, {})
-                for c in uniq:
-                    if c != a:
-                        row[c] = row.get(c, 0) + 1
-        for a, row in table.items():
-            if len(row) > MAX_ROW:
-                table[a] = dict(sorted(row.items(), key=lambda kv: -kv[1])[:MAX_ROW])
-        self._git = table
-        self._git_n = counts
-        self._refresh_git_top()
-        for path in counts:
+            table.add(files)
+        self.set_cochange(table.finish())
+
+    def set_cochange(self, table: CoChangeTable) -> None:
+        """Swap in a co-change table built elsewhere (outside the engine's lock)."""
+        self._git = table.rows
+        self._git_n = table.counts
+        self._git_top = table.top
+        for path in table.counts:
             self._index(path)
+        self._scored = None
+
+    def index_files(self, paths: Iterable[str]) -> None:
+        """Index files of the structure provider now. The engine calls it, one slice at a time,
+        for every file it adds to the provider, so that predicting never indexes a whole
+        workspace at once (50,000 files took 0.5 s)."""
+        for path in paths:
+            self._index(path)
+        if self.structure is not None:
+            files = self.structure.files()
+            if isinstance(files, Sized):
+                self._structure_seen = len(files)
         self._scored = None
 
     def _refresh_git_top(self) -> None:

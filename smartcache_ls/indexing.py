@@ -1,0 +1,106 @@
+"""Indexing a workspace folder in the background, never holding the editor.
+
+After a folder is added (outside the ``initialize`` handler) one thread
+watches its non-ignored directories, scans its files, and reads its git
+history. The workspace lock, which the editor's events need, is taken one
+bounded slice at a time: a slice of scanned files joins the file index and the
+predictor's name index together; the co-change table is built from the
+history's slices with no lock at all, from the files the index holds only, and
+swapped in at the end. ``IndexProgress`` says how far it got
+(``smartcache/stats``: ``workspaces[].index``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .ignore import scan_files
+from .predict.cochange import git_history_slices
+from .predict.model import CoChangeTable
+
+if TYPE_CHECKING:
+    from .watch import Watcher
+    from .workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+INDEX_SLICE = 500  # files added to the index per hold of the workspace lock (~5 ms)
+MAX_COMMITS = 2000  # commits of git history read
+
+
+class IndexProgress:
+    """How far the background indexing of one workspace got; read from any thread."""
+
+    STATES = ("pending", "watching", "scanning", "history", "ready")
+
+    def __init__(self) -> None:
+        self.state = "pending"
+        self.started = time.monotonic()
+        self.files = 0
+        self.watched_dirs = 0
+        self.commits = 0
+        self.seconds: dict[str, float] = {}
+        self._ready = threading.Event()
+
+    def enter(self, state: str) -> None:
+        self.seconds[self.state] = round(time.monotonic() - self.started, 3)
+        self.state = state
+        if state == "ready":
+            self._ready.set()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        return self._ready.wait(timeout)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "files": self.files,
+            "watchedDirs": self.watched_dirs,
+            "commits": self.commits,
+            "readySeconds": self.seconds.get("history") if self.state == "ready" else None,
+        }
+
+
+def index_workspace(ws: Workspace, watcher: Watcher | None, alive: Callable[[], bool]) -> None:
+    """Watch, scan and read the history of ``ws``; stops early once ``alive()`` is false."""
+    progress = ws.progress
+    if watcher is not None:
+        progress.enter("watching")
+        watcher.add(ws.root, ws.rules)
+        progress.watched_dirs = watcher.watched_dirs(ws.root)
+    progress.enter("scanning")
+    try:
+        files = scan_files(ws.root, ws.rules)
+    except OSError as exc:
+        log.warning("indexing %s failed: %s", ws.root, exc)
+        files = []
+    for start in range(0, len(files), INDEX_SLICE):
+        if not alive():
+            return
+        chunk = files[start : start + INDEX_SLICE]
+        with ws.lock:
+            ws.known_files.update(chunk)
+            ws.predictor.index_files(chunk)
+        progress.files = start + len(chunk)
+    progress.enter("history")
+    keep = frozenset(files)
+    table = CoChangeTable()
+    try:
+        for batch in git_history_slices(ws.root, MAX_COMMITS, keep=keep):
+            if not alive():
+                return
+            for names, size in batch:
+                table.add(names, size)
+            progress.commits += len(batch)
+        table.finish()
+    except Exception as exc:  # a history we cannot read is only a missing signal
+        log.debug("no co-change history for %s: %s", ws.root, exc)
+        table = CoChangeTable()
+    if table.counts:
+        with ws.lock:
+            ws.predictor.set_cochange(table)
+    progress.enter("ready")
