@@ -22,12 +22,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .cache.memory import MemoryTier
 from .cache.private import usable_cache_dir
-from .cache.redis import RedisTier, make_namespace
 from .cache.shared import fetch_verified
 from .cache.sqlite import SqliteTier
 from .cache.tiered import TieredCache
@@ -50,6 +49,9 @@ from .redact import mask_value
 from .settings import Settings
 from .watch import CREATED, DELETED, ChangeBatch, Watcher
 from .workspace import OpenDoc, Workspace
+
+if TYPE_CHECKING:
+    from .cache.redis import RedisTier
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +144,10 @@ class Engine:
 
     def _index(self, ws: Workspace) -> None:
         """Background: watch the workspace, learn its files and its co-change history."""
-        index_workspace(ws, self.watcher, lambda: not self._closed and self.workspaces.get(ws.uri) is ws)
+        try:
+            index_workspace(ws, self.watcher, lambda: not self._closed and self.workspaces.get(ws.uri) is ws)
+        except Exception:
+            log.exception("indexing %s failed", ws.root)
 
     def workspace_for(self, uri: str) -> tuple[Workspace, Path, str]:
         """The workspace holding ``uri``, the resolved path and the relative path; or PathRefused."""
@@ -606,6 +611,8 @@ def _open_redis(settings: Settings) -> RedisTier | None:
     if not settings.redis_url:
         return None
     try:
+        from .cache.redis import RedisTier, make_namespace  # only when Redis is configured
+
         return RedisTier(
             settings.redis_url,
             namespace=make_namespace("smartcache-ls"),

@@ -266,7 +266,7 @@ class Watcher:
 
     def start(self) -> None:
         with self._lock:
-            if self._flusher is not None:
+            if self._flusher is not None or self._stopping:
                 return
             try:
                 from watchdog.observers.inotify_c import InotifyFD
@@ -288,14 +288,18 @@ class Watcher:
         """Watch the non-ignored directories of ``root`` (this call walks them). False (and a log
         line) when the OS refuses to watch ``root`` itself."""
         self.start()
-        if self._fd is not None:
-            with self._lock:
+        with self._lock:
+            if self._stopping:
+                return False
+            fd = self._fd
+            if fd is not None:
                 if root in self._trees:
                     return True
-                tree = self._trees[root] = _Tree(self, self._fd, root, rules)
-            tree.walk("")
-            return bool(tree.wd_of)
-        return self._add_recursive(root, rules)
+                tree = self._trees[root] = _Tree(self, fd, root, rules)
+        if fd is None:
+            return self._add_recursive(root, rules)
+        tree.walk("")
+        return bool(tree.wd_of)
 
     def watched_dirs(self, root: Path) -> int:
         """How many directories of ``root`` are watched."""
@@ -370,7 +374,7 @@ class Watcher:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        with self._lock:
+        with self._lock:  # (add() checks _stopping under this lock)
             trees = list(self._trees.values())
             self._trees.clear()
         for tree in trees:

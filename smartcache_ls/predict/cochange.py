@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import tempfile
 import time
 from collections.abc import Container, Iterator
 from pathlib import Path
@@ -66,6 +65,8 @@ _empty_home: str | None = None
 
 def _home() -> str:
     """An empty directory of our own, for git's HOME and XDG_CONFIG_HOME."""
+    import tempfile
+
     global _empty_home
     if _empty_home is None or not os.path.isdir(_empty_home):
         _empty_home = tempfile.mkdtemp(prefix="smartcache-git-home-")
