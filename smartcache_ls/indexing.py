@@ -87,7 +87,7 @@ def index_workspace(ws: Workspace, watcher: Watcher | None, alive: Callable[[], 
             ws.predictor.index_files(chunk)
         progress.files = start + len(chunk)
     progress.enter("history")
-    keep = frozenset(files)
+    keep = {rel: rel for rel in files}
     table = CoChangeTable()
     try:
         for batch in git_history_slices(ws.root, MAX_COMMITS, keep=keep):

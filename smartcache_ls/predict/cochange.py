@@ -23,7 +23,7 @@ import logging
 import os
 import subprocess
 import time
-from collections.abc import Container, Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def git_history_slices(
     root: Path,
     max_commits: int = 2000,
     *,
-    keep: Container[str] | None = None,
+    keep: Mapping[str, str] | None = None,
     timeout: float = 10.0,
     slice_commits: int = SLICE_COMMITS,
     slice_files: int = SLICE_FILES,
@@ -130,7 +130,8 @@ def git_history_slices(
 
     Each slice holds at most ``slice_commits`` commits and about ``slice_files``
     file names; each commit is ``(files, size)``: its files relative to ``root``
-    that are in ``keep`` (all of them without ``keep``) and how many it touched.
+    that are in ``keep`` (all of them without ``keep``), as the strings ``keep`` maps them
+    to (so that a table built from them shares the caller's strings), and how many it touched.
     Commits touching nothing under ``root`` are left out. Yields nothing when
     ``root`` is not in a git work tree git agrees to read, git is missing, or the
     log takes longer than ``timeout`` (what came before is kept).
@@ -173,8 +174,12 @@ def git_history_slices(
             name = line.strip()
             if name and files is not None:
                 size += 1
-                if keep is None or name in keep:
+                if keep is None:
                     files.append(name)
+                else:
+                    kept = keep.get(name)
+                    if kept is not None:
+                        files.append(kept)
         if size:
             assert files is not None
             batch.append((files, size))
