@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-INDEX_SLICE = 500  # files added to the index per hold of the workspace lock (~5 ms)
+INDEX_SLICE = 128  # files added to the index per hold of the workspace lock (~1 ms)
 MAX_COMMITS = 2000  # commits of git history read
 
 

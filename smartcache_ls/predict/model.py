@@ -567,7 +567,8 @@ class Predictor:
         self._git = table.rows
         self._git_n = table.counts
         self._git_top = table.top
-        for path in table.counts:
+        indexed = self._indexed
+        for path in [p for p in table.counts if p not in indexed]:  # the engine's are indexed
             self._index(path)
         self._scored = None
 
