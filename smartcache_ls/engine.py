@@ -43,6 +43,7 @@ from .paths import (
     uri_to_path,
 )
 from .predict.model import ModelFormatError, Predictor
+from .predict.stand_in import StandIn
 from .prefetch import Job, Prefetcher
 from .protocol import AnalysisResult, FileResult, PredictionItem
 from .redact import mask_value
@@ -59,6 +60,7 @@ DB_NAME = "cache.sqlite3"
 MODEL_META = "model:{namespace}"
 LAST_STATS_META = "stats:last"
 SAVE_EVERY = 60.0  # seconds between background saves of changed models
+SYNC_MODEL_BYTES = 256 * 1024  # a larger stored model loads in the background (indexing)
 CACHE_SOURCES = frozenset({"memory", "sqlite", "redis"})
 # Fields the engine keeps beside an analysis for validation; not sent to clients.
 _INTERNAL = ("mtime_ns", "size", "resolvedImports")
@@ -545,6 +547,14 @@ class Engine:
         }
 
     def _load_model(self, ws: Workspace) -> Predictor:
+        """The stored model; for a large one, a stand-in while indexing loads it (off the handler)."""
+        size = self.sqlite.meta_size(MODEL_META.format(namespace=ws.namespace))
+        if size is not None and size > SYNC_MODEL_BYTES:
+            ws.progress.deferred_model = lambda: self._read_model(ws)
+            return StandIn(structure=ws)
+        return self._read_model(ws)
+
+    def _read_model(self, ws: Workspace) -> Predictor:
         raw = self.sqlite.get_meta(MODEL_META.format(namespace=ws.namespace))
         if raw is None:
             return Predictor(structure=ws)
@@ -557,7 +567,7 @@ class Engine:
     def _save_model(self, ws: Workspace) -> None:
         """Persist a changed model, holding the workspace's lock one slice at a time."""
         with ws.lock:
-            if not ws.dirty:
+            if not ws.dirty or ws.progress.deferred_model is not None:  # (the stored one not loaded)
                 return
             ws.dirty = False  # changes made while this runs leave it dirty for the next save
             steps = ws.predictor.json_steps()

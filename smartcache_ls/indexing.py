@@ -1,7 +1,8 @@
 """Indexing a workspace folder in the background, never holding the editor.
 
 After a folder is added (outside the ``initialize`` handler) one thread
-watches its non-ignored directories, scans its files, and reads its git
+loads its stored model if that is large (see ``predict/stand_in.py``), watches
+its non-ignored directories, scans its files, and reads its git
 history. The workspace lock, which the editor's events need, is taken one
 bounded slice at a time: a slice of scanned files joins the file index and the
 predictor's name index together; the co-change table is built from the
@@ -20,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from .ignore import scan_files
 from .predict.cochange import git_history_slices
-from .predict.model import CoChangeTable
+from .predict.model import CoChangeTable, Predictor
+from .predict.stand_in import StandIn
 
 if TYPE_CHECKING:
     from .watch import Watcher
@@ -35,7 +37,7 @@ MAX_COMMITS = 2000  # commits of git history read
 class IndexProgress:
     """How far the background indexing of one workspace got; read from any thread."""
 
-    STATES = ("pending", "watching", "scanning", "history", "ready")
+    STATES = ("pending", "model", "watching", "scanning", "history", "ready")
 
     def __init__(self) -> None:
         self.state = "pending"
@@ -44,6 +46,7 @@ class IndexProgress:
         self.watched_dirs = 0
         self.commits = 0
         self.seconds: dict[str, float] = {}
+        self.deferred_model: Callable[[], Predictor] | None = None  # a large stored model, unread
         self._ready = threading.Event()
 
     def enter(self, state: str) -> None:
@@ -68,6 +71,14 @@ class IndexProgress:
 def index_workspace(ws: Workspace, watcher: Watcher | None, alive: Callable[[], bool]) -> None:
     """Watch, scan and read the history of ``ws``; stops early once ``alive()`` is false."""
     progress = ws.progress
+    load = progress.deferred_model
+    if load is not None:
+        progress.enter("model")
+        model = load()  # seconds for a full model: outside the lock
+        with ws.lock:
+            if isinstance(ws.predictor, StandIn):
+                ws.predictor = ws.predictor.replay(model)  # what the editor taught it meanwhile
+            progress.deferred_model = None
     if watcher is not None:
         progress.enter("watching")
         watcher.add(ws.root, ws.rules)

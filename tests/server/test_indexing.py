@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from smartcache_ls.engine import Engine
+from smartcache_ls.engine import MODEL_META, SYNC_MODEL_BYTES, Engine
 from smartcache_ls.paths import path_to_uri
+from smartcache_ls.predict.stand_in import StandIn
 from smartcache_ls.settings import Settings
 
 from ..e2e.test_hostile_git import git
@@ -46,3 +47,39 @@ def test_cochange_and_name_index_hold_only_indexed_files(tmp_path: Path) -> None
             assert path_to_uri(root / absent) not in ranked
     finally:
         engine.close()
+
+
+def test_a_large_stored_model_loads_in_the_background_and_keeps_early_events(tmp_path: Path) -> None:
+    """A stored model above SYNC_MODEL_BYTES is not read by add_folder (the initialize handler):
+    a stand-in serves until the indexing thread loads it, and what the editor did meanwhile is
+    learnt by the loaded model too."""
+    root = tmp_path / "ws"
+    (root / "src").mkdir(parents=True)
+    names = [f"src/m{i}.py" for i in range(6000)]
+    for rel in [*names[:10], "early_a.py", "early_b.py"]:
+        (root / rel).write_text("x = 1\n")
+    cache = tmp_path / "cache"
+    first = Engine(Settings(), cache, watch=False)
+    ws = first.add_folder(path_to_uri(root))
+    with ws.lock:
+        for i, rel in enumerate(names):  # a long walk: a model of several hundred KB
+            ws.predictor.observe(rel, 1000.0 + i)
+        ws.dirty = True
+    first.close()
+    second = Engine(Settings(), cache, watch=False)
+    try:
+        size = second.sqlite.meta_size(MODEL_META.format(namespace=ws.namespace))
+        assert size is not None and size > SYNC_MODEL_BYTES
+        ws = second.add_folder(path_to_uri(root))
+        a, b = path_to_uri(root / "early_a.py"), path_to_uri(root / "early_b.py")
+        for _ in range(3):  # at once: before the stored model is in, most likely
+            second.did_focus(a)
+            second.did_focus(b)
+        assert ws.progress.wait_ready(30)
+        assert "model" in ws.progress.seconds  # it went through the background load
+        assert not isinstance(ws.predictor, StandIn)
+        with ws.lock:
+            assert ws.predictor.stats()["files"] >= 6000  # the stored model
+        assert [p.uri for p in second.predict(a, 1)] == [b]  # learnt while it loaded
+    finally:
+        second.close()
