@@ -17,6 +17,7 @@ quiet-ended burst to the engine as one batch. Nothing here touches the cache.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import threading
@@ -106,6 +107,7 @@ class _Tree:
         self.wd_of: dict[str, int] = {}
         self.moves: dict[int, tuple[str, bool]] = {}  # cookie -> (moved-from path, is a dir)
         self.closed = False
+        self.full = False  # the OS refused more watches (until a resync frees some)
 
     # watches -------------------------------------------------------------------
     def _watch(self, rel: str) -> bool:
@@ -115,10 +117,19 @@ class _Tree:
         if rel in self.wd_of:
             return True
         path = self.root / rel if rel else self.root
+        if self.full:
+            return False
         try:
             wd = self.fd.add_callback(os.fsencode(path), Mask(DIR_MASK), self, self.id)
         except OSError as exc:
-            if rel == "" or exc.errno not in (2, 20):  # ENOENT, ENOTDIR: it went away meanwhile
+            if exc.errno in (errno.ENOSPC, errno.EMFILE):  # the user's inotify limits: say it once
+                self.full = True
+                log.warning(
+                    "cannot watch more of %s (%s, after %d directories); raise "
+                    "fs.inotify.max_user_watches; external edits elsewhere are seen only on access",
+                    self.root, exc, len(self.wd_of),
+                )
+            elif rel == "" or exc.errno not in (errno.ENOENT, errno.ENOTDIR):  # (not: gone meanwhile)
                 log.warning("cannot watch %s (%s); external edits there are seen only on access", path, exc)
             return False
         self.dir_of[wd] = rel
@@ -167,6 +178,7 @@ class _Tree:
             stale = [d for d in self.wd_of if d and self.rules.ignored(d, is_dir=True)]
             for d in stale:
                 self._unwatch(d)
+            self.full = False
         self.walk("")
 
     def close(self) -> None:

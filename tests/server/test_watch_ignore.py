@@ -145,3 +145,48 @@ def test_watches_only_directories_that_are_not_ignored(tmp_path: Path) -> None:
     finally:
         watcher.stop()
     assert not inotify_fds() - before  # stopping closes the descriptor
+
+
+def test_a_checkout_storm_is_a_few_batches_with_new_directories_watched(tmp_path: Path) -> None:
+    """git checkout between branches that differ by whole directories: every file of the old
+    one deleted, every file of the new one created (its directories watched as they appear),
+    in a handful of batches."""
+    from ..e2e.test_hostile_git import git
+
+    root = tmp_path / "repo"
+    (root / "old" / "sub").mkdir(parents=True)
+    git(root, "init", "-q", "-b", "one")
+    for i in range(150):
+        (root / "old" / "sub" / f"f{i}.py").write_text(f"{i}\n")
+    (root / "common.py").write_text("one\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "one")
+    git(root, "checkout", "-q", "-b", "two")
+    git(root, "rm", "-q", "-r", "old")
+    (root / "new" / "deep").mkdir(parents=True)
+    for i in range(150):
+        (root / "new" / "deep" / f"g{i}.py").write_text(f"{i}\n")
+    (root / "common.py").write_text("two\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "two")
+    git(root, "checkout", "-q", "one")
+
+    before = inotify_fds()
+    collector = Collector()
+    watcher = Watcher(collector, quiet=0.3, max_delay=3.0)
+    try:
+        assert watcher.add(root, IgnoreRules(root))
+        fds = inotify_fds() - before
+        time.sleep(0.1)
+        git(root, "checkout", "-q", "two")
+        assert collector.wait_for("new/deep/g149.py") and collector.wait_for("old/sub/f149.py")
+        time.sleep(0.8)
+        merged = collector.merged()
+        assert all(merged[f"new/deep/g{i}.py"] == CREATED for i in range(150))
+        assert all(merged[f"old/sub/f{i}.py"] == DELETED for i in range(150))
+        assert merged["common.py"] == MODIFIED
+        assert not [rel for rel in merged if rel.startswith(".git/")]
+        assert len(collector.batches) <= 3
+        assert _watched(root, fds) == ["", "new", "new/deep"]
+    finally:
+        watcher.stop()
