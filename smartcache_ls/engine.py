@@ -61,6 +61,7 @@ MODEL_META = "model:{namespace}"
 LAST_STATS_META = "stats:last"
 SAVE_EVERY = 60.0  # seconds between background saves of changed models
 SYNC_MODEL_BYTES = 256 * 1024  # a larger stored model loads in the background (indexing)
+INDEX_GATE_TIMEOUT = 2.0  # seconds indexing waits for the server's go (``initialized``)
 CACHE_SOURCES = frozenset({"memory", "sqlite", "redis"})
 # Fields the engine keeps beside an analysis for validation; not sent to clients.
 _INTERNAL = ("mtime_ns", "size", "resolvedImports")
@@ -110,6 +111,9 @@ class Engine:
         self.requests = {"getFile": RequestCounter(), "getAnalysis": RequestCounter()}
         self._closed = False
         self._stop = threading.Event()
+        # Indexing waits for this: the server clears it until its initialize reply is out.
+        self.index_gate = threading.Event()
+        self.index_gate.set()
         self._saver = threading.Thread(target=self._save_loop, name="smartcache-save", daemon=True)
         self._saver.start()
 
@@ -146,6 +150,7 @@ class Engine:
 
     def _index(self, ws: Workspace) -> None:
         """Background: watch the workspace, learn its files and its co-change history."""
+        self.index_gate.wait(INDEX_GATE_TIMEOUT)
         try:
             index_workspace(ws, self.watcher, lambda: not self._closed and self.workspaces.get(ws.uri) is ws)
         except Exception:
