@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .heap import freeze_long_lived
 from .ignore import scan_files
 from .predict.cochange import git_history_slices
 from .predict.model import CoChangeTable, Predictor
@@ -79,6 +80,7 @@ def index_workspace(ws: Workspace, watcher: Watcher | None, alive: Callable[[], 
             if isinstance(ws.predictor, StandIn):
                 ws.predictor = ws.predictor.replay(model)  # what the editor taught it meanwhile
             progress.deferred_model = None
+        freeze_long_lived()
     if watcher is not None:
         progress.enter("watching")
         watcher.add(ws.root, ws.rules)
@@ -114,4 +116,5 @@ def index_workspace(ws: Workspace, watcher: Watcher | None, alive: Callable[[], 
     if table.counts:
         with ws.lock:
             ws.predictor.set_cochange(table)
+    freeze_long_lived()  # the index's objects live as long as the workspace: out of full collections
     progress.enter("ready")
