@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -133,8 +134,8 @@ def git_history_slices(
     that are in ``keep`` (all of them without ``keep``), as the strings ``keep`` maps them
     to (so that a table built from them shares the caller's strings), and how many it touched.
     Commits touching nothing under ``root`` are left out. Yields nothing when
-    ``root`` is not in a git work tree git agrees to read, git is missing, or the
-    log takes longer than ``timeout`` (what came before is kept).
+    ``root`` is not in a git work tree git agrees to read or git is missing; git is
+    killed after ``timeout`` seconds (what it printed before is kept).
     """
     try:
         proc = subprocess.Popen(
@@ -151,6 +152,10 @@ def git_history_slices(
         return
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
+    # Killed at the deadline even while we wait on its output (a FIFO in .git blocks git itself).
+    killer = threading.Timer(timeout, proc.kill)
+    killer.daemon = True
+    killer.start()
     batch: list[tuple[list[str], int]] = []
     names = 0
     files: list[str] | None = None
@@ -186,6 +191,7 @@ def git_history_slices(
         if batch:
             yield batch
     finally:
+        killer.cancel()
         proc.stdout.close()
         if proc.poll() is None:
             proc.kill()

@@ -144,3 +144,17 @@ async def test_opening_a_hostile_repository_runs_nothing_and_loads_cochange(tmp_
     assert os.listdir(markers) == []
     assert ranked and ranked[0]["uri"] == path_to_uri(root / "b.py")  # type: ignore[index]
     assert "changed with a.py in 3 commits" in ranked[0]["reason"]  # type: ignore[index]
+
+
+def test_a_git_blocked_on_a_fifo_is_killed_at_the_timeout(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "a.py").write_text("x\n")
+    git(root, "add", "a.py")
+    git(root, "commit", "-q", "-m", "one")
+    (root / ".git" / "HEAD").unlink()
+    os.mkfifo(root / ".git" / "HEAD")  # git opens it to find the branch, and waits for a writer
+    t0 = time.monotonic()
+    assert read_git_cochange(root, timeout=1.0) == []
+    assert time.monotonic() - t0 < 5
