@@ -6,7 +6,8 @@ each, and a git history of a few hundred commits after an initial one that adds
 everything), each round spawns the pygls floor and smartcache-ls (fresh cache dir)
 on the tree and measures, from the client:
 
-- initialize: spawn -> initialize reply (ratio to the floor's median);
+- initialize: spawn -> initialize reply (ratio to the floor's median), also over
+  ``--init-rounds`` extra start-ups of each (spawn, initialize, exit; interleaved);
 - ready: initialize reply -> ``smartcache/stats`` reporting the workspace indexed
   (watches set up, files scanned, git history loaded), and the server's own figure;
 - stall: from the initialize reply until 1 s after ready, every 10 ms the editor's
@@ -19,7 +20,7 @@ on the tree and measures, from the client:
 
 Trees are generated once under /tmp (keyed by N) and reused.
 
-    python bench/large_workspace.py [--sizes 1000,10000,100000] [--rounds 2]
+    python bench/large_workspace.py [--sizes 1000,10000,100000] [--rounds 2] [--init-rounds 8]
 """
 
 from __future__ import annotations
@@ -223,6 +224,14 @@ async def run_ours(ws: Path, cache: Path, uris: list[str], by_inode: dict[int, s
     }
 
 
+async def start_only(command: list[str], ws: Path) -> float:
+    t0 = time.perf_counter()
+    client = await start(command, ws)
+    elapsed = time.perf_counter() - t0
+    await client.close()
+    return elapsed
+
+
 async def run_floor(ws: Path, uris: list[str], seconds: float) -> dict[str, Any]:
     t0 = time.perf_counter()
     client = await start(FLOOR, ws)
@@ -241,6 +250,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--init-rounds", type=int, default=8)
     args = parser.parse_args()
     rows = []
     for n in [int(s) for s in args.sizes.split(",")]:
@@ -262,30 +272,38 @@ async def main() -> None:
                 floor.append(await run_floor(ws, uris, seconds))
                 if not ours_first:
                     mine.append(await run_ours(ws, Path(tmp) / f"c{r}", uris, by_inode))
+            for r in range(args.init_rounds):
+                pair = [(floor, FLOOR), (mine, ours(Path(tmp) / f"i{r}"))]
+                for runs, command in pair if r % 2 else pair[::-1]:
+                    runs.append({"init": await start_only(command, ws)})
         f_init = statistics.median(f["init"] for f in floor)
         for label, runs in (("floor", floor), ("smartcache-ls", mine)):
             init = statistics.median(x["init"] for x in runs)
+            full = [x for x in runs if "stall" in x]
             rows.append(
                 [
                     f"{n:,}",
                     label,
                     init * 1000,
                     init / f_init,
-                    statistics.median(x["ready"] for x in runs) * 1000 if label != "floor" else "-",
-                    max(x["stall"] for x in runs) * 1000,
-                    max(x["p99"] for x in runs) * 1000,
-                    statistics.median(x["rss"] for x in runs),
-                    max(x.get("watches", 0) for x in runs) if label != "floor" else "-",
-                    max(x.get("ignored", 0) for x in runs) if label != "floor" else "-",
+                    statistics.median(x["ready"] for x in full) * 1000 if label != "floor" else "-",
+                    max(x["stall"] for x in full) * 1000,
+                    max(x["p99"] for x in full) * 1000,
+                    statistics.median(x["rss"] for x in full),
+                    max(x.get("watches", 0) for x in full) if label != "floor" else "-",
+                    max(x.get("ignored", 0) for x in full) if label != "floor" else "-",
                 ]
             )
-        for x in mine:
+        for x in (x for x in mine if "stall" in x):
             print(
                 f"  ours: server ready {x['serverReady']} s, {x['files']:,} files indexed, "
                 f"{x['commits']} commits, stall {x['stall'] * 1000:.1f} ms",
                 flush=True,
             )
-    print(f"\nlarge workspaces, {args.rounds} rounds each (interleaved with the floor); ms, MB")
+    print(
+        f"\nlarge workspaces, {args.rounds} rounds each (+{args.init_rounds} start-ups for initialize), "
+        "interleaved with the floor; ms, MB"
+    )
     print(
         table(
             [
