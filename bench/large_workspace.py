@@ -169,22 +169,29 @@ def _ignored_dir(rules: IgnoreRules, rel: str) -> bool:
     return any(rules.ignored("/".join(parts[: i + 1]), is_dir=True) for i in range(len(parts)))
 
 
-async def probe(client: StdioRpcClient, uris: list[str], until: asyncio.Event, floor: float) -> list[float]:
-    """Every 10 ms: didFocus of the next uri, then a request the event loop answers; latencies."""
+async def probe(
+    client: StdioRpcClient, uris: list[str], until: asyncio.Event, floor: float
+) -> tuple[list[float], float]:
+    """Every 10 ms: didFocus of the next uri, then a request the event loop answers; the
+    latencies, and when the worst one was sent (seconds after the probe started)."""
     out: list[float] = []
+    started = time.perf_counter()
+    worst = (0.0, 0.0)
     i = 0
     t_end: float | None = None
     while True:
         if until.is_set():
             t_end = t_end or time.perf_counter() + floor
             if time.perf_counter() >= t_end:
-                return out
+                return out, worst[1]
         client.notify("smartcache/didFocus", {"uri": uris[i % len(uris)]})
         i += 1
         t0 = time.perf_counter()
         with contextlib.suppress(RpcError):  # MethodNotFound, answered by the event loop
             await client.request("smartcache/$probe", {})
         out.append(time.perf_counter() - t0)
+        if out[-1] > worst[0]:
+            worst = (out[-1], t0 - started)
         await asyncio.sleep(max(0.0, 0.010 - (time.perf_counter() - t0)))
 
 
@@ -204,7 +211,7 @@ async def run_ours(ws: Path, cache: Path, uris: list[str], by_inode: dict[int, s
         await asyncio.sleep(0.02)
     t_ready = time.perf_counter() - t0 - t_init
     ready.set()
-    lat = await prober
+    lat, worst_at = await prober
     await asyncio.sleep(2.0)
     pid = client.proc.pid
     rss = rss_mb(pid)
@@ -217,6 +224,7 @@ async def run_ours(ws: Path, cache: Path, uris: list[str], by_inode: dict[int, s
         "files": index.get("files"),
         "commits": index.get("commits"),
         "stall": max(lat) if lat else 0.0,
+        "stallAt": worst_at,
         "p99": percentile(lat, 99),
         "rss": rss,
         "watches": n_watch,
@@ -239,7 +247,7 @@ async def run_floor(ws: Path, uris: list[str], seconds: float) -> dict[str, Any]
     ready = asyncio.Event()
     prober = asyncio.create_task(probe(client, uris, ready, seconds))
     ready.set()
-    lat = await prober
+    lat, _ = await prober
     await asyncio.sleep(0.5)
     rss = rss_mb(client.proc.pid)
     await client.close()
@@ -297,7 +305,8 @@ async def main() -> None:
         for x in (x for x in mine if "stall" in x):
             print(
                 f"  ours: server ready {x['serverReady']} s, {x['files']:,} files indexed, "
-                f"{x['commits']} commits, stall {x['stall'] * 1000:.1f} ms",
+                f"{x['commits']} commits, worst stall {x['stall'] * 1000:.1f} ms "
+                f"{x['stallAt']:.2f} s after initialize",
                 flush=True,
             )
     print(
