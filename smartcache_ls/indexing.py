@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .heap import freeze_long_lived
 from .ignore import scan_files
 from .predict.cochange import git_history_slices
-from .predict.model import CoChangeTable, Predictor
+from .predict.model import CoChangeTable, Predictor, index_entry
 from .predict.stand_in import StandIn
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-INDEX_SLICE = 128  # files added to the index per hold of the workspace lock (~1 ms)
+INDEX_SLICE = 256  # files added to the index per hold of the workspace lock (~0.5 ms)
 MAX_COMMITS = 2000  # commits of git history read
 
 
@@ -95,9 +95,10 @@ def index_workspace(ws: Workspace, watcher: Watcher | None, alive: Callable[[], 
         if not alive():
             return
         chunk = files[start : start + INDEX_SLICE]
+        entries = [index_entry(rel) for rel in chunk]  # the costly part, outside the lock
         with ws.lock:
             ws.known_files.update(chunk)
-            ws.predictor.index_files(chunk)
+            ws.predictor.index_entries(entries)
         progress.files = start + len(chunk)
     progress.enter("history")
     keep = {rel: rel for rel in files}

@@ -250,6 +250,15 @@ def _member_drop(index: _NameIndex, key: str, path: str) -> None:
         found.pop(path, None)
 
 
+IndexEntry = tuple[str, str, str, tuple[str, ...]]  # path, directory, pair stem, name tokens
+
+
+def index_entry(path: str) -> IndexEntry:
+    """What indexing ``path`` adds to a predictor's name indexes (a pure function of the path)."""
+    d, stem, _ = _meta_of(path)  # (not memoised: most indexed files are never scored)
+    return path, d, stem, name_tokens(path)
+
+
 def _meta_of(path: str) -> tuple[str, str, bool]:
     """(directory, test/implementation pair stem, is a test); directories interned (shared by
     the files in them)."""
@@ -573,11 +582,16 @@ class Predictor:
         self._scored = None
 
     def index_files(self, paths: Iterable[str]) -> None:
-        """Index files of the structure provider now. The engine calls it, one slice at a time,
-        for every file it adds to the provider, so that predicting never indexes a whole
-        workspace at once (50,000 files took 0.5 s)."""
-        for path in paths:
-            self._index(path)
+        """Index files of the structure provider now. The engine calls it (or
+        :meth:`index_entries`), one slice at a time, for every file it adds to the provider, so
+        that predicting never indexes a whole workspace at once (50,000 files took 0.5 s)."""
+        self.index_entries(index_entry(path) for path in paths if path not in self._indexed)
+
+    def index_entries(self, entries: Iterable[IndexEntry]) -> None:
+        """:meth:`index_files` with the entries computed beforehand (:func:`index_entry`, which
+        needs no lock): what is left is a few dictionary inserts per file."""
+        for entry in entries:
+            self._add_entry(entry)
         if self.structure is not None:
             files = self.structure.files()
             if isinstance(files, Sized):
@@ -605,14 +619,18 @@ class Predictor:
             same[path] = None
 
     def _index(self, path: str) -> None:
+        if path not in self._indexed:
+            self._add_entry(index_entry(path))
+
+    def _add_entry(self, entry: IndexEntry) -> None:
+        path, d, stem, tokens = entry
         if path in self._indexed:
             return
         self._indexed.add(path)
         self._index_version += 1
-        d, stem, _ = _meta_of(path)  # (not memoised: most indexed files are never scored)
         _member_add(self._by_stem, stem, path)
         self._by_dir.setdefault(d, {})[path] = None
-        for tok in name_tokens(path):
+        for tok in tokens:
             _member_add(self._by_token, tok, path)
 
     def _unindex(self, path: str) -> None:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from .model import Predictor
+from .model import IndexEntry, Predictor
 
 MAX_LOG = 10_000  # calls kept for the replay (the model loads in seconds; events are fewer)
 
@@ -44,10 +44,10 @@ class StandIn(Predictor):
         self._keep("rename", old, new)
         super().rename(old, new)
 
-    def index_files(self, paths: Iterable[str]) -> None:
-        paths = tuple(paths)
-        self._keep("index_files", paths)
-        super().index_files(paths)
+    def index_entries(self, entries: Iterable[IndexEntry]) -> None:  # (index_files comes here)
+        entries = tuple(entries)
+        self._keep("index_entries", entries)
+        super().index_entries(entries)
 
     def replay(self, model: Predictor) -> Predictor:
         """Apply what this stand-in was told to ``model``; returns ``model``."""
