@@ -1,7 +1,9 @@
 """Start-up: spawn -> initialize reply, smartcache-ls against the pygls floor, in the same run.
 
 Each round spawns both servers (the order alternates) on a small workspace and times
-from the spawn to the initialize reply, then to the reply of a first request
+from the spawn to the initialize reply (and reads the CPU time the server process used
+until then, which the machine's load disturbs less than wall time), then to the reply of
+a first request
 (``smartcache/stats`` for ours, ``floor/noop`` for the floor). Ours runs on a cache
 directory that a warm-up run created (an editor's usual start); ``--cold`` gives it a
 fresh cache directory every round.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -29,14 +32,21 @@ def make_workspace(root: Path) -> Path:
     return root
 
 
-async def once(command: list[str], workspace: Path, first: str) -> tuple[float, float]:
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def once(command: list[str], workspace: Path, first: str) -> tuple[float, float, float]:
     t0 = time.perf_counter()
     client = await start(command, workspace)
     t_init = time.perf_counter() - t0
+    cpu = cpu_seconds(client.proc.pid)
     await client.request(first, {})
     t_first = time.perf_counter() - t0
     await client.close()
-    return t_init, t_first
+    return t_init, t_first, cpu
 
 
 async def main() -> None:
@@ -50,18 +60,20 @@ async def main() -> None:
         cache = base / "cache"
         await once(ours(cache), workspace, "smartcache/stats")  # warm-up: the cache dir exists
         await once(FLOOR, workspace, "floor/noop")
-        times: dict[str, list[tuple[float, float]]] = {"floor": [], "smartcache-ls": []}
+        times: dict[str, list[tuple[float, float, float]]] = {"floor": [], "smartcache-ls": []}
         for r in range(args.rounds):
             mine = ours(base / f"cache{r}" if args.cold else cache)
             runs = [("floor", FLOOR, "floor/noop"), ("smartcache-ls", mine, "smartcache/stats")]
             for name, command, first in runs if r % 2 == 0 else runs[::-1]:
                 times[name].append(await once(command, workspace, first))
     rows = []
-    floor_init = statistics.median(t for t, _ in times["floor"])
-    floor_first = statistics.median(t for _, t in times["floor"])
+    floor_init = statistics.median(t for t, _, _ in times["floor"])
+    floor_first = statistics.median(t for _, t, _ in times["floor"])
+    floor_cpu = statistics.median(c for _, _, c in times["floor"])
     for name, samples in times.items():
-        init = [t * 1000 for t, _ in samples]
-        first = [t * 1000 for _, t in samples]
+        init = [t * 1000 for t, _, _ in samples]
+        first = [t * 1000 for _, t, _ in samples]
+        cpu = statistics.median(c for _, _, c in samples)
         rows.append(
             [
                 name,
@@ -70,6 +82,8 @@ async def main() -> None:
                 statistics.median(first),
                 statistics.median(init) / (floor_init * 1000),
                 statistics.median(first) / (floor_first * 1000),
+                cpu * 1000,
+                cpu / floor_cpu,
             ]
         )
     print(
@@ -78,7 +92,16 @@ async def main() -> None:
     )
     print(
         table(
-            ["server", "init p50", "init p90", "first request p50", "init x floor", "first x floor"],
+            [
+                "server",
+                "init p50",
+                "init p90",
+                "first request p50",
+                "init x floor",
+                "first x floor",
+                "CPU to init",
+                "CPU x floor",
+            ],
             rows,
         )
     )
