@@ -202,20 +202,28 @@ def pair_stem(path: str) -> tuple[str, bool]:
     """The implementation stem a file stands for (with its extension) and whether it is a test."""
     _, base = os.path.split(path)
     stem, ext = os.path.splitext(base)
-    for pattern in _TEST_PATTERNS:
-        m = pattern.match(stem)
-        if m:
-            return m.group("stem") + ext, True
+    return _pair_stem(stem, ext)
+
+
+def _pair_stem(stem: str, ext: str) -> tuple[str, bool]:
+    if "test" in stem or "Test" in stem or "spec" in stem:  # (every pattern holds one of them)
+        for pattern in _TEST_PATTERNS:
+            m = pattern.match(stem)
+            if m:
+                return m.group("stem") + ext, True
     return stem + ext, False
 
 
 def name_tokens(path: str) -> tuple[str, ...]:
     """The distinct lower-case word tokens of a file name, in order (deterministic, unlike a set)."""
     _, stem = split_name(path)
-    words = (
-        sys.intern(t.lower()) for part in re.split(r"[^A-Za-z0-9]+", stem) for t in _CAMEL.findall(part)
-    )
-    return tuple(dict.fromkeys(words))
+    return _stem_tokens(stem)
+
+
+def _stem_tokens(stem: str) -> tuple[str, ...]:
+    # _CAMEL matches letters and digits only, so over the whole stem it finds what it finds in
+    # each of the stem's runs of letters and digits
+    return tuple(dict.fromkeys([sys.intern(t.lower()) for t in _CAMEL.findall(stem)]))
 
 
 # A name index maps a key (stem, token) to the files that have it: most keys have one file,
@@ -255,8 +263,9 @@ IndexEntry = tuple[str, str, str, tuple[str, ...]]  # path, directory, pair stem
 
 def index_entry(path: str) -> IndexEntry:
     """What indexing ``path`` adds to a predictor's name indexes (a pure function of the path)."""
-    d, stem, _ = _meta_of(path)  # (not memoised: most indexed files are never scored)
-    return path, d, stem, name_tokens(path)
+    d, base = os.path.split(path)
+    stem, ext = os.path.splitext(base)
+    return path, sys.intern(d), _pair_stem(stem, ext)[0], _stem_tokens(stem)
 
 
 def _meta_of(path: str) -> tuple[str, str, bool]:
