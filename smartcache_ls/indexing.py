@@ -13,6 +13,8 @@ swapped in at the end. ``IndexProgress`` says how far it got
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import threading
 import time
@@ -44,9 +46,9 @@ class IndexProgress:
         self.state = "pending"
         self.started = time.monotonic()
         self.files = 0
-        self.watched_dirs = 0
         self.commits = 0
         self.seconds: dict[str, float] = {}
+        self.watch_count: Callable[[], int] | None = None  # directories watched now
         self.deferred_model: Callable[[], Predictor] | None = None  # a large stored model, unread
         self._ready = threading.Event()
 
@@ -63,7 +65,7 @@ class IndexProgress:
         return {
             "state": self.state,
             "files": self.files,
-            "watchedDirs": self.watched_dirs,
+            "watchedDirs": self.watch_count() if self.watch_count is not None else 0,
             "commits": self.commits,
             "readySeconds": self.seconds.get("history") if self.state == "ready" else None,
         }
@@ -75,7 +77,11 @@ def index_workspace(ws: Workspace, watcher: Watcher | None, alive: Callable[[], 
     load = progress.deferred_model
     if load is not None:
         progress.enter("model")
-        model = load()  # seconds for a full model: outside the lock
+        try:
+            model = load()  # seconds for a full model: outside the lock
+        except Exception:
+            log.exception("loading the stored model of %s failed; it is rebuilt", ws.root)
+            model = Predictor(structure=ws)
         with ws.lock:
             if isinstance(ws.predictor, StandIn):
                 ws.predictor = ws.predictor.replay(model)  # what the editor taught it meanwhile
@@ -84,7 +90,7 @@ def index_workspace(ws: Workspace, watcher: Watcher | None, alive: Callable[[], 
     if watcher is not None:
         progress.enter("watching")
         watcher.add(ws.root, ws.rules)
-        progress.watched_dirs = watcher.watched_dirs(ws.root)
+        progress.watch_count = functools.partial(watcher.watched_dirs, ws.root)
     progress.enter("scanning")
     try:
         files = scan_files(ws.root, ws.rules)
@@ -104,12 +110,13 @@ def index_workspace(ws: Workspace, watcher: Watcher | None, alive: Callable[[], 
     keep = {rel: rel for rel in files}
     table = CoChangeTable()
     try:
-        for batch in git_history_slices(ws.root, MAX_COMMITS, keep=keep):
-            if not alive():
-                return
-            for names, size in batch:
-                table.add(names, size)
-            progress.commits += len(batch)
+        with contextlib.closing(git_history_slices(ws.root, MAX_COMMITS, keep=keep)) as slices:
+            for batch in slices:
+                if not alive():
+                    return  # (closing the slices ends git)
+                for names, size in batch:
+                    table.add(names, size)
+                progress.commits += len(batch)
         table.finish()
     except Exception as exc:  # a history we cannot read is only a missing signal
         log.debug("no co-change history for %s: %s", ws.root, exc)

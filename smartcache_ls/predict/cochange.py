@@ -24,7 +24,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def git_history_slices(
     timeout: float = 10.0,
     slice_commits: int = SLICE_COMMITS,
     slice_files: int = SLICE_FILES,
-) -> Iterator[list[tuple[list[str], int]]]:
+) -> Generator[list[tuple[list[str], int]], None, None]:
     """The last ``max_commits`` non-merge commits, newest first, in slices.
 
     Each slice holds at most ``slice_commits`` commits and about ``slice_files``
