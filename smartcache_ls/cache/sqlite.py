@@ -713,11 +713,8 @@ class SqliteTier(BatchedTier):
 
     def meta_size(self, name: str) -> int | None:
         """How large a stored meta document is (without reading it), or None when there is none."""
-        try:
-            row = self._conn().execute("SELECT length(value) FROM meta WHERE name = ?", (name,)).fetchone()
-        except sqlite3.Error as exc:
-            self._runtime_error("meta read", exc)
-            return None
+        sql = "SELECT length(value) FROM meta WHERE name = ?"
+        row = self._run("meta read", lambda db: db.execute(sql, (name,)).fetchone(), None)
         return None if row is None else int(row[0] or 0)
 
     def set_meta(self, name: str, value: Any) -> None:
