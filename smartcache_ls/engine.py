@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -618,6 +617,8 @@ class Engine:
             log.exception("saving the session's statistics failed")
         self.cache.close()
         if self.cache_dir_refused:  # a session directory of ours
+            import shutil  # (only here: its import costs start-up time)
+
             shutil.rmtree(self.cache_dir, ignore_errors=True)
 
 
