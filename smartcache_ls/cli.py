@@ -19,9 +19,14 @@ import ipaddress
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .server import SmartCacheServer
 
 SUBCOMMANDS = ("serve", "replay", "evaluate", "stats", "mcp")
 
@@ -77,6 +82,24 @@ def setup_logging(level: str) -> None:
     logging.getLogger("smartcache_ls").setLevel(level)
 
 
+def _import_server() -> Callable[..., SmartCacheServer]:
+    """Import the protocol stack with the cyclic collector off, then freeze what it made.
+
+    lsprotocol and pygls leave about 90,000 tracked objects that live as long as the server;
+    a full collection triggered halfway through our own imports walked all of them (about
+    40 ms of CPU of the start-up). Nothing imported is garbage, so none is scanned again.
+    """
+    import gc
+
+    gc.disable()
+    try:
+        from .server import build_server
+    finally:
+        gc.freeze()
+        gc.enable()
+    return build_server
+
+
 def serve(argv: list[str]) -> int:
     args = _serve_parser().parse_args(argv)
     setup_logging(args.log_level)
@@ -102,8 +125,7 @@ def serve(argv: list[str]) -> int:
         rpc_out = os.fdopen(os.dup(1), "wb")
         os.dup2(2, 1)
         sys.stdout = sys.stderr
-    from .server import build_server
-
+    build_server = _import_server()
     server = build_server(cache_dir, watch=not args.no_watch)
     try:
         if host is not None and port is not None:

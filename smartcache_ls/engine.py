@@ -17,23 +17,21 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .cache.memory import MemoryTier
 from .cache.private import usable_cache_dir
-from .cache.redis import RedisTier, make_namespace
 from .cache.shared import fetch_verified
 from .cache.sqlite import SqliteTier
 from .cache.tiered import TieredCache
 from .content import content_hash
 from .heap import freeze_long_lived
-from .ignore import scan_files
+from .indexing import index_workspace
 from .mcp.link import LIVE_DIR
 from .paths import (
     PathRefused,
@@ -44,6 +42,7 @@ from .paths import (
     uri_to_path,
 )
 from .predict.model import ModelFormatError, Predictor
+from .predict.stand_in import StandIn
 from .prefetch import Job, Prefetcher
 from .protocol import AnalysisResult, FileResult, PredictionItem
 from .redact import mask_value
@@ -51,12 +50,17 @@ from .settings import Settings
 from .watch import CREATED, DELETED, ChangeBatch, Watcher
 from .workspace import OpenDoc, Workspace
 
+if TYPE_CHECKING:
+    from .cache.redis import RedisTier
+
 log = logging.getLogger(__name__)
 
 DB_NAME = "cache.sqlite3"
 MODEL_META = "model:{namespace}"
 LAST_STATS_META = "stats:last"
 SAVE_EVERY = 60.0  # seconds between background saves of changed models
+SYNC_MODEL_BYTES = 256 * 1024  # a larger stored model loads in the background (indexing)
+INDEX_GATE_TIMEOUT = 2.0  # seconds indexing waits for the server's go (``initialized``)
 CACHE_SOURCES = frozenset({"memory", "sqlite", "redis"})
 # Fields the engine keeps beside an analysis for validation; not sent to clients.
 _INTERNAL = ("mtime_ns", "size", "resolvedImports")
@@ -106,12 +110,15 @@ class Engine:
         self.requests = {"getFile": RequestCounter(), "getAnalysis": RequestCounter()}
         self._closed = False
         self._stop = threading.Event()
+        # Indexing waits for this: the server clears it until its initialize reply is out.
+        self.index_gate = threading.Event()
+        self.index_gate.set()
         self._saver = threading.Thread(target=self._save_loop, name="smartcache-save", daemon=True)
         self._saver.start()
 
     # workspace folders -------------------------------------------------------
     def add_folder(self, uri: str, name: str | None = None) -> Workspace:
-        """Start serving a workspace folder: load its model, watch it, index it in the background."""
+        """Start serving a workspace folder: load its model; watch and index it in the background."""
         root = Path(os.path.realpath(uri_to_path(uri)))
         if not root.is_dir():
             raise PathRefused("notFound", f"workspace folder {root} is not a directory")
@@ -126,8 +133,6 @@ class Engine:
         freeze_long_lived()
         with self._ws_lock:
             self.workspaces[uri] = ws
-        if self.watcher is not None:
-            self.watcher.add(root, ws.rules)
         threading.Thread(target=self._index, args=(ws,), name="smartcache-index", daemon=True).start()
         log.info("serving workspace %s (%s)", root, ws.namespace)
         return ws
@@ -143,23 +148,12 @@ class Engine:
         self._save_model(ws)
 
     def _index(self, ws: Workspace) -> None:
-        """Background: learn the workspace's files and its co-change history."""
+        """Background: watch the workspace, learn its files and its co-change history."""
+        self.index_gate.wait(INDEX_GATE_TIMEOUT)
         try:
-            files = scan_files(ws.root, ws.rules)
-            with ws.lock:
-                ws.known_files.update(files)
-        except OSError as exc:
-            log.warning("indexing %s failed: %s", ws.root, exc)
-        try:
-            from .predict.cochange import read_git_cochange
-
-            commits = read_git_cochange(ws.root)
-        except Exception as exc:
-            log.debug("no co-change history for %s: %s", ws.root, exc)
-            return
-        if commits:
-            with ws.lock:
-                ws.predictor.load_cochange(commits)
+            index_workspace(ws, self.watcher, lambda: not self._closed and self.workspaces.get(ws.uri) is ws)
+        except Exception:
+            log.exception("indexing %s failed", ws.root)
 
     def workspace_for(self, uri: str) -> tuple[Workspace, Path, str]:
         """The workspace holding ``uri``, the resolved path and the relative path; or PathRefused."""
@@ -508,6 +502,7 @@ class Engine:
                     ws.drop_file(rel)
                 elif kind == CREATED:
                     ws.known_files.add(rel)
+                    ws.predictor.index_files((rel,))
             if hot and kind != DELETED:
                 refresh.append(Job(ws.namespace, rel, sticky=True, reason="refresh"))
         with ws.lock:
@@ -544,7 +539,9 @@ class Engine:
             "uptimeSeconds": round(time.monotonic() - self.started, 3),
             "cacheDir": str(self.cache_dir),
             **({"cacheDirRefused": self.cache_dir_refused} if self.cache_dir_refused else {}),
-            "workspaces": [{"uri": ws.uri, "name": ws.name} for ws in spaces],
+            "workspaces": [
+                {"uri": ws.uri, "name": ws.name, "index": ws.progress.snapshot()} for ws in spaces
+            ],
             "tiers": cache.get("tiers", {}),
             "loads": cache.get("loads", {}),
             "writes": cache.get("writes", {}),
@@ -554,6 +551,14 @@ class Engine:
         }
 
     def _load_model(self, ws: Workspace) -> Predictor:
+        """The stored model; for a large one, a stand-in while indexing loads it (off the handler)."""
+        size = self.sqlite.meta_size(MODEL_META.format(namespace=ws.namespace))
+        if size is not None and size > SYNC_MODEL_BYTES:
+            ws.progress.deferred_model = lambda: self._read_model(ws)
+            return StandIn(structure=ws)
+        return self._read_model(ws)
+
+    def _read_model(self, ws: Workspace) -> Predictor:
         raw = self.sqlite.get_meta(MODEL_META.format(namespace=ws.namespace))
         if raw is None:
             return Predictor(structure=ws)
@@ -566,7 +571,7 @@ class Engine:
     def _save_model(self, ws: Workspace) -> None:
         """Persist a changed model, holding the workspace's lock one slice at a time."""
         with ws.lock:
-            if not ws.dirty:
+            if not ws.dirty or ws.progress.deferred_model is not None:  # (the stored one not loaded)
                 return
             ws.dirty = False  # changes made while this runs leave it dirty for the next save
             steps = ws.predictor.json_steps()
@@ -612,6 +617,8 @@ class Engine:
             log.exception("saving the session's statistics failed")
         self.cache.close()
         if self.cache_dir_refused:  # a session directory of ours
+            import shutil  # (only here: its import costs start-up time)
+
             shutil.rmtree(self.cache_dir, ignore_errors=True)
 
 
@@ -620,6 +627,8 @@ def _open_redis(settings: Settings) -> RedisTier | None:
     if not settings.redis_url:
         return None
     try:
+        from .cache.redis import RedisTier, make_namespace  # only when Redis is configured
+
         return RedisTier(
             settings.redis_url,
             namespace=make_namespace("smartcache-ls"),

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,8 @@ class IgnoreRules:
         self.excluded = tuple(
             p.relative_to(root).as_posix() for p in exclude if p != root and p.is_relative_to(root)
         )
-        self._spec = self._load_spec()
+        self._spec: pathspec.GitIgnoreSpec | None = None
+        self._loaded = False  # read on first use (off the initialize handler)
 
     def _load_spec(self) -> pathspec.GitIgnoreSpec | None:
         lines: list[str] = []
@@ -61,6 +64,8 @@ class IgnoreRules:
                 continue
         if not lines:
             return None
+        import pathspec  # (its import costs 20+ ms: only once there is a .gitignore)
+
         try:
             return pathspec.GitIgnoreSpec.from_lines(lines)
         except (ValueError, TypeError) as exc:
@@ -69,6 +74,7 @@ class IgnoreRules:
 
     def reload(self) -> None:
         self._spec = self._load_spec()
+        self._loaded = True
 
     def ignored(self, rel: str, is_dir: bool = False) -> bool:
         """True when the workspace-relative POSIX path ``rel`` should be ignored."""
@@ -78,6 +84,8 @@ class IgnoreRules:
         parts = rel.split("/")
         if any(part in self.dirs for part in (parts if is_dir else parts[:-1])):
             return True
+        if not self._loaded:
+            self.reload()
         if self._spec is None:
             return False
         return self._spec.match_file(rel + "/" if is_dir else rel)

@@ -142,6 +142,7 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
     def initialize(ls: SmartCacheServer, params: types.InitializeParams) -> None:
         settings = ls.merge_settings(params.initialization_options, "initializationOptions")
         ls.engine = Engine(settings, _cache_dir(ls, settings), watch=ls.watch)
+        ls.engine.index_gate.clear()  # no indexing competing with this reply: `initialized` opens it
         folders: list[tuple[str, str | None]] = [(f.uri, f.name) for f in params.workspace_folders or []]
         if not folders and params.root_uri:
             folders = [(params.root_uri, None)]
@@ -156,6 +157,8 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
     @server.feature(types.INITIALIZED)
     async def initialized(ls: SmartCacheServer, params: types.InitializedParams) -> None:
         ls.loop = asyncio.get_running_loop()
+        if ls.engine is not None:
+            ls.engine.index_gate.set()
         logging.getLogger("smartcache_ls").addHandler(LspLogHandler(ls))
 
     @server.feature(types.SHUTDOWN)

@@ -17,6 +17,7 @@ import attrs
 
 from .content import content_hash
 from .ignore import IgnoreRules
+from .indexing import IndexProgress
 from .paths import uri_to_path
 from .predict.model import Predictor
 
@@ -62,6 +63,7 @@ class Workspace:
         self._importers: dict[str, set[str]] = {}
         self.last_access: str | None = None
         self.dirty = False
+        self.progress = IndexProgress()  # the background indexing (indexing.index_workspace)
 
     # cache keys -------------------------------------------------------------
     def file_key(self, rel: str) -> str:

@@ -18,7 +18,6 @@ import contextlib
 import logging
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 __all__ = [
@@ -143,6 +142,8 @@ def usable_cache_dir(
         return path, None
     except (UnsafeCacheDir, OSError) as exc:
         reason = str(exc)
+    import tempfile  # (only on this path: its import costs start-up time)
+
     fallback = Path(tempfile.mkdtemp(prefix="smartcache-ls-", dir=_runtime_dir()))
     log.warning(
         "cache directory refused: %s; caching in %s for this session only (make the directory "

@@ -711,6 +711,12 @@ class SqliteTier(BatchedTier):
             log.warning("SQLite cache %s: meta %r unreadable (%s)", self.path, name, exc)
             return None
 
+    def meta_size(self, name: str) -> int | None:
+        """How large a stored meta document is (without reading it), or None when there is none."""
+        sql = "SELECT length(value) FROM meta WHERE name = ?"
+        row = self._run("meta read", lambda db: db.execute(sql, (name,)).fetchone(), None)
+        return None if row is None else int(row[0] or 0)
+
     def set_meta(self, name: str, value: Any) -> None:
         text = encode(value)
         self._run(

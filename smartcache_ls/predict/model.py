@@ -48,9 +48,10 @@ import logging
 import math
 import os.path
 import re
+import sys
 import time
 from collections import OrderedDict
-from collections.abc import Generator, Iterable, Sized
+from collections.abc import Collection, Generator, Iterable, Sized
 from operator import itemgetter
 from typing import Any, Protocol
 
@@ -201,18 +202,78 @@ def pair_stem(path: str) -> tuple[str, bool]:
     """The implementation stem a file stands for (with its extension) and whether it is a test."""
     _, base = os.path.split(path)
     stem, ext = os.path.splitext(base)
-    for pattern in _TEST_PATTERNS:
-        m = pattern.match(stem)
-        if m:
-            return m.group("stem") + ext, True
+    return _pair_stem(stem, ext)
+
+
+def _pair_stem(stem: str, ext: str) -> tuple[str, bool]:
+    if "test" in stem or "Test" in stem or "spec" in stem:  # (every pattern holds one of them)
+        for pattern in _TEST_PATTERNS:
+            m = pattern.match(stem)
+            if m:
+                return m.group("stem") + ext, True
     return stem + ext, False
 
 
 def name_tokens(path: str) -> tuple[str, ...]:
     """The distinct lower-case word tokens of a file name, in order (deterministic, unlike a set)."""
     _, stem = split_name(path)
-    words = (t.lower() for part in re.split(r"[^A-Za-z0-9]+", stem) for t in _CAMEL.findall(part))
-    return tuple(dict.fromkeys(words))
+    return _stem_tokens(stem)
+
+
+def _stem_tokens(stem: str) -> tuple[str, ...]:
+    # _CAMEL matches letters and digits only, so over the whole stem it finds what it finds in
+    # each of the stem's runs of letters and digits
+    return tuple(dict.fromkeys([sys.intern(t.lower()) for t in _CAMEL.findall(stem)]))
+
+
+# A name index maps a key (stem, token) to the files that have it: most keys have one file,
+# held as the path itself (a dict per key cost 11 MB of a 50,000-file workspace's 45 MB).
+_NameIndex = dict[str, "str | dict[str, None]"]
+
+
+def _members(index: _NameIndex, key: str) -> Collection[str]:
+    found = index.get(key)
+    if found is None:
+        return ()
+    return (found,) if isinstance(found, str) else found
+
+
+def _member_add(index: _NameIndex, key: str, path: str) -> None:
+    found = index.get(key)
+    if found is None:
+        index[key] = path
+    elif isinstance(found, str):
+        if found != path:
+            index[key] = {found: None, path: None}
+    else:
+        found[path] = None
+
+
+def _member_drop(index: _NameIndex, key: str, path: str) -> None:
+    found = index.get(key)
+    if isinstance(found, str):
+        if found == path:
+            del index[key]
+    elif found is not None:
+        found.pop(path, None)
+
+
+IndexEntry = tuple[str, str, str, tuple[str, ...]]  # path, directory, pair stem, name tokens
+
+
+def index_entry(path: str) -> IndexEntry:
+    """What indexing ``path`` adds to a predictor's name indexes (a pure function of the path)."""
+    d, base = os.path.split(path)
+    stem, ext = os.path.splitext(base)
+    return path, sys.intern(d), _pair_stem(stem, ext)[0], _stem_tokens(stem)
+
+
+def _meta_of(path: str) -> tuple[str, str, bool]:
+    """(directory, test/implementation pair stem, is a test); directories interned (shared by
+    the files in them)."""
+    d, _ = split_name(path)
+    stem, is_test = pair_stem(path)
+    return sys.intern(d), stem, is_test
 
 
 def _times(n: float) -> str:
@@ -275,6 +336,40 @@ class _Scored:
     total: float
 
 
+class CoChangeTable:
+    """The git co-change table (files changed in the same commits), built from commits one at
+    a time without touching a model, then swapped in with :meth:`Predictor.set_cochange`."""
+
+    def __init__(self, max_files: int = 30) -> None:
+        self.max_files = max_files
+        self.rows: dict[str, dict[str, int]] = {}  # a -> {c: commits with both}
+        self.counts: dict[str, int] = {}  # a -> commits with a
+        self.top: dict[str, list[tuple[str, int]]] = {}
+
+    def add(self, files: Iterable[str], size: int | None = None) -> None:
+        """One commit's files; ``size`` is how many it touched when ``files`` holds only some
+        (a commit of more than ``max_files`` is counted but is no co-change evidence)."""
+        uniq = sorted(set(files))
+        counts = self.counts
+        for a in uniq:
+            counts[a] = counts.get(a, 0) + 1
+        if len(uniq) < 2 or max(len(uniq), size or 0) > self.max_files:
+            return
+        for a in uniq:
+            row = self.rows.setdefault(a, {})
+            for c in uniq:
+                if c != a:
+                    row[c] = row.get(c, 0) + 1
+
+    def finish(self) -> CoChangeTable:
+        """Cap the rows and rank each row's best partners; returns self."""
+        for a, row in self.rows.items():
+            if len(row) > MAX_ROW:
+                self.rows[a] = dict(sorted(row.items(), key=lambda kv: -kv[1])[:MAX_ROW])
+        self.top = {a: _git_row_top(row) for a, row in self.rows.items()}
+        return self
+
+
 class Predictor:
     def __init__(self, *, max_bytes: int = 10_000_000, structure: StructureProvider | None = None) -> None:
         self.max_bytes = max_bytes
@@ -297,12 +392,11 @@ class Predictor:
         self._grad2 = [1.0] * len(FEATURES)
         # name indexes (rebuilt, not persisted); dicts as ordered sets, so that iteration, and
         # with it tie-breaking, does not depend on the process's string hash seed
-        self._by_stem: dict[str, dict[str, None]] = {}
+        self._by_stem: _NameIndex = {}
         self._by_dir: dict[str, dict[str, None]] = {}
-        self._by_token: dict[str, dict[str, None]] = {}
+        self._by_token: _NameIndex = {}
         self._indexed: set[str] = set()
         self._metas: dict[str, tuple[str, str, bool]] = {}
-        self._tokens: dict[str, tuple[str, ...]] = {}  # name tokens of the indexed files
         self._index_version = 0
         self._like_cache: dict[str, tuple[int, list[tuple[str, float]]]] = {}
         self._structure_seen = -1
@@ -481,27 +575,36 @@ class Predictor:
 
         Commits touching more than ``max_files`` files (mass renames, formatting) are skipped.
         """
-        table: dict[str, dict[str, int]] = {}
-        counts: dict[str, int] = {}
+        table = CoChangeTable(max_files)
         for files in commits:
-            uniq = sorted(set(files))
-            for a in uniq:
-                counts[a] = counts.get(a, 0) + 1
-            if len(uniq) < 2 or len(uniq) > max_files:
-                continue
-            for a in uniq:
-                row = table.setdefault(a, {})
-                for c in uniq:
-                    if c != a:
-                        row[c] = row.get(c, 0) + 1
-        for a, row in table.items():
-            if len(row) > MAX_ROW:
-                table[a] = dict(sorted(row.items(), key=lambda kv: -kv[1])[:MAX_ROW])
-        self._git = table
-        self._git_n = counts
-        self._refresh_git_top()
-        for path in counts:
+            table.add(files)
+        self.set_cochange(table.finish())
+
+    def set_cochange(self, table: CoChangeTable) -> None:
+        """Swap in a co-change table built elsewhere (outside the engine's lock)."""
+        self._git = table.rows
+        self._git_n = table.counts
+        self._git_top = table.top
+        indexed = self._indexed
+        for path in [p for p in table.counts if p not in indexed]:  # the engine's are indexed
             self._index(path)
+        self._scored = None
+
+    def index_files(self, paths: Iterable[str]) -> None:
+        """Index files of the structure provider now. The engine calls it (or
+        :meth:`index_entries`), one slice at a time, for every file it adds to the provider, so
+        that predicting never indexes a whole workspace at once (50,000 files took 0.5 s)."""
+        self.index_entries(index_entry(path) for path in paths if path not in self._indexed)
+
+    def index_entries(self, entries: Iterable[IndexEntry]) -> None:
+        """:meth:`index_files` with the entries computed beforehand (:func:`index_entry`, which
+        needs no lock): what is left is a few dictionary inserts per file."""
+        for entry in entries:
+            self._add_entry(entry)
+        if self.structure is not None:
+            files = self.structure.files()
+            if isinstance(files, Sized):
+                self._structure_seen = len(files)
         self._scored = None
 
     def _refresh_git_top(self) -> None:
@@ -514,9 +617,7 @@ class Predictor:
         if meta is None:
             if len(self._metas) > 4 * len(self._indexed) + 4096:
                 self._metas = {p: m for p, m in self._metas.items() if p in self._indexed}
-            d, _ = split_name(path)
-            stem, is_test = pair_stem(path)
-            meta = self._metas[path] = (d, stem, is_test)
+            meta = self._metas[path] = _meta_of(path)
         return meta
 
     def _touch_dir(self, path: str) -> None:
@@ -527,28 +628,31 @@ class Predictor:
             same[path] = None
 
     def _index(self, path: str) -> None:
+        if path not in self._indexed:
+            self._add_entry(index_entry(path))
+
+    def _add_entry(self, entry: IndexEntry) -> None:
+        path, d, stem, tokens = entry
         if path in self._indexed:
             return
         self._indexed.add(path)
         self._index_version += 1
-        d, stem, _ = self._meta(path)
-        self._by_stem.setdefault(stem, {})[path] = None
+        _member_add(self._by_stem, stem, path)
         self._by_dir.setdefault(d, {})[path] = None
-        toks = self._tokens[path] = name_tokens(path)
-        for tok in toks:
-            self._by_token.setdefault(tok, {})[path] = None
+        for tok in tokens:
+            _member_add(self._by_token, tok, path)
 
     def _unindex(self, path: str) -> None:
         if path not in self._indexed:
             return
         self._indexed.discard(path)
         self._index_version += 1
-        d, stem, _ = self._meta(path)
-        self._by_stem.get(stem, {}).pop(path, None)
+        d, stem, _ = _meta_of(path)
+        _member_drop(self._by_stem, stem, path)
         self._by_dir.get(d, {}).pop(path, None)
         self._metas.pop(path, None)
-        for tok in self._tokens.pop(path):  # every indexed path has its tokens
-            self._by_token.get(tok, {}).pop(path, None)
+        for tok in name_tokens(path):
+            _member_drop(self._by_token, tok, path)
 
     def _sync_structure(self) -> None:
         """Index the provider's files when their number changed (checked now and then)."""
@@ -588,16 +692,14 @@ class Predictor:
             return cached[1]
         if len(self._like_cache) > 4096:
             self._like_cache.clear()
-        toks = self._tokens.get(a)
-        if toks is None:
-            toks = name_tokens(a)
+        toks = name_tokens(a)
         n = max(len(self._indexed), 2)
-        idf = {t: math.log(n / max(len(self._by_token.get(t, ())), 1)) for t in toks}
+        idf = {t: math.log(n / max(len(_members(self._by_token, t)), 1)) for t in toks}
         norm = sum(idf.values())
         scores: dict[str, float] = {}
         if norm > 0:
             for tok in toks:
-                members = self._by_token.get(tok, ())
+                members = _members(self._by_token, tok)
                 if idf[tok] <= 0 or len(members) > 64:
                     continue
                 for c in members:
@@ -694,7 +796,7 @@ class Predictor:
         for c in importers:
             self._add(feats, c, _IMPORTED_BY, 1.0)
         d, stem, is_test = self._meta(a)
-        for c in self._by_stem.get(stem, ()):
+        for c in _members(self._by_stem, stem):
             if c != a and self._meta(c)[2] != is_test:
                 self._add(feats, c, _TEST_PAIR, 1.0)
         # an indexed file is in its directory's index; others are looked at by name

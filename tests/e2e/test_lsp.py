@@ -135,7 +135,13 @@ async def test_external_edit_is_seen(session: LanguageClient, workspace: Path) -
 
 
 async def test_watcher_invalidates_without_a_request(session: LanguageClient, workspace: Path) -> None:
-    """The watchdog observer drops entries of files changed on disk (external edit, checkout)."""
+    """The watcher drops entries of files changed on disk (external edit, checkout)."""
+
+    async def indexed() -> bool:  # the watches are set up in the background after initialize
+        stats = await request(session, "smartcache/stats", {})
+        return bool(stats["workspaces"][0]["index"]["state"] == "ready")
+
+    assert await until(indexed)
     uri = path_to_uri(workspace / "models.py")
     await request(session, "smartcache/getFile", {"uri": uri})
 

@@ -153,7 +153,7 @@ def test_hot_entries_are_refreshed_ahead_and_cold_ones_dropped(tmp_path: Path) -
         for _ in range(3):
             eng.get_analysis(hot)
         eng.get_analysis(cold)
-        time.sleep(0.3)  # let the observer settle before the edits
+        assert eng.workspace_for(hot)[0].progress.wait_ready(10)  # the watches are set up
         (ws / "models.py").write_text("class Refreshed:\n    pass\n")
         (ws / "util.py").write_text("def changed():\n    pass\n")
         workspace = eng.workspace_for(hot)[0]

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from pathlib import Path
 
 from smartcache_ls.ignore import IgnoreRules, scan_files
 from smartcache_ls.watch import CREATED, DELETED, MODIFIED, ChangeBatch, Watcher
+
+from ..inotify import inotify_fds, inotify_inodes, watched_dirs
 
 
 def test_ignore_rules_heavy_dirs_and_gitignore(tmp_path: Path) -> None:
@@ -77,5 +80,113 @@ def test_watcher_coalesces_a_burst_and_filters(tmp_path: Path) -> None:
         assert collector.wait_for("renamed.py")
         assert collector.merged()["new.py"] == DELETED
         assert ("new.py", "renamed.py") in [r for b in collector.batches for r in b.renames]
+    finally:
+        watcher.stop()
+
+
+def _tree(root: Path) -> None:
+    for rel in (
+        "src/a/one.py",
+        "src/b/two.py",
+        "docs/index.md",
+        "node_modules/pkg/lib/index.js",
+        ".git/objects/ab/cdef",
+        "build/out/x.o",
+        "gen/deep/made.py",
+        "top.py",
+    ):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x")
+    (root / ".gitignore").write_text("gen/\n")
+
+
+def _watched(root: Path, fds: set[str]) -> list[str]:
+    return watched_dirs(root, inotify_inodes("self", fds))
+
+
+def test_watches_only_directories_that_are_not_ignored(tmp_path: Path) -> None:
+    """One inotify watch per non-ignored directory: none in node_modules, .git, build or a
+    .gitignored folder; new directories are watched (and their files reported), removed and
+    newly ignored ones are dropped, a renamed one is watched under its new name."""
+    root = tmp_path / "ws"
+    _tree(root)
+    before = inotify_fds()
+    collector = Collector()
+    watcher = Watcher(collector, quiet=0.1, max_delay=1.0)
+    try:
+        assert watcher.add(root, IgnoreRules(root))
+        fds = inotify_fds() - before
+        assert len(fds) == 1  # one descriptor for every watch
+        assert _watched(root, fds) == ["", "docs", "src", "src/a", "src/b"]
+        assert watcher.watched_dirs(root) == 5
+
+        (root / "src" / "new" / "deeper").mkdir(parents=True)
+        (root / "src" / "new" / "deeper" / "late.py").write_text("x")
+        (root / "node_modules" / "other").mkdir()
+        assert collector.wait_for("src/new/deeper/late.py")
+        assert collector.merged()["src/new/deeper/late.py"] == CREATED
+        (root / "src" / "new" / "deeper" / "later.py").write_text("y")  # seen by the new watch
+        assert collector.wait_for("src/new/deeper/later.py")
+        assert _watched(root, fds) == ["", "docs", "src", "src/a", "src/b", "src/new", "src/new/deeper"]
+
+        shutil.rmtree(root / "src" / "b")
+        assert collector.wait_for("src/b/two.py") and collector.merged()["src/b/two.py"] == DELETED
+        (root / "src" / "a").rename(root / "src" / "a2")
+        assert collector.wait_for("src/a2/one.py")
+        assert ("src/a/one.py", "src/a2/one.py") in [r for b in collector.batches for r in b.renames]
+        (root / ".gitignore").write_text("gen/\ndocs/\n")
+        deadline = time.monotonic() + 5
+        expected = ["", "src", "src/a2", "src/new", "src/new/deeper"]
+        while _watched(root, fds) != expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _watched(root, fds) == expected
+        (root / "src" / "a2" / "one.py").write_text("changed")
+        assert collector.wait_for("src/a2/one.py")
+    finally:
+        watcher.stop()
+    assert not inotify_fds() - before  # stopping closes the descriptor
+
+
+def test_a_checkout_storm_is_a_few_batches_with_new_directories_watched(tmp_path: Path) -> None:
+    """git checkout between branches that differ by whole directories: every file of the old
+    one deleted, every file of the new one created (its directories watched as they appear),
+    in a handful of batches."""
+    from ..e2e.test_hostile_git import git
+
+    root = tmp_path / "repo"
+    (root / "old" / "sub").mkdir(parents=True)
+    git(root, "init", "-q", "-b", "one")
+    for i in range(150):
+        (root / "old" / "sub" / f"f{i}.py").write_text(f"{i}\n")
+    (root / "common.py").write_text("one\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "one")
+    git(root, "checkout", "-q", "-b", "two")
+    git(root, "rm", "-q", "-r", "old")
+    (root / "new" / "deep").mkdir(parents=True)
+    for i in range(150):
+        (root / "new" / "deep" / f"g{i}.py").write_text(f"{i}\n")
+    (root / "common.py").write_text("two\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "two")
+    git(root, "checkout", "-q", "one")
+
+    before = inotify_fds()
+    collector = Collector()
+    watcher = Watcher(collector, quiet=0.3, max_delay=3.0)
+    try:
+        assert watcher.add(root, IgnoreRules(root))
+        fds = inotify_fds() - before
+        time.sleep(0.1)
+        git(root, "checkout", "-q", "two")
+        assert collector.wait_for("new/deep/g149.py") and collector.wait_for("old/sub/f149.py")
+        time.sleep(0.8)
+        merged = collector.merged()
+        assert all(merged[f"new/deep/g{i}.py"] == CREATED for i in range(150))
+        assert all(merged[f"old/sub/f{i}.py"] == DELETED for i in range(150))
+        assert merged["common.py"] == MODIFIED
+        assert not [rel for rel in merged if rel.startswith(".git/")]
+        assert len(collector.batches) <= 3
+        assert _watched(root, fds) == ["", "new", "new/deep"]
     finally:
         watcher.stop()
