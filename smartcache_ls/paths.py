@@ -52,6 +52,15 @@ def path_to_uri(path: Path | str) -> str:
     return "file://" + quote(str(path), safe="/:@&=+$,;~!*'()")
 
 
+def resolve_path(path: Path | str) -> Path:
+    """``os.path.realpath`` of ``path``; a component swapped while it is resolved (realpath then
+    raises, e.g. EINVAL from readlink on what became a directory) is refused, not raised."""
+    try:
+        return Path(os.path.realpath(path))
+    except OSError as exc:
+        raise PathRefused("symlinkRace", f"{path} changed while it was resolved ({exc.strerror})") from None
+
+
 def relative_to_root(path: Path, root: Path) -> str | None:
     """``path`` relative to ``root`` as a POSIX string, or None when outside it."""
     try:
@@ -70,7 +79,7 @@ def confine(uri: str, root: Path) -> tuple[Path, str]:
     Raises :class:`PathRefused` when it leaves the workspace.
     """
     path = uri_to_path(uri)
-    resolved = Path(os.path.realpath(path))
+    resolved = resolve_path(path)
     if resolved == root:
         raise PathRefused("isDirectory", f"{uri} is the workspace folder itself")
     target = relative_to_root(resolved, root)

@@ -1,11 +1,15 @@
 """The one reader for every file the server opens: checked once, read from the descriptor.
 
 A path is resolved (``..`` and symlinks inside the workspace are followed), then
-opened once with ``O_NOFOLLOW | O_NONBLOCK``; what was opened is checked on the
-descriptor itself (``fstat``: a regular file within the size bound; its real path,
-read back from ``/proc/self/fd``, inside the root) and read from that descriptor.
-A directory or symlink swapped in between the check and the open, a FIFO, a
-device or a file that grew past the bound is refused, never waited on.
+opened once, walking down from the root one component at a time with
+``O_NOFOLLOW`` (directories as ``O_PATH`` descriptors, the file itself with
+``O_NONBLOCK``), so nothing outside the root is ever opened, not even a device
+reached through a directory swapped for a symlink after resolving. What was
+opened is checked on the descriptor itself (``fstat``: a regular file within the
+size bound; its real path, read back from ``/proc/self/fd``, inside the root) and
+read from that descriptor. A directory or symlink swapped in between the check
+and the open, a FIFO, a device or a file that grew past the bound is refused,
+never waited on.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import os
 import stat
 from pathlib import Path
 
-from .paths import PathRefused, relative_to_root
+from .paths import PathRefused, relative_to_root, resolve_path
 
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
+# A directory on the way down: a handle to walk through (O_PATH needs no read permission).
+_DIR_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _PROC_FD = Path("/proc/self/fd")
 
 
@@ -40,17 +46,13 @@ def open_checked(path: Path, root: Path, max_bytes: int) -> tuple[int, os.stat_r
     :class:`PathRefused` for anything that is not a regular file of at most
     ``max_bytes`` bytes inside ``root``.
     """
-    resolved = os.path.realpath(path)
-    if not _inside(resolved, root):
+    resolved = str(resolve_path(path))
+    if resolved == str(root):
+        raise PathRefused("isDirectory", f"{path} is the workspace folder itself")
+    rel = relative_to_root(Path(resolved), root)
+    if rel is None:
         raise PathRefused("outsideWorkspace", f"{path} resolves to {resolved}, outside {root}")
-    try:
-        fd = os.open(resolved, _FLAGS)
-    except FileNotFoundError:
-        raise PathRefused("notFound", f"{path} does not exist") from None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:  # the last component became a symlink after resolving
-            raise PathRefused("symlinkRace", f"{path} changed while it was opened") from None
-        raise PathRefused("unreadable", f"{path} cannot be read: {exc.strerror}") from None
+    fd = _open_beneath(path, root, rel)
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
@@ -68,6 +70,29 @@ def open_checked(path: Path, root: Path, max_bytes: int) -> tuple[int, os.stat_r
         os.close(fd)
         raise
     return fd, st
+
+
+def _open_beneath(path: Path, root: Path, rel: str) -> int:
+    """Open ``root/rel`` without following any symlink below ``root``: each directory
+    is opened relative to its parent's descriptor, the file relative to its directory's."""
+    *dirs, name = rel.split("/")
+    dir_fd: int | None = None
+    try:
+        dir_fd = os.open(root, _DIR_FLAGS & ~os.O_NOFOLLOW)  # the root is resolved: no symlink
+        for part in dirs:
+            child = os.open(part, _DIR_FLAGS, dir_fd=dir_fd)
+            os.close(dir_fd)
+            dir_fd = child
+        return os.open(name, _FLAGS, dir_fd=dir_fd)
+    except FileNotFoundError:
+        raise PathRefused("notFound", f"{path} does not exist") from None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a component became a symlink or a file
+            raise PathRefused("symlinkRace", f"{path} changed while it was opened") from None
+        raise PathRefused("unreadable", f"{path} cannot be read: {exc.strerror}") from None
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)
 
 
 def read_checked(path: Path, root: Path, max_bytes: int) -> tuple[bytes, os.stat_result]:
