@@ -39,12 +39,14 @@ from .paths import (
     confine,
     decode_text,
     path_to_uri,
+    resolve_path,
     uri_to_path,
 )
 from .predict.model import ModelFormatError, Predictor
 from .predict.stand_in import StandIn
 from .prefetch import Job, Prefetcher
 from .protocol import AnalysisResult, FileResult, PredictionItem
+from .reader import read_checked
 from .redact import mask_value
 from .settings import Settings
 from .watch import CREATED, DELETED, ChangeBatch, Watcher
@@ -119,7 +121,7 @@ class Engine:
     # workspace folders -------------------------------------------------------
     def add_folder(self, uri: str, name: str | None = None) -> Workspace:
         """Start serving a workspace folder: load its model; watch and index it in the background."""
-        root = Path(os.path.realpath(uri_to_path(uri)))
+        root = resolve_path(uri_to_path(uri))
         if not root.is_dir():
             raise PathRefused("notFound", f"workspace folder {root} is not a directory")
         with self._ws_lock:
@@ -156,22 +158,35 @@ class Engine:
             log.exception("indexing %s failed", ws.root)
 
     def workspace_for(self, uri: str) -> tuple[Workspace, Path, str]:
-        """The workspace holding ``uri``, the resolved path and the relative path; or PathRefused."""
+        """The workspace holding ``uri``, the resolved path and the relative path; or PathRefused.
+
+        The uri is taken as written first (the root as the editor named it); a uri through
+        another alias of a root (a symlinked folder) or into another served folder is
+        served by where its folder resolves to. Either way confine() checks the result."""
         path = uri_to_path(uri)
         with self._ws_lock:
             candidates = list(self.workspaces.values())
-        best: Workspace | None = None
-        depth, mapped = -1, path
-        for ws in candidates:
-            for root in (ws.root, ws.literal_root):
-                if (path == root or root in path.parents) and len(root.parts) > depth:
-                    best, depth, mapped = ws, len(root.parts), ws.root / path.relative_to(root)
-        if best is None:
-            if not candidates:
-                raise PathRefused("noWorkspace", "no workspace folder is open")
-            raise PathRefused("outsideWorkspace", f"{uri} is outside every workspace folder")
-        resolved, rel = confine(path_to_uri(mapped), best.root)
-        return best, resolved, rel
+        if not candidates:
+            raise PathRefused("noWorkspace", "no workspace folder is open")
+        refused = PathRefused("outsideWorkspace", f"{uri} is outside every workspace folder")
+        literal = _owner(path, candidates, literal=True)
+        if literal is not None:
+            try:
+                return self._confined(*literal)
+            except PathRefused as exc:
+                if exc.reason != "outsideWorkspace":
+                    raise
+                refused = exc
+        # Its folder resolved, its own name kept (the name the editor knows it by).
+        real = _owner(resolve_path(path.parent) / path.name, candidates, literal=False)
+        if real is None or (literal is not None and real[0] is literal[0]):
+            raise refused
+        return self._confined(*real)
+
+    @staticmethod
+    def _confined(ws: Workspace, mapped: Path) -> tuple[Workspace, Path, str]:
+        resolved, rel = confine(path_to_uri(mapped), ws.root)
+        return ws, resolved, rel
 
     # editor events -------------------------------------------------------------
     def did_open(self, uri: str, text: str, version: int) -> None:
@@ -393,7 +408,7 @@ class Engine:
         key = ws.file_key(rel)
 
         def load() -> tuple[Any, str]:
-            return self._read(path), "disk"
+            return self._read(ws, path), "disk"
 
         value, source = self.cache.get_or_load(key, load, prefetch=prefetch)
         if not _fresh(value, st):
@@ -402,10 +417,9 @@ class Engine:
             value, source = self.cache.get_or_load(key, load, prefetch=prefetch)
         return str(value["text"]), str(value["hash"]), source
 
-    def _read(self, path: Path) -> dict[str, Any]:
-        st = check_regular_file(path, self.settings.max_file_bytes)
-        with open(path, "rb") as fh:
-            data = fh.read(self.settings.max_file_bytes + 1)
+    def _read(self, ws: Workspace, path: Path) -> dict[str, Any]:
+        """The file's text from one checked open (a regular file inside the workspace, bounded)."""
+        data, st = read_checked(path, ws.root, self.settings.max_file_bytes)
         text = decode_text(path, data)
         return {"text": text, "hash": content_hash(text), "mtime_ns": st.st_mtime_ns, "size": st.st_size}
 
@@ -638,6 +652,18 @@ def _open_redis(settings: Settings) -> RedisTier | None:
     except Exception as exc:  # the optional package missing, or a malformed URL
         log.warning("Redis tier disabled: %s", exc)
         return None
+
+
+def _owner(path: Path, spaces: list[Workspace], *, literal: bool) -> tuple[Workspace, Path] | None:
+    """The deepest workspace whose root (or, if ``literal``, the root as its uri names it)
+    holds ``path``, and ``path`` moved under its resolved root."""
+    best: tuple[Workspace, Path] | None = None
+    depth = -1
+    for ws in spaces:
+        for root in (ws.root, ws.literal_root) if literal else (ws.root,):
+            if (path == root or root in path.parents) and len(root.parts) > depth:
+                best, depth = (ws, ws.root / path.relative_to(root)), len(root.parts)
+    return best
 
 
 def _fresh(value: Any, st: os.stat_result) -> bool:

@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pathspec
 
+from .reader import read_optional_text
+
 log = logging.getLogger(__name__)
+
+#: The largest .gitignore / .git/info/exclude read; a larger one is skipped.
+MAX_IGNORE_FILE_BYTES = 1 << 20
 
 HEAVY_DIRS = frozenset(
     {
@@ -58,10 +63,10 @@ class IgnoreRules:
     def _load_spec(self) -> pathspec.GitIgnoreSpec | None:
         lines: list[str] = []
         for name in (".gitignore", ".git/info/exclude"):
-            try:
-                lines.extend((self.root / name).read_text(encoding="utf-8").splitlines())
-            except (OSError, UnicodeDecodeError):
-                continue
+            # through the checked reader: a FIFO, a device or a link out of the workspace is skipped
+            text = read_optional_text(self.root / name, self.root, MAX_IGNORE_FILE_BYTES)
+            if text is not None:
+                lines.extend(text.splitlines())
         if not lines:
             return None
         import pathspec  # (its import costs 20+ ms: only once there is a .gitignore)

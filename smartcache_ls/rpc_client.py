@@ -16,10 +16,11 @@ from typing import Any
 
 
 class RpcError(Exception):
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.data = data
 
 
 class StdioRpcClient:
@@ -77,7 +78,9 @@ class StdioRpcClient:
                     continue
                 if "error" in message:
                     error = message["error"]
-                    future.set_exception(RpcError(error.get("code", 0), error.get("message", "")))
+                    future.set_exception(
+                        RpcError(error.get("code", 0), error.get("message", ""), error.get("data"))
+                    )
                 else:
                     future.set_result(message.get("result"))
             elif "id" in message:  # a request from the server: answer "no result"

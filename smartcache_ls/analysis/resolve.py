@@ -32,6 +32,7 @@ import posixpath
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from ..reader import read_optional_text
 from .languages import language_for
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ Exists = Callable[[str], bool]
 
 #: Files listed for one Go package or Java wildcard import, at most.
 MAX_FILES_PER_PACKAGE = 50
+#: The largest go.mod read for its module path; a larger one (or a FIFO, a device, a link
+#: out of the workspace) is not read at all.
+MAX_GO_MOD_BYTES = 1 << 20
 
 _TS_EXTS = (".ts", ".tsx", ".d.ts", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
 _JS_EXTS = (".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".d.ts", ".mts", ".cts")
@@ -127,8 +131,11 @@ class _Context:
         norm = "" if rel_dir in ("", ".") else _norm(rel_dir)
         if norm is None:
             return []
+        directory = self.root / norm if norm else self.root
+        if not _lists_inside(directory, self.root):
+            return []
         try:
-            names = sorted(os.listdir(self.root / norm if norm else self.root))
+            names = sorted(os.listdir(directory))
         except OSError:
             return []
         out: list[str] = []
@@ -140,6 +147,15 @@ class _Context:
                     if len(out) >= MAX_FILES_PER_PACKAGE:
                         break
         return out
+
+
+def _lists_inside(directory: Path, root: Path) -> bool:
+    """Whether ``directory`` resolves inside ``root``: a folder linked from outside is not listed."""
+    try:
+        real = os.path.realpath(directory)
+    except OSError:  # changed while it was resolved
+        return False
+    return real == str(root) or real.startswith(str(root).rstrip("/") + "/")
 
 
 # ------------------------------------------------------------------------ python
@@ -222,14 +238,11 @@ def _go_module(ctx: _Context) -> tuple[str, str] | None:
         gomod = _join(base, "go.mod")
         if not ctx.check(gomod):
             continue
-        try:
-            with open(ctx.root / gomod, encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    words = line.split()
-                    if len(words) >= 2 and words[0] == "module":
-                        return base, words[1].strip('"')
-        except OSError:
-            return None
+        text = read_optional_text(ctx.root / gomod, ctx.root, MAX_GO_MOD_BYTES)
+        for line in (text or "").splitlines():
+            words = line.split()
+            if len(words) >= 2 and words[0] == "module":
+                return base, words[1].strip('"')
         return None
     return None
 

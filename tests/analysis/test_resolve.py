@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -130,6 +132,61 @@ def test_c_includes_relative_to_file_then_root(tree: Path) -> None:
 
 def test_go_packages_by_module_path(tree: Path) -> None:
     imports = ["fmt", "example.com/proj/internal/util"]
+    assert resolve_imports(tree, "cmd/app/main.go", imports, exists_in(tree)) == [
+        "internal/util/a.go",
+        "internal/util/b.go",
+    ]
+
+
+@pytest.mark.parametrize("kind", ["regular", "outside", "fifo", "dev-zero", "huge"])
+def test_go_mod_is_read_only_when_a_regular_file_inside(
+    tree: Path, tmp_path_factory: pytest.TempPathFactory, kind: str
+) -> None:
+    """A go.mod that is a FIFO, a device, too large or a link out of the workspace is not read:
+    the module path it names is unknown, so the module's root package does not resolve."""
+    (tree / "root.go").write_text("package proj\n")
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    gomod = tree / "go.mod"
+    if kind != "regular":
+        gomod.unlink()
+    if kind == "outside":
+        (elsewhere / "go.mod").write_text("module example.com/proj\n")
+        gomod.symlink_to(elsewhere / "go.mod")
+    elif kind == "fifo":
+        os.mkfifo(gomod)
+    elif kind == "dev-zero":
+        gomod.symlink_to("/dev/zero")
+    elif kind == "huge":
+        with open(gomod, "wb") as fh:
+            fh.write(b"module example.com/proj\n")
+            fh.truncate(4 << 30)  # sparse
+    # As the engine's callback does for a file of the index, whatever kind of file it is.
+    listed = exists_in(tree)
+    found: list[list[str]] = []
+
+    def run() -> None:
+        found.append(
+            resolve_imports(
+                tree, "cmd/app/main.go", ["example.com/proj"], lambda r: r == "go.mod" or listed(r)
+            )
+        )
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(2)
+    if worker.is_alive() and kind == "fifo":  # release a reader blocked on the FIFO, then fail
+        os.close(os.open(gomod, os.O_WRONLY | os.O_NONBLOCK))
+    assert not worker.is_alive(), "resolving waited on go.mod"
+    assert found == [["root.go"] if kind == "regular" else []]
+
+
+def test_a_package_directory_linked_from_outside_is_not_listed(
+    tree: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "leak.go").write_text("package leak\n")
+    (tree / "internal" / "leak").symlink_to(elsewhere, target_is_directory=True)
+    imports = ["example.com/proj/internal/leak", "example.com/proj/internal/util"]
     assert resolve_imports(tree, "cmd/app/main.go", imports, exists_in(tree)) == [
         "internal/util/a.go",
         "internal/util/b.go",
