@@ -48,6 +48,7 @@ from .prefetch import Job, Prefetcher
 from .protocol import AnalysisResult, FileResult, PredictionItem
 from .reader import read_checked
 from .redact import mask_value
+from .secrets import SecretPatterns
 from .settings import Settings
 from .watch import CREATED, DELETED, ChangeBatch, Watcher
 from .workspace import OpenDoc, Workspace
@@ -110,6 +111,7 @@ class Engine:
         self.prefetcher.start()
         self.watcher: Watcher | None = Watcher(self._on_changes) if watch else None
         self.requests = {"getFile": RequestCounter(), "getAnalysis": RequestCounter()}
+        self.secrets = SecretPatterns(settings.secret_patterns)
         self._closed = False
         self._stop = threading.Event()
         # Indexing waits for this: the server clears it until its initialize reply is out.
@@ -129,7 +131,9 @@ class Engine:
                 if ws.root == root:
                     return ws
         # our own cache directory, if it sits inside the workspace, is not the developer's
-        ws = Workspace(uri, root, name or root.name, Predictor(), exclude=(self._own_dir,))
+        ws = Workspace(
+            uri, root, name or root.name, Predictor(), exclude=(self._own_dir,), secrets=self.secrets
+        )
         ws.predictor = self._load_model(ws)
         ws.predictor.start_session()
         freeze_long_lived()
@@ -185,7 +189,7 @@ class Engine:
 
     @staticmethod
     def _confined(ws: Workspace, mapped: Path) -> tuple[Workspace, Path, str]:
-        resolved, rel = confine(path_to_uri(mapped), ws.root)
+        resolved, rel = confine(path_to_uri(mapped), ws.root, ws.rules.secrets)
         return ws, resolved, rel
 
     # editor events -------------------------------------------------------------
@@ -311,6 +315,7 @@ class Engine:
                 uri=path_to_uri(ws.root / p.path), probability=round(p.probability, 6), reason=p.reason
             )
             for p in ranked
+            if not ws.rules.secrets.matches(p.path)
         ]
 
     def prefetch(self, uris: list[str]) -> int:
@@ -488,7 +493,7 @@ class Engine:
         if ws is None:
             return
         try:
-            path, rel = confine(path_to_uri(ws.root / job.rel), ws.root)
+            path, rel = confine(path_to_uri(ws.root / job.rel), ws.root, ws.rules.secrets)
         except PathRefused:
             return
         self._analysis(ws, path, rel, prefetch=True)
@@ -535,6 +540,28 @@ class Engine:
             log.warning("redisUrl and cacheDir changes take effect when the server restarts")
         self.settings = settings
         self.memory.resize(settings.max_memory_bytes)
+        if settings.secret_patterns != self.secrets.patterns:
+            self._apply_secrets(SecretPatterns(settings.secret_patterns))
+
+    def _apply_secrets(self, secrets: SecretPatterns) -> None:
+        """New secret patterns: every workspace forgets the files they now cover (index, model,
+        open buffers, cache entries). Files no longer covered are indexed when next seen."""
+        self.secrets = secrets
+        with self._ws_lock:
+            spaces = list(self.workspaces.values())
+        for ws in spaces:
+            with ws.lock:
+                ws.rules.secrets = secrets
+                covered = [r for r in {*ws.known_files, *ws.open_docs} if secrets.matches(r)]
+                for rel in covered:
+                    ws.drop_file(rel)
+                    ws.open_docs.pop(rel, None)
+                    ws.predictor.forget(rel)
+                    if ws.last_access == rel:
+                        ws.last_access = None
+            for rel in covered:  # queued prefetches of them are refused by confine() when run
+                self.cache.invalidate(ws.file_key(rel))
+                self.cache.invalidate(ws.analysis_key(rel))
 
     def stats(self) -> dict[str, Any]:
         cache = self.cache.stats()

@@ -1,4 +1,5 @@
-"""Which workspace paths the server ignores: VCS internals, heavy folders, .gitignore'd files."""
+"""Which workspace paths the server ignores: VCS internals, heavy folders, .gitignore'd files,
+and secrets (:mod:`.secrets`), which nothing that scans or watches a workspace may pick up."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ if TYPE_CHECKING:
     import pathspec
 
 from .reader import read_optional_text
+from .secrets import DEFAULT_SECRETS, SecretPatterns
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +48,19 @@ HEAVY_DIRS = frozenset(
 
 
 class IgnoreRules:
-    """Ignore rules of one workspace folder: the heavy folders, its .gitignore files, and
-    ``exclude``: folders inside it that are not the developer's (our own cache directory)."""
+    """Ignore rules of one workspace folder: the heavy folders, its .gitignore files,
+    ``exclude``: folders inside it that are not the developer's (our own cache directory),
+    and ``secrets`` (the engine swaps in new patterns when the setting changes)."""
 
     def __init__(
-        self, root: Path, extra_dirs: frozenset[str] = frozenset(), exclude: Iterable[Path] = ()
+        self,
+        root: Path,
+        extra_dirs: frozenset[str] = frozenset(),
+        exclude: Iterable[Path] = (),
+        secrets: SecretPatterns = DEFAULT_SECRETS,
     ) -> None:
         self.root = root
+        self.secrets = secrets
         self.dirs = HEAVY_DIRS | extra_dirs
         self.excluded = tuple(
             p.relative_to(root).as_posix() for p in exclude if p != root and p.is_relative_to(root)
@@ -83,6 +91,8 @@ class IgnoreRules:
 
     def ignored(self, rel: str, is_dir: bool = False) -> bool:
         """True when the workspace-relative POSIX path ``rel`` should be ignored."""
+        if self.secrets.matches(rel, is_dir):
+            return True
         for folder in self.excluded:
             if rel == folder or rel.startswith(folder + "/"):
                 return True

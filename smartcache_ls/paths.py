@@ -2,7 +2,8 @@
 
 Every path that reaches the cache goes through :func:`confine`, which resolves
 ``..`` and symlinks and refuses anything that is not a regular, reasonably
-sized text file inside a workspace folder.
+sized text file inside a workspace folder, and any file whose name marks it as
+a secret (:mod:`.secrets`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 import stat
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
+
+from .secrets import DEFAULT_SECRETS, SecretPatterns
 
 
 class PathRefused(Exception):
@@ -71,12 +74,13 @@ def relative_to_root(path: Path, root: Path) -> str | None:
     return None if text in ("", ".") else text
 
 
-def confine(uri: str, root: Path) -> tuple[Path, str]:
+def confine(uri: str, root: Path, secrets: SecretPatterns = DEFAULT_SECRETS) -> tuple[Path, str]:
     """Resolve ``uri`` (``..`` and symlinks) and check it stays under ``root``.
 
     ``root`` must itself be resolved. Returns the resolved absolute path and the
     workspace-relative POSIX path the editor knows the file by.
-    Raises :class:`PathRefused` when it leaves the workspace.
+    Raises :class:`PathRefused` when it leaves the workspace, or when the name
+    the editor uses or the file it resolves to is a secret (``secrets``).
     """
     path = uri_to_path(uri)
     resolved = resolve_path(path)
@@ -89,6 +93,9 @@ def confine(uri: str, root: Path) -> tuple[Path, str]:
             f"{uri} resolves to {resolved}, outside the workspace {root}",
         )
     literal = relative_to_root(path, root) or target
+    for rel in dict.fromkeys((literal, target)):
+        if secrets.matches(rel):
+            raise PathRefused("secret", f"{uri} is a secret ({rel} matches secretPatterns): it is never read")
     return resolved, literal
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 
+from .secrets import DEFAULT_PATTERNS, MAX_PATTERN_CHARS, MAX_PATTERNS, SecretPatterns
+
 log = logging.getLogger(__name__)
 
 
@@ -30,6 +32,7 @@ class Settings:
     redis_url: str | None = None
     share_analyses: bool = False
     cache_dir: str | None = None
+    secret_patterns: tuple[str, ...] = DEFAULT_PATTERNS
 
     @property
     def max_file_bytes(self) -> int:
@@ -92,6 +95,7 @@ _FIELDS: list[tuple[str, str, type, float | None, float | None]] = [
     ("redisUrl", "redis_url", str, None, None),
     ("shareAnalyses", "share_analyses", bool, None, None),
     ("cacheDir", "cache_dir", str, None, None),
+    ("secretPatterns", "secret_patterns", tuple, None, None),
 ]
 _PREFETCH_FIELDS: list[tuple[str, str, type, float | None, float | None]] = [
     ("enabled", "enabled", bool, None, None),
@@ -104,6 +108,8 @@ _MAX_TEXT = 4096
 def _check(
     name: str, value: Any, kind: type, low: float | None, high: float | None, problems: list[str]
 ) -> Any:
+    if kind is tuple:
+        return _check_patterns(name, value, problems)
     if value is None and kind is str:
         return None
     if kind is str and value == "":
@@ -134,8 +140,27 @@ def _show(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _check_patterns(name: str, value: Any, problems: list[str]) -> Any:
+    """A list of gitignore-style patterns (``secretPatterns``), bounded in count and length."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(f"{name} must be a list of strings, got {_show(value)}")
+        return _INVALID
+    if len(value) > MAX_PATTERNS or any(len(v) > MAX_PATTERN_CHARS for v in value):
+        problems.append(
+            f"{name} holds at most {MAX_PATTERNS} patterns of at most {MAX_PATTERN_CHARS} characters"
+        )
+        return _INVALID
+    try:
+        SecretPatterns(value)
+    except (ValueError, TypeError) as exc:  # pathspec's error for a malformed pattern is a ValueError
+        problems.append(f"{name}: {exc}")
+        return _INVALID
+    return tuple(value)
+
+
 def settings_to_wire(settings: Settings) -> dict[str, Any]:
     """The settings as the client would send them (for logs and stats)."""
     out: dict[str, Any] = {wire: getattr(settings, field) for wire, field, *_ in _FIELDS}
+    out["secretPatterns"] = list(settings.secret_patterns)
     out["prefetch"] = {wire: getattr(settings.prefetch, field) for wire, field, *_ in _PREFETCH_FIELDS}
     return out

@@ -20,6 +20,7 @@ from .ignore import IgnoreRules
 from .indexing import IndexProgress
 from .paths import uri_to_path
 from .predict.model import Predictor
+from .secrets import DEFAULT_SECRETS, SecretPatterns
 
 
 @attrs.define
@@ -47,14 +48,20 @@ class Workspace:
     """One workspace folder. The engine serialises access with ``lock``."""
 
     def __init__(
-        self, uri: str, root: Path, name: str, predictor: Predictor, exclude: tuple[Path, ...] = ()
+        self,
+        uri: str,
+        root: Path,
+        name: str,
+        predictor: Predictor,
+        exclude: tuple[Path, ...] = (),
+        secrets: SecretPatterns = DEFAULT_SECRETS,
     ) -> None:
         self.uri = uri
         self.root = root
         self.literal_root = uri_to_path(uri)
         self.name = name
         self.namespace = namespace_of(root)
-        self.rules = IgnoreRules(root, exclude=exclude)
+        self.rules = IgnoreRules(root, exclude=exclude, secrets=secrets)
         self.predictor = predictor
         self.lock = threading.RLock()
         self.open_docs: dict[str, OpenDoc] = {}
