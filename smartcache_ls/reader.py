@@ -1,15 +1,15 @@
 """The one reader for every file the server opens: checked once, read from the descriptor.
 
-A path is resolved (``..`` and symlinks inside the workspace are followed), then
-opened once, walking down from the root one component at a time with
-``O_NOFOLLOW`` (directories as ``O_PATH`` descriptors, the file itself with
-``O_NONBLOCK``), so nothing outside the root is ever opened, not even a device
-reached through a directory swapped for a symlink after resolving. What was
-opened is checked on the descriptor itself (``fstat``: a regular file within the
-size bound; its real path, read back from ``/proc/self/fd``, inside the root) and
-read from that descriptor. A directory or symlink swapped in between the check
-and the open, a FIFO, a device or a file that grew past the bound is refused,
-never waited on.
+A path is resolved (``..`` and symlinks inside the workspace are followed; a path
+that is already canonical is taken as it is), then opened once, walking down from
+the root one component at a time with ``O_NOFOLLOW`` (directories as ``O_PATH``
+descriptors, the file itself with ``O_NONBLOCK``), so nothing outside the root is
+ever opened, not even a device reached through a directory swapped for a symlink
+after resolving. What was opened is checked on the descriptor itself (``fstat``:
+a regular file within the size bound; its real path, read back from
+``/proc/self/fd``, inside the root) and read from that descriptor. A directory or
+symlink swapped in between the check and the open, a FIFO, a device or a file
+that grew past the bound is refused, never waited on.
 """
 
 from __future__ import annotations
@@ -46,13 +46,15 @@ def open_checked(path: Path, root: Path, max_bytes: int) -> tuple[int, os.stat_r
     :class:`PathRefused` for anything that is not a regular file of at most
     ``max_bytes`` bytes inside ``root``.
     """
-    resolved = str(resolve_path(path))
-    if resolved == str(root):
-        raise PathRefused("isDirectory", f"{path} is the workspace folder itself")
-    rel = relative_to_root(Path(resolved), root)
-    if rel is None:
-        raise PathRefused("outsideWorkspace", f"{path} resolves to {resolved}, outside {root}")
-    fd = _open_beneath(path, root, rel)
+    fd = _open_canonical(path, root)
+    if fd is None:  # a symlink on the way (or ``..``): resolve, then walk down the resolved path
+        resolved = str(resolve_path(path))
+        if resolved == str(root):
+            raise PathRefused("isDirectory", f"{path} is the workspace folder itself")
+        rel = relative_to_root(Path(resolved), root)
+        if rel is None:
+            raise PathRefused("outsideWorkspace", f"{path} resolves to {resolved}, outside {root}")
+        fd = _open_beneath(path, root, rel)
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
@@ -70,6 +72,23 @@ def open_checked(path: Path, root: Path, max_bytes: int) -> tuple[int, os.stat_r
         os.close(fd)
         raise
     return fd, st
+
+
+def _open_canonical(path: Path, root: Path) -> int | None:
+    """The walk down to ``path`` as written when it is already canonical (absolute, under
+    ``root``, no ``..``, no symlink on the way: the engine passes resolved paths), which saves
+    resolving it again; None when it is not, and resolving must come first."""
+    if not path.is_absolute() or ".." in path.parts:
+        return None
+    rel = relative_to_root(path, root)
+    if rel is None:
+        return None
+    try:
+        return _open_beneath(path, root, rel)
+    except PathRefused as exc:
+        if exc.reason == "symlinkRace":
+            return None
+        raise
 
 
 def _open_beneath(path: Path, root: Path, rel: str) -> int:

@@ -66,9 +66,10 @@ def test_a_directory_swapped_after_resolving_is_never_opened_through(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The race the reader exists for, made deterministic: ``sub`` becomes a symlink to a
-    folder outside between resolving the path and opening it. The walk down from the root
-    refuses the symlink before anything outside is opened (here: a FIFO whose opening
-    would release a writer blocked on it)."""
+    folder outside between resolving the path (through an inside link, ``via``) and opening
+    it. The walk down from the root refuses the symlink before anything outside is opened
+    (here: a FIFO whose opening would release a writer blocked on it)."""
+    (root / "via").symlink_to(root / "sub", target_is_directory=True)
     out = tmp_path / "out"
     out.mkdir()
     os.mkfifo(out / "f.py")
@@ -91,7 +92,7 @@ def test_a_directory_swapped_after_resolving_is_never_opened_through(
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
     monkeypatch.setattr(os.path, "realpath", realpath_then_swap)
-    assert refused(lambda: open_checked(root / "sub" / "f.py", root, 100)) == "symlinkRace"
+    assert refused(lambda: open_checked(root / "via" / "f.py", root, 100)) == "symlinkRace"
     monkeypatch.undo()
     assert not writer_released.wait(0.3), "the reader opened the FIFO outside the root"
     fd = os.open(out / "f.py", os.O_RDONLY | os.O_NONBLOCK)  # release the writer thread
@@ -102,6 +103,7 @@ def test_a_directory_swapped_after_resolving_is_never_opened_through(
 def test_a_file_swapped_for_a_symlink_after_resolving_is_refused(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    (root / "via.py").symlink_to(root / "sub" / "f.py")
     real_realpath = os.path.realpath
 
     def realpath_then_swap(path: object, *args: object, **kwargs: object) -> str:
@@ -113,7 +115,7 @@ def test_a_file_swapped_for_a_symlink_after_resolving_is_refused(
         return str(resolved)
 
     monkeypatch.setattr(os.path, "realpath", realpath_then_swap)
-    assert refused(lambda: read_checked(root / "sub" / "f.py", root, 100)) == "symlinkRace"
+    assert refused(lambda: read_checked(root / "via.py", root, 100)) == "symlinkRace"
 
 
 def test_optional_text_is_none_for_anything_refused(root: Path) -> None:
