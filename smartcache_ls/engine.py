@@ -389,7 +389,7 @@ class Engine:
                 log.debug("analysing %s: time bound reached after some of %d files", ws.root, len(files))
                 return
             try:
-                path, rel = confine(path_to_uri(ws.root / rel), ws.root)
+                path, rel = confine(path_to_uri(ws.root / rel), ws.root, ws.rules.secrets)
                 # prefetch=True: a scan is no demand; it must not count as hits or mark prefetches used
                 value, _ = self._analysis(ws, path, rel, prefetch=True)
             except PathRefused:
