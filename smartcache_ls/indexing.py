@@ -103,8 +103,10 @@ def index_workspace(ws: Workspace, watcher: Watcher | None, alive: Callable[[], 
         chunk = files[start : start + INDEX_SLICE]
         entries = [index_entry(rel) for rel in chunk]  # the costly part, outside the lock
         with ws.lock:
-            ws.known_files.update(chunk)
-            ws.predictor.index_entries(entries)
+            # the secret patterns as they are now: secretPatterns may have changed during the scan
+            secret = ws.rules.secrets.matches
+            ws.known_files.update(rel for rel in chunk if not secret(rel))
+            ws.predictor.index_entries([e for rel, e in zip(chunk, entries, strict=True) if not secret(rel)])
         progress.files = start + len(chunk)
     progress.enter("history")
     keep = {rel: rel for rel in files}
