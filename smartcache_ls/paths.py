@@ -57,11 +57,14 @@ def path_to_uri(path: Path | str) -> str:
 
 def resolve_path(path: Path | str) -> Path:
     """``os.path.realpath`` of ``path``; a component swapped while it is resolved (realpath then
-    raises, e.g. EINVAL from readlink on what became a directory) is refused, not raised."""
+    raises, e.g. EINVAL from readlink on what became a directory) or a name no file can have
+    is refused, not raised."""
     try:
         return Path(os.path.realpath(path))
     except OSError as exc:
         raise PathRefused("symlinkRace", f"{path} changed while it was resolved ({exc.strerror})") from None
+    except ValueError:  # a NUL byte, a lone surrogate: no file has such a name
+        raise PathRefused("badUri", f"{str(path)!r} is not a valid file path") from None
 
 
 def relative_to_root(path: Path, root: Path) -> str | None:

@@ -67,3 +67,15 @@ def test_decode_text_refuses_binary() -> None:
         with pytest.raises(PathRefused) as info:
             decode_text(Path("x"), data)
         assert info.value.reason == "binary"
+
+
+@pytest.mark.parametrize("name", ["a\x00b.py", "\ud800.py"])
+def test_a_name_no_file_can_have_is_refused_not_raised(tmp_path: Path, name: str) -> None:
+    from smartcache_ls.paths import resolve_path
+
+    with pytest.raises(PathRefused) as info:
+        resolve_path(tmp_path / name)
+    assert info.value.reason == "badUri"
+    with pytest.raises(PathRefused) as info:
+        confine(path_to_uri(tmp_path / "ws") + "/" + name, tmp_path / "ws")
+    assert info.value.reason == "badUri"
