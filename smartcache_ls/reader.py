@@ -19,7 +19,7 @@ import os
 import stat
 from pathlib import Path
 
-from .paths import PathRefused, relative_to_root, resolve_path
+from .paths import PathRefused, resolve_path
 
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
 # A directory on the way down: a handle to walk through (O_PATH needs no read permission).
@@ -27,14 +27,17 @@ _DIR_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | os.O_NOFOLLOW
 _PROC_FD = Path("/proc/self/fd")
 
 
-def _inside(path: str, root: Path) -> bool:
-    return Path(path) == root or relative_to_root(Path(path), root) is not None
+def _below(path: str, root: str) -> str | None:
+    """``path`` relative to ``root`` when strictly below it; both absolute and normalised, so
+    plain string work does (pathlib's relative_to cost more than the whole open here)."""
+    prefix = root if root.endswith("/") else root + "/"
+    return path[len(prefix) :] if path.startswith(prefix) and len(path) > len(prefix) else None
 
 
 def _opened_path(fd: int) -> str | None:
     """The real path of an open descriptor, or None where the OS cannot say."""
     try:
-        return os.readlink(_PROC_FD / str(fd))
+        return os.readlink(f"{_PROC_FD}/{fd}")
     except OSError:
         return None
 
@@ -51,7 +54,7 @@ def open_checked(path: Path, root: Path, max_bytes: int) -> tuple[int, os.stat_r
         resolved = str(resolve_path(path))
         if resolved == str(root):
             raise PathRefused("isDirectory", f"{path} is the workspace folder itself")
-        rel = relative_to_root(Path(resolved), root)
+        rel = _below(resolved, str(root))
         if rel is None:
             raise PathRefused("outsideWorkspace", f"{path} resolves to {resolved}, outside {root}")
         fd = _open_beneath(path, root, rel)
@@ -66,7 +69,7 @@ def open_checked(path: Path, root: Path, max_bytes: int) -> tuple[int, os.stat_r
                 "tooLarge", f"{path} is {st.st_size} bytes, above the limit of {max_bytes} bytes"
             )
         real = _opened_path(fd)
-        if real is not None and not _inside(real, root):
+        if real is not None and real != str(root) and _below(real, str(root)) is None:
             raise PathRefused("outsideWorkspace", f"{path} opened {real}, outside {root}")
     except BaseException:
         os.close(fd)
@@ -78,9 +81,10 @@ def _open_canonical(path: Path, root: Path) -> int | None:
     """The walk down to ``path`` as written when it is already canonical (absolute, under
     ``root``, no ``..``, no symlink on the way: the engine passes resolved paths), which saves
     resolving it again; None when it is not, and resolving must come first."""
-    if not path.is_absolute() or ".." in path.parts:
+    text = str(path)
+    if not text.startswith("/") or "/.." in text:  # (a name starting with '..' just resolves)
         return None
-    rel = relative_to_root(path, root)
+    rel = _below(text, str(root))
     if rel is None:
         return None
     try:
