@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import threading
 import time
@@ -189,4 +191,30 @@ def test_a_checkout_storm_is_a_few_batches_with_new_directories_watched(tmp_path
         assert len(collector.batches) <= 3
         assert _watched(root, fds) == ["", "new", "new/deep"]
     finally:
+        watcher.stop()
+
+
+def test_watcher_reports_no_secret_and_gitignore_reload_is_checked(tmp_path: Path) -> None:
+    collector = Collector()
+    watcher = Watcher(collector, quiet=0.2, max_delay=2.0)
+    rules = IgnoreRules(tmp_path)
+    watcher.add(tmp_path, rules)
+    try:
+        time.sleep(0.2)
+        (tmp_path / ".env").write_text("TOKEN=1\n")
+        (tmp_path / ".ssh").mkdir()
+        (tmp_path / ".ssh" / "config").write_text("Host x\n")
+        (tmp_path / "server.pem").write_text("KEY\n")
+        (tmp_path / "plain.py").write_text("x = 1\n")
+        assert collector.wait_for("plain.py")
+        time.sleep(0.4)
+        assert set(collector.merged()) == {"plain.py"}
+        # A .gitignore made a FIFO: the reload its creation triggers skips it instead of blocking
+        # the watcher's thread, and events keep coming.
+        os.mkfifo(tmp_path / ".gitignore")
+        (tmp_path / "after.py").write_text("y = 2\n")
+        assert collector.wait_for("after.py")
+    finally:
+        with contextlib.suppress(OSError):  # release a reader blocked on the FIFO, if any
+            os.close(os.open(tmp_path / ".gitignore", os.O_WRONLY | os.O_NONBLOCK))
         watcher.stop()
