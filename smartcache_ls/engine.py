@@ -31,6 +31,7 @@ from .cache.sqlite import SqliteTier
 from .cache.tiered import TieredCache
 from .content import content_hash
 from .heap import freeze_long_lived
+from .index.service import IndexService
 from .indexing import index_workspace
 from .mcp.link import LIVE_DIR
 from .paths import (
@@ -65,8 +66,9 @@ SAVE_EVERY = 60.0  # seconds between background saves of changed models
 SYNC_MODEL_BYTES = 256 * 1024  # a larger stored model loads in the background (indexing)
 INDEX_GATE_TIMEOUT = 2.0  # seconds indexing waits for the server's go (``initialized``)
 CACHE_SOURCES = frozenset({"memory", "sqlite", "redis"})
-# Fields the engine keeps beside an analysis for validation; not sent to clients.
-_INTERNAL = ("mtime_ns", "size", "resolvedImports")
+# Fields the engine keeps beside an analysis for validation and the reference graph; not sent
+# to clients ("names": the names a file uses, hundreds per file; smartcache/related serves them).
+_INTERNAL = ("mtime_ns", "size", "resolvedImports", "names")
 
 
 class RequestCounter:
@@ -109,6 +111,7 @@ class Engine:
         self.cache = TieredCache(self.memory, self.sqlite, self.redis)
         self.prefetcher = Prefetcher(self._warm)
         self.prefetcher.start()
+        self.index = IndexService(self)
         self.watcher: Watcher | None = Watcher(self._on_changes) if watch else None
         self.requests = {"getFile": RequestCounter(), "getAnalysis": RequestCounter()}
         self.secrets = SecretPatterns(settings.secret_patterns)
@@ -151,6 +154,7 @@ class Engine:
         if self.watcher is not None:
             self.watcher.remove(ws.root)
         self.prefetcher.drop(ws.namespace)
+        self.index.builder.drop(ws.namespace)
         self._save_model(ws)
 
     def _index(self, ws: Workspace) -> None:
@@ -158,6 +162,9 @@ class Engine:
         self.index_gate.wait(INDEX_GATE_TIMEOUT)
         try:
             index_workspace(ws, self.watcher, lambda: not self._closed and self.workspaces.get(ws.uri) is ws)
+            with ws.lock:
+                files = list(ws.known_files)
+            self.index.start_workspace(ws, files)  # the reference graph, in its own thread
         except Exception:
             log.exception("indexing %s failed", ws.root)
 
@@ -226,6 +233,7 @@ class Engine:
             if doc is not None:
                 ws.open_docs[rel] = OpenDoc(text if text is not None else doc.text, doc.version)
         self._note_edit(ws, rel)
+        self.index.changed(ws, [rel])
 
     def did_close(self, uri: str) -> None:
         ws, _, rel = self._event_target(uri)
@@ -325,6 +333,17 @@ class Engine:
             ws, _, rel = self.workspace_for(uri)
             jobs.append(Job(ws.namespace, rel, sticky=True, reason="requested"))
         return self.prefetcher.submit(jobs)
+
+    def related(self, uri: str, k: int = 10) -> dict[str, Any]:
+        """The workspace files ``uri`` refers to and those referring to it, heaviest first."""
+        ws, _, rel = self.workspace_for(uri)
+        return self.index.related(ws, rel, k)
+
+    def find_symbol(self, name: str, kind: str | None = None, k: int = 10) -> list[dict[str, Any]]:
+        """Where ``name`` is defined (top-level symbols and nested types), in every workspace."""
+        with self._ws_lock:
+            spaces = list(self.workspaces.values())
+        return self.index.find_symbol(spaces, name, kind, k)
 
     def clear(self, scope: str) -> None:
         self.cache.clear(scope)
@@ -452,6 +471,7 @@ class Engine:
         if not valid:
             self.cache.invalidate(key)
             value, source = self.cache.get_or_load(key, load, prefetch=prefetch)
+        self.index.learn(ws, rel, value, st)
         imports = list(value.get("resolvedImports", []))
         with ws.lock:
             learnt = imports != ws.imports_of(rel)
@@ -532,6 +552,7 @@ class Engine:
                     ws.predictor.forget(rel)
         if refresh:
             self.prefetcher.submit(refresh)
+        self.index.changed(ws, batch.changes)
 
     # settings, stats, lifecycle ---------------------------------------------------------
     def apply_settings(self, settings: Settings) -> None:
@@ -589,6 +610,7 @@ class Engine:
             "prefetch": prefetch,
             "requests": {name: counter.snapshot() for name, counter in self.requests.items()},
             "predictor": predictor,
+            "index": self.index.stats(spaces),
         }
 
     def _load_model(self, ws: Workspace) -> Predictor:
@@ -631,6 +653,7 @@ class Engine:
             spaces = list(self.workspaces.values())
         for ws in spaces:
             self._save_model(ws)
+            self.index.save(ws)
         self.cache.flush()
 
     def _save_loop(self) -> None:
@@ -651,6 +674,7 @@ class Engine:
         if self.watcher is not None:
             self.watcher.stop()
         self.prefetcher.stop()
+        self.index.stop()
         self.save()
         try:
             self.sqlite.set_meta(LAST_STATS_META, mask_value(self.stats()))  # for `smartcache-ls stats`

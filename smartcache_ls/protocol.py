@@ -21,6 +21,8 @@ GET_FILE = "smartcache/getFile"
 GET_ANALYSIS = "smartcache/getAnalysis"
 PREFETCH = "smartcache/prefetch"
 CLEAR = "smartcache/clear"
+RELATED = "smartcache/related"
+FIND_SYMBOL = "smartcache/findSymbol"
 DID_FOCUS = "smartcache/didFocus"
 """Notification: the editor switched to an already-open file (no didOpen is sent then)."""
 
@@ -80,6 +82,19 @@ class ClearParams:
     scope: str = "memory"
 
 
+@attrs.frozen
+class RelatedParams:
+    uri: str
+    k: int = 10
+
+
+@attrs.frozen
+class FindSymbolParams:
+    name: str
+    kind: str | None = None
+    k: int = 10
+
+
 # name on the wire -> (attribute, accepted python type, required)
 _SCHEMAS: dict[type, dict[str, tuple[str, type, bool]]] = {
     StatsParams: {},
@@ -87,6 +102,8 @@ _SCHEMAS: dict[type, dict[str, tuple[str, type, bool]]] = {
     UriParams: {"uri": ("uri", str, True)},
     PrefetchParams: {"uris": ("uris", list, True)},
     ClearParams: {"scope": ("scope", str, False)},
+    RelatedParams: {"uri": ("uri", str, True), "k": ("k", int, False)},
+    FindSymbolParams: {"name": ("name", str, True), "kind": ("kind", str, False), "k": ("k", int, False)},
 }
 
 P = TypeVar("P")
@@ -119,8 +136,10 @@ def parse_params(raw: Any, cls: type[P]) -> P:
 
 
 def _check_values(params: Any) -> None:
-    if isinstance(params, PredictParams) and not 1 <= params.k <= 100:
+    if isinstance(params, PredictParams | RelatedParams | FindSymbolParams) and not 1 <= params.k <= 100:
         raise InvalidParams(f"param 'k' must be between 1 and 100, got {params.k}")
+    if isinstance(params, FindSymbolParams) and not params.name:
+        raise InvalidParams("param 'name' must not be empty")
     if isinstance(params, PrefetchParams):
         if not all(isinstance(u, str) for u in params.uris):
             raise InvalidParams("param 'uris' must be a list of strings")

@@ -232,4 +232,11 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
         lambda e, p: protocol.PrefetchResult(queued=e.prefetch(p.uris)),
     )
     _request(server, protocol.CLEAR, protocol.ClearParams, clear)
+    _request(server, protocol.RELATED, protocol.RelatedParams, lambda e, p: e.related(p.uri, p.k))
+    _request(
+        server,
+        protocol.FIND_SYMBOL,
+        protocol.FindSymbolParams,
+        lambda e, p: e.find_symbol(p.name, p.kind, p.k),
+    )
     return server

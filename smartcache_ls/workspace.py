@@ -17,6 +17,7 @@ import attrs
 
 from .content import content_hash
 from .ignore import IgnoreRules
+from .index.graph import RefGraph
 from .indexing import IndexProgress
 from .paths import uri_to_path
 from .predict.model import Predictor
@@ -71,6 +72,7 @@ class Workspace:
         self.last_access: str | None = None
         self.dirty = False
         self.progress = IndexProgress()  # the background indexing (indexing.index_workspace)
+        self.graph = RefGraph()  # names defined and used, file -> files it refers to (index/)
 
     # cache keys -------------------------------------------------------------
     def file_key(self, rel: str) -> str:
@@ -92,6 +94,21 @@ class Workspace:
 
     def files(self) -> Iterable[str]:
         return self.known_files
+
+    def references_of(self, path: str, k: int) -> list[tuple[str, float]]:
+        """The files ``path`` refers to (imports and names it uses), heaviest first, with weights."""
+        return [(e.target, e.weight) for e in self.graph.refs(path, k)]
+
+    def referrers_of(self, path: str, k: int) -> list[tuple[str, float]]:
+        return [(e.target, e.weight) for e in self.graph.referrers(path, k)]
+
+    def ranked_from(self, seeds: dict[str, float], k: int) -> list[tuple[str, float]]:
+        """Personalised PageRank over the reference graph from the session's interest."""
+        return self.graph.ranked(seeds, k)
+
+    def reference_names(self, src: str, target: str) -> tuple[str, ...]:
+        edge = self.graph.edge(src, target)
+        return edge.names if edge is not None else ()
 
     def set_imports(self, rel: str, targets: list[str]) -> None:
         before = self._imports.get(rel, [])

@@ -10,6 +10,7 @@ from ..content import content_hash
 from .imports import extract_imports
 from .languages import language_for, parse
 from .metrics import CommentSyntax, comment_syntax, count_lines, metrics_from_spans, text_metrics
+from .names import names
 from .outline import outline
 from .scan import SPECS, scan
 from .source import Source
@@ -102,6 +103,7 @@ def _analyze_tree(path: str, language: str, text: str) -> dict[str, Any] | None:
         "language": language,
         "symbols": shape.symbols,
         "imports": extract_imports(language, found.sites, src),
+        "names": names(language, tree, src),
         "metrics": {
             **metrics_from_spans(text, src, found.comments),
             "maxDepth": shape.max_depth,

@@ -1,0 +1,157 @@
+"""The names a file uses that another file of the workspace may define.
+
+``names(language, tree, src)`` returns ``{"package": str | None, "uses": {name: count}}``:
+
+- java: type identifiers (declarations, ``new``, generics, ``extends``: same-package types
+  have no import at all) and capitalised receivers of calls and field accesses
+  (``Resources.getInstance()``); ``package`` is the package declaration.
+- python: names imported with ``from m import name`` and attributes of imported modules
+  (``module.attr`` where ``module`` was bound by an import).
+- javascript/typescript/tsx: named imports, ``new X``, ``ns.attr`` of namespace/default
+  imports; TypeScript type identifiers.
+- go: package-qualified names (``pkg.Name``), type identifiers, called functions;
+  ``package`` is the package clause.
+- rust: type identifiers, the last segment of paths and ``use`` lists, called functions.
+- c/cpp: type identifiers and called functions (and ``ns::name``).
+
+The top-level names a file *defines* are its outline's top-level symbols, which the
+analysis already holds. The captures run in C (tree-sitter queries of single nodes or a
+node and its direct child, so their cost is linear in the tree); Python only slices the
+captured byte ranges. The result is capped at ``MAX_NAMES`` distinct names.
+The tree keeps no source (see :func:`.languages.parse`): never use ``Node.text`` here,
+nor a query predicate or progress callback (py-tree-sitter 0.26 crashes on both).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from .languages import get_language
+from .source import Source
+
+if TYPE_CHECKING:
+    from tree_sitter import Node, Query, Tree
+
+logger = logging.getLogger(__name__)
+
+#: At most this many distinct names per file (the most used are kept).
+MAX_NAMES = 2_000
+#: The query cursor stops tracking in-progress matches past this many.
+MATCH_LIMIT = 1_024
+
+_TS_COMMON = (
+    "(import_specifier name: (identifier) @use)"
+    "(namespace_import (identifier) @bind)"
+    "(import_clause (identifier) @bind)"
+    "(member_expression object: (identifier) @obj property: (property_identifier) @attr)"
+    "(new_expression constructor: (identifier) @use)"
+)
+QUERIES: dict[str, str] = {
+    "java": (
+        "(type_identifier) @use"
+        "(method_invocation object: (identifier) @cap)"
+        "(field_access object: (identifier) @cap)"
+        "(package_declaration (scoped_identifier) @pkg)"
+        "(package_declaration (identifier) @pkg)"
+    ),
+    "python": (
+        "(import_from_statement name: (dotted_name (identifier) @use .))"
+        "(import_from_statement name: (aliased_import name: (dotted_name (identifier) @use .)"
+        " alias: (identifier) @bind))"
+        "(import_statement name: (dotted_name . (identifier) @bind))"
+        "(import_statement name: (aliased_import alias: (identifier) @bind))"
+        "(attribute object: (identifier) @obj attribute: (identifier) @attr)"
+    ),
+    "javascript": _TS_COMMON,
+    "typescript": _TS_COMMON + "(type_identifier) @use",
+    "tsx": _TS_COMMON + "(type_identifier) @use",
+    "go": (
+        "(qualified_type package: (package_identifier) name: (type_identifier) @use)"
+        "(selector_expression operand: (identifier) field: (field_identifier) @use)"
+        "(type_identifier) @use"
+        "(call_expression function: (identifier) @use)"
+        "(package_clause (package_identifier) @pkg)"
+    ),
+    "rust": (
+        "(type_identifier) @use"
+        "(scoped_identifier name: (identifier) @use)"
+        "(use_list (identifier) @use)"
+        "(call_expression function: (identifier) @use)"
+    ),
+    "c": "(type_identifier) @use (call_expression function: (identifier) @use)",
+    "cpp": (
+        "(type_identifier) @use (call_expression function: (identifier) @use)"
+        "(qualified_identifier name: (identifier) @use)"
+    ),
+}
+
+_lock = threading.Lock()
+_queries: dict[str, Query | None] = {}
+
+
+def _query(language: str) -> Query | None:
+    with _lock:
+        if language in _queries:
+            return _queries[language]
+        query: Query | None = None
+        text, lang = QUERIES.get(language), get_language(language)
+        if text is not None and lang is not None:
+            try:
+                from tree_sitter import Query
+
+                query = Query(lang, text)
+            except Exception:  # a grammar of another version: names are optional
+                logger.exception("the names query for %s does not compile", language)
+        _queries[language] = query
+        return query
+
+
+def _count(out: dict[str, int], name: str) -> None:
+    if name:
+        out[name] = out.get(name, 0) + 1
+
+
+def names(language: str, tree: Tree, src: Source) -> dict[str, Any]:
+    """The package a file declares and the names it uses, with how often (see the module doc)."""
+    result: dict[str, Any] = {"package": None, "uses": {}}
+    query = _query(language)
+    if query is None:
+        return result
+    from tree_sitter import QueryCursor
+
+    cursor = QueryCursor(query, match_limit=MATCH_LIMIT)
+    text = src.text
+    uses: dict[str, int] = {}
+    if language in ("python", "javascript", "typescript", "tsx"):
+        bound: set[str] = set()
+        pairs: list[tuple[Node, Node]] = []
+        for _, match in cursor.matches(tree.root_node):
+            for node in match.get("use", ()):
+                name = text(node)
+                _count(uses, name)
+                bound.add(name)  # an imported name may be a module: its attributes count too
+            for node in match.get("bind", ()):
+                bound.add(text(node))
+            obj, attr = match.get("obj"), match.get("attr")
+            if obj and attr:
+                pairs.append((obj[0], attr[0]))
+        for obj_node, attr_node in pairs:  # module.attr, for modules bound by an import
+            if text(obj_node) in bound:
+                _count(uses, text(attr_node))
+    else:
+        caps = cursor.captures(tree.root_node)
+        for node in caps.get("use", ()):
+            _count(uses, text(node))
+        for node in caps.get("cap", ()):  # receivers: only type-like (capitalised) ones
+            name = text(node)
+            if name[:1].isupper():
+                _count(uses, name)
+        pkg = caps.get("pkg")
+        if pkg:
+            result["package"] = "".join(text(pkg[0]).split())
+    if len(uses) > MAX_NAMES:
+        uses = dict(sorted(uses.items(), key=lambda kv: -kv[1])[:MAX_NAMES])
+    result["uses"] = uses
+    return result

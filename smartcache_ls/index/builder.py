@@ -1,0 +1,139 @@
+"""The background index builder: one thread, at the lowest priority, that (re)reads files
+into the reference graph.
+
+The engine submits the files of a workspace when it is indexed (all of them; a file whose
+stored entry matches its state on disk costs a ``stat``), files the watcher saw change, and
+saved files. The builder asks the engine for each file's entry (``entry_for``: read and
+analysed through the engine's own analysis path, or ``UNCHANGED``, or None when the file is
+gone or refused) and hands the results to ``apply`` in small batches, so the workspace's lock
+is held briefly. The thread runs at nice 19 (Linux threads have their own nice value) and
+yields between files: the editor's requests and the prefetcher go first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+from .graph import FileEntry
+
+log = logging.getLogger(__name__)
+
+UNCHANGED = "unchanged"
+BATCH = 16  # entries applied per take of the workspace lock
+
+EntryFor = Callable[[Hashable, str], "FileEntry | str | None"]
+Apply = Callable[[Hashable, dict[str, FileEntry | None]], None]
+
+
+class IndexBuilder:
+    def __init__(self, entry_for: EntryFor, apply: Apply) -> None:
+        self._entry_for = entry_for
+        self._apply = apply
+        self._queue: OrderedDict[tuple[Hashable, str], None] = OrderedDict()
+        self._cond = threading.Condition()
+        self._busy = False
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.analysed = 0
+        self.reused = 0
+        self.dropped = 0
+        self.failed = 0
+        self.cpu_seconds = 0.0
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="smartcache-graph", daemon=True)
+            self._thread.start()
+
+    def submit(self, owner: Hashable, rels: Iterable[str]) -> None:
+        """Queue files (never blocks; a file already queued keeps its place)."""
+        with self._cond:
+            for rel in rels:
+                self._queue[(owner, rel)] = None
+            self._cond.notify()
+
+    def drop(self, owner: Hashable) -> None:
+        with self._cond:
+            for key in [k for k in self._queue if k[0] == owner]:
+                del self._queue[key]
+
+    def pending(self, owner: Hashable | None = None) -> int:
+        with self._cond:
+            if owner is None:
+                return len(self._queue) + (1 if self._busy else 0)
+            return sum(1 for k in self._queue if k[0] == owner) + (1 if self._busy else 0)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+
+    def _run(self) -> None:
+        # (not Linux: the thread runs at normal priority)
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        while True:
+            with self._cond:
+                while not self._queue and not self._stopping:
+                    self._busy = False
+                    self._cond.notify_all()
+                    self._cond.wait()
+                if self._stopping:
+                    self._busy = False
+                    self._cond.notify_all()
+                    return
+                owner = next(iter(self._queue))[0]
+                batch = [k for k in self._queue if k[0] == owner][:BATCH]
+                for key in batch:
+                    del self._queue[key]
+                self._busy = True
+            results: dict[str, FileEntry | None] = {}
+            for _, rel in batch:
+                start = time.thread_time()
+                try:
+                    entry = self._entry_for(owner, rel)
+                except Exception as exc:  # one bad file must not stop the index
+                    self.failed += 1
+                    log.debug("indexing %s failed: %s", rel, exc)
+                    continue
+                finally:
+                    self.cpu_seconds += time.thread_time() - start
+                if entry == UNCHANGED:
+                    self.reused += 1
+                elif entry is None:
+                    self.dropped += 1
+                    results[rel] = None
+                elif isinstance(entry, FileEntry):
+                    self.analysed += 1
+                    results[rel] = entry
+                time.sleep(0)  # let the event loop and request threads have the GIL
+            if results:
+                try:
+                    self._apply(owner, results)
+                except Exception:
+                    log.exception("updating the reference graph failed")
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "queued": self.pending(),
+            "analysed": self.analysed,
+            "reused": self.reused,
+            "dropped": self.dropped,
+            "failed": self.failed,
+            "cpuSeconds": round(self.cpu_seconds, 3),
+        }
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._cond:
+            self._stopping = True
+            self._queue.clear()
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None

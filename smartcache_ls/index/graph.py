@@ -1,0 +1,344 @@
+"""The reference graph of a workspace: which files a file refers to, and who refers to it.
+
+A file refers to another when it imports it (imports resolved to files by
+:func:`~smartcache_ls.analysis.resolve_imports`) or uses a name the other defines
+(the symbol table). A name defined in several files is resolved to the definers in
+the file's neighbourhood (its directory, which is its package in Java and Go, and the
+files it imports); failing that, to all definers when there are at most
+``MAX_DEFINERS`` of them (a name defined everywhere, like ``get`` or ``Node``,
+says nothing about where the developer goes next), each getting a share.
+
+Edge weight = occurrences of the names resolved to the target (shares for ambiguous
+names) + ``IMPORT_WEIGHT`` for an import. Edges are kept both ways and updated
+incrementally: a changed file recomputes its own edges and those of the files that
+use a name whose definers changed.
+
+``ranked(seeds)`` is a personalised PageRank (forward push, bounded work) over the
+graph with edges taken both ways, seeded with the session's degree of interest, as
+Aider's repo map ranks files for the chat.
+
+Entries are keyed by file state (mtime, size, hash) and persisted as JSON
+(``to_json``/``from_json``), so a restart re-reads only files that changed.
+The owner serialises access (the workspace's lock).
+"""
+
+from __future__ import annotations
+
+import heapq
+import posixpath
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from .symbols import Definition, SymbolTable, definitions
+
+FORMAT = "smartcache-graph"
+VERSION = 1
+MAX_DEFINERS = 3
+IMPORT_WEIGHT = 1.0
+#: Personalised PageRank: restart probability, neighbours followed per node, pushes per call.
+PPR_RESTART = 0.25
+PPR_NEIGHBOURS = 16
+PPR_PUSHES = 64
+
+
+@attrs.define
+class FileEntry:
+    """What the graph knows of one file, and the file state it was read at."""
+
+    mtime_ns: int
+    size: int
+    hash: str
+    package: str | None
+    uses: dict[str, int]
+    imports: list[str]
+    defs: list[Definition]
+
+    def to_json(self) -> list[Any]:
+        return [
+            self.mtime_ns,
+            self.size,
+            self.hash,
+            self.package,
+            self.uses,
+            self.imports,
+            [list(d) for d in self.defs],
+        ]
+
+    @classmethod
+    def from_json(cls, raw: Any) -> FileEntry:
+        mtime, size, digest, package, uses, imports, defs = raw
+        if not isinstance(uses, dict) or not isinstance(imports, list) or not isinstance(defs, list):
+            raise TypeError("malformed graph entry")
+        return cls(
+            int(mtime),
+            int(size),
+            str(digest),
+            None if package is None else str(package),
+            {str(n): int(c) for n, c in uses.items()},
+            [str(i) for i in imports],
+            [(str(n), str(k), dict(r) if isinstance(r, dict) else {}) for n, k, r in defs],
+        )
+
+
+def entry_from_analysis(value: dict[str, Any], mtime_ns: int, size: int) -> FileEntry:
+    """A graph entry from an analysis (with the engine's ``resolvedImports``) of a file state."""
+    raw_names = value.get("names")
+    names: dict[str, Any] = raw_names if isinstance(raw_names, dict) else {}
+    raw_uses = names.get("uses")
+    uses: dict[str, int] = raw_uses if isinstance(raw_uses, dict) else {}
+    package = names.get("package")
+    resolved = [str(p) for p in value.get("resolvedImports", [])]
+    external = _external_names(value.get("imports", []), resolved)
+    return FileEntry(
+        mtime_ns,
+        size,
+        str(value.get("hash", "")),
+        package if isinstance(package, str) else None,
+        {n: c for n, c in uses.items() if n not in external},
+        resolved,
+        definitions(value.get("symbols", [])),
+    )
+
+
+_SEPARATORS = re.compile(r"::|[./\\]")
+
+
+def _external_names(imports: Iterable[Any], resolved: list[str]) -> set[str]:
+    """Names a file imports from outside the workspace (``import java.util.List`` -> ``List``
+    when no workspace file ``List.*`` was resolved): they are not the workspace's names."""
+    stems = {posixpath.splitext(posixpath.basename(p))[0] for p in resolved}
+    out: set[str] = set()
+    for spec in imports:
+        if isinstance(spec, str):
+            last = _SEPARATORS.split(spec)[-1]
+            if last and last != "*" and last not in stems:
+                out.add(last)
+    return out
+
+
+@attrs.frozen
+class Edge:
+    target: str
+    weight: float
+    names: tuple[str, ...]
+
+
+class GraphFormatError(ValueError):
+    pass
+
+
+class RefGraph:
+    def __init__(self) -> None:
+        self.symbols = SymbolTable()
+        self.entries: dict[str, FileEntry] = {}
+        self._users: dict[str, set[str]] = {}  # name -> files using it
+        self._importers: dict[str, set[str]] = {}  # file -> files whose imports resolve to it
+        self._out: dict[str, dict[str, Edge]] = {}
+        self._in: dict[str, dict[str, float]] = {}  # target -> {source: weight}
+        self._nbrs: dict[str, list[tuple[str, float]]] = {}  # PPR transition rows, memoised
+        self.version = 0  # bumps whenever an edge changes
+        self.changes = 0  # bumps whenever an entry changes (persist when it moved)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def edge_count(self) -> int:
+        return sum(len(row) for row in self._out.values())
+
+    # updates ------------------------------------------------------------------------
+    def update(self, items: dict[str, FileEntry]) -> None:
+        """Set the entries of some files, then recompute the edges they affect."""
+        affected: set[str] = set()
+        for rel, entry in items.items():
+            affected |= self._set(rel, entry)
+            self.changes += 1
+        self._recompute(affected)
+
+    def drop(self, rels: Iterable[str]) -> None:
+        affected: set[str] = set()
+        for rel in rels:
+            if rel in self.entries:
+                affected |= self._set(rel, None)
+                self.changes += 1
+        self._recompute(affected)
+
+    def _set(self, rel: str, entry: FileEntry | None) -> set[str]:
+        old = self.entries.pop(rel, None)
+        if old is not None:
+            for name in old.uses:
+                users = self._users.get(name)
+                if users is not None:
+                    users.discard(rel)
+                    if not users:
+                        del self._users[name]
+            for target in old.imports:
+                importers = self._importers.get(target)
+                if importers is not None:
+                    importers.discard(rel)
+                    if not importers:
+                        del self._importers[target]
+        if entry is None:
+            changed = self.symbols.drop_file(rel)
+        else:
+            self.entries[rel] = entry
+            for name in entry.uses:
+                self._users.setdefault(name, set()).add(rel)
+            for target in entry.imports:
+                self._importers.setdefault(target, set()).add(rel)
+            changed = self.symbols.set_file(rel, entry.defs)
+        # the users of a name whose definers changed resolve it afresh (a file's neighbourhood
+        # matters only for the names its members define, so this covers files coming and going)
+        affected = {rel}
+        for name in changed:
+            affected.update(self._users.get(name, ()))
+        if (old is None) != (entry is None):  # imports of it now resolve, or no longer
+            affected.update(self._importers.get(rel, ()))
+        return affected
+
+    def _recompute(self, files: Iterable[str]) -> None:
+        for rel in files:
+            new = self._resolve(rel) if rel in self.entries else {}
+            old = self._out.get(rel, {})
+            if new == old:
+                continue
+            self.version += 1
+            for target in old:
+                row = self._in.get(target)
+                if row is not None:
+                    row.pop(rel, None)
+                    if not row:
+                        del self._in[target]
+                self._nbrs.pop(target, None)
+            for target, edge in new.items():
+                self._in.setdefault(target, {})[rel] = edge.weight
+                self._nbrs.pop(target, None)
+            self._nbrs.pop(rel, None)
+            if new:
+                self._out[rel] = new
+            else:
+                self._out.pop(rel, None)
+
+    def _resolve(self, rel: str) -> dict[str, Edge]:
+        entry = self.entries[rel]
+        d = posixpath.dirname(rel)
+        imported = set(entry.imports)
+        weights: dict[str, float] = {}
+        names: dict[str, list[str]] = {}
+        for target in entry.imports:
+            if target != rel and target in self.entries:
+                weights[target] = weights.get(target, 0.0) + IMPORT_WEIGHT
+        own = self.symbols.names_of(rel)
+        for name, count in entry.uses.items():
+            if name in own:
+                continue
+            definers = [f for f in self.symbols.definers(name) if f != rel]
+            if not definers:
+                continue
+            near = [f for f in definers if f in imported or posixpath.dirname(f) == d]
+            chosen = near or (definers if len(definers) <= MAX_DEFINERS else [])
+            if not chosen:
+                continue
+            share = count / len(chosen)
+            for target in chosen:
+                weights[target] = weights.get(target, 0.0) + share
+                names.setdefault(target, []).append(name)
+        return {
+            t: Edge(t, round(w, 4), tuple(sorted(names.get(t, ()), key=lambda n: -entry.uses.get(n, 0))))
+            for t, w in weights.items()
+        }
+
+    # queries ------------------------------------------------------------------------
+    def refs(self, rel: str, k: int | None = None) -> list[Edge]:
+        """The files ``rel`` refers to, heaviest first."""
+        row = self._out.get(rel)
+        if not row:
+            return []
+        edges = sorted(row.values(), key=lambda e: (-e.weight, e.target))
+        return edges if k is None else edges[:k]
+
+    def referrers(self, rel: str, k: int | None = None) -> list[Edge]:
+        """The files that refer to ``rel``, heaviest first (names: the names of ``rel`` they use)."""
+        row = self._in.get(rel)
+        if not row:
+            return []
+        ranked = sorted(row.items(), key=lambda kv: (-kv[1], kv[0]))
+        if k is not None:
+            ranked = ranked[:k]
+        return [Edge(src, w, self._out[src][rel].names) for src, w in ranked]
+
+    def edge(self, src: str, target: str) -> Edge | None:
+        return self._out.get(src, {}).get(target)
+
+    def out_total(self, rel: str) -> float:
+        return sum(e.weight for e in self._out.get(rel, {}).values())
+
+    def _neighbours(self, rel: str) -> list[tuple[str, float]]:
+        """PPR transitions from ``rel``: both edge directions, the heaviest few, normalised."""
+        row = self._nbrs.get(rel)
+        if row is None:
+            both: dict[str, float] = {}
+            for t, e in self._out.get(rel, {}).items():
+                both[t] = both.get(t, 0.0) + e.weight
+            for s, w in self._in.get(rel, {}).items():
+                both[s] = both.get(s, 0.0) + w
+            best = heapq.nlargest(PPR_NEIGHBOURS, both.items(), key=lambda kv: kv[1])
+            total = sum(w for _, w in best)
+            row = [(t, w / total) for t, w in best] if total > 0 else []
+            self._nbrs[rel] = row
+        return row
+
+    def ranked(self, seeds: dict[str, float], k: int, pushes: int = PPR_PUSHES) -> list[tuple[str, float]]:
+        """Personalised PageRank from ``seeds`` (weights, any scale): the k best files that are
+        not seeds, with their scores relative to the best (1.0). Forward push (Andersen, Chung,
+        Lang 2006) from the largest residual, at most ``pushes`` pushes: bounded cost."""
+        total = sum(w for w in seeds.values() if w > 0)
+        if total <= 0:
+            return []
+        residual = {s: w / total for s, w in seeds.items() if w > 0 and s in self.entries}
+        score: dict[str, float] = {}
+        heap = [(-r, s) for s, r in residual.items()]
+        heapq.heapify(heap)
+        done = 0
+        while heap and done < pushes:
+            neg, u = heapq.heappop(heap)
+            r = residual.get(u, 0.0)
+            if r <= 0 or -neg != r:
+                continue  # a stale heap item
+            done += 1
+            residual[u] = 0.0
+            score[u] = score.get(u, 0.0) + PPR_RESTART * r
+            spread = (1.0 - PPR_RESTART) * r
+            for v, p in self._neighbours(u):
+                nr = residual.get(v, 0.0) + spread * p
+                residual[v] = nr
+                heapq.heappush(heap, (-nr, v))
+        for v, r in residual.items():  # what was not pushed still counts, at the restart rate
+            if r > 0:
+                score[v] = score.get(v, 0.0) + PPR_RESTART * r
+        best = heapq.nlargest(k, ((v, s) for v, s in score.items() if v not in seeds), key=lambda kv: kv[1])
+        top = best[0][1] if best else 0.0
+        return [(v, s / top) for v, s in best] if top > 0 else []
+
+    # persistence --------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "files": {rel: e.to_json() for rel, e in self.entries.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> RefGraph:
+        if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("version") != VERSION:
+            raise GraphFormatError("not a stored reference graph of this version")
+        graph = cls()
+        try:
+            items = {str(rel): FileEntry.from_json(raw) for rel, raw in dict(data["files"]).items()}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GraphFormatError(f"corrupt reference graph: {exc!r}") from exc
+        graph.update(items)
+        return graph

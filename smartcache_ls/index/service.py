@@ -1,0 +1,180 @@
+"""The engine's side of the index: keeps each workspace's reference graph built, fresh and
+persisted, and answers ``related`` and ``find_symbol``.
+
+- When a workspace is indexed, its stored graph is loaded (SQLite meta, keyed by namespace)
+  and every file with a grammar is submitted to the background builder; a file whose stored
+  entry matches its mtime and size is reused, the others are read through the checked reader
+  and analysed through the engine's analysis path (``Engine._shared_analysis``).
+- Every analysis the engine computes for a request or a prefetch updates the graph too
+  (``learn``), the watcher's changes and saves resubmit files, deletions drop them.
+- ``save`` persists a graph that changed since its last save.
+
+The analyses made for the index are not put in the cache: warming first visits is the
+prefetcher's decision, measured as such.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..analysis import language_for, resolve_imports
+from ..content import content_hash
+from ..paths import PathRefused, decode_text, path_to_uri
+from ..reader import read_checked
+from .builder import UNCHANGED, IndexBuilder
+from .graph import FileEntry, GraphFormatError, RefGraph, entry_from_analysis
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable, Iterable
+
+    from ..engine import Engine
+    from ..workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+GRAPH_META = "graph:{namespace}"
+OPEN_DOC = -1  # mtime_ns and size of an entry made from an editor buffer
+
+
+class IndexService:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.builder = IndexBuilder(self._entry_for, self._apply)
+        self.builder.start()
+        self._saved: dict[str, int] = {}  # namespace -> graph change count at its last save
+
+    # building -------------------------------------------------------------------------
+    def start_workspace(self, ws: Workspace, files: Iterable[str]) -> None:
+        """Load the stored graph of ``ws`` and queue its files (index thread)."""
+        raw = self.engine.sqlite.get_meta(GRAPH_META.format(namespace=ws.namespace))
+        stored: RefGraph | None = None
+        if raw is not None:
+            try:
+                stored = RefGraph.from_json(raw)
+            except GraphFormatError as exc:
+                log.warning("stored reference graph of %s set aside and rebuilt: %s", ws.root, exc)
+        wanted = sorted(f for f in files if language_for(f) is not None)
+        with ws.lock:
+            if stored is not None and len(ws.graph) == 0:
+                gone = set(stored.entries) - set(wanted)
+                stored.drop(gone)
+                ws.graph = stored
+                self._saved[ws.namespace] = stored.changes
+            ws.predictor.structure_changed()
+        self.builder.submit(ws.namespace, wanted)
+
+    def changed(self, ws: Workspace, rels: Iterable[str]) -> None:
+        """Files changed or went (watcher, save): re-read them in the background."""
+        self.builder.submit(ws.namespace, [r for r in rels if language_for(r) is not None])
+
+    def learn(self, ws: Workspace, rel: str, value: dict[str, Any], st: os.stat_result | None) -> None:
+        """An analysis computed for a request or a prefetch: keep the graph in step with it."""
+        if "names" not in value:
+            return
+        with ws.lock:
+            old = ws.graph.entries.get(rel)
+        if old is not None and old.hash == value.get("hash"):
+            return
+        mtime, size = (st.st_mtime_ns, st.st_size) if st is not None else (OPEN_DOC, OPEN_DOC)
+        entry = entry_from_analysis(value, mtime, size)
+        with ws.lock:
+            ws.graph.update({rel: entry})
+            ws.predictor.structure_changed()
+
+    def _entry_for(self, owner: Hashable, rel: str) -> FileEntry | str | None:
+        """Builder thread: the entry of one file, UNCHANGED, or None when it is gone."""
+        engine = self.engine
+        ws = engine._by_namespace(owner)
+        if ws is None:
+            return UNCHANGED
+        path = ws.root / rel
+        with ws.lock:
+            old = ws.graph.entries.get(rel)
+            doc = ws.open_docs.get(rel)
+        if doc is not None:
+            if old is not None and old.hash == doc.hash:
+                return UNCHANGED
+            text, st = doc.text, None
+        else:
+            try:
+                pre = os.stat(path, follow_symlinks=False)
+            except OSError:
+                return None
+            if old is not None and (old.mtime_ns, old.size) == (pre.st_mtime_ns, pre.st_size):
+                return UNCHANGED
+            try:
+                data, st = read_checked(path, ws.root, engine.settings.max_file_bytes)
+                text = decode_text(path, data)
+            except PathRefused:
+                return None
+        value, _ = engine._shared_analysis(rel, text, content_hash(text))
+        value["resolvedImports"] = resolve_imports(
+            ws.root, rel, list(value.get("imports", [])), engine._exists(ws)
+        )
+        if st is None:
+            return entry_from_analysis(value, OPEN_DOC, OPEN_DOC)
+        return entry_from_analysis(value, st.st_mtime_ns, st.st_size)
+
+    def _apply(self, owner: Hashable, results: dict[str, FileEntry | None]) -> None:
+        ws = self.engine._by_namespace(owner)
+        if ws is None:
+            return
+        with ws.lock:
+            ws.graph.update({r: e for r, e in results.items() if e is not None})
+            ws.graph.drop(r for r, e in results.items() if e is None)
+            ws.predictor.structure_changed()
+
+    # persistence ----------------------------------------------------------------------
+    def save(self, ws: Workspace) -> None:
+        with ws.lock:
+            changes = ws.graph.changes
+            if self._saved.get(ws.namespace) == changes:
+                return
+            data = ws.graph.to_json()
+        self.engine.sqlite.set_meta(GRAPH_META.format(namespace=ws.namespace), data)
+        self._saved[ws.namespace] = changes
+
+    # queries --------------------------------------------------------------------------
+    def related(self, ws: Workspace, rel: str, k: int) -> dict[str, Any]:
+        with ws.lock:
+            uses = ws.graph.refs(rel, k)
+            used_by = ws.graph.referrers(rel, k)
+
+        def items(edges: list[Any]) -> list[dict[str, Any]]:
+            return [
+                {"uri": path_to_uri(ws.root / e.target), "weight": e.weight, "names": list(e.names[:8])}
+                for e in edges
+            ]
+
+        return {"uri": path_to_uri(ws.root / rel), "uses": items(uses), "usedBy": items(used_by)}
+
+    def find_symbol(
+        self, spaces: list[Workspace], name: str, kind: str | None, k: int
+    ) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for ws in spaces:
+            with ws.lock:
+                found = ws.graph.symbols.find(name, kind, k - len(out))
+            root: Path = ws.root
+            out.extend(
+                {"name": n, "kind": knd, "uri": path_to_uri(root / rel), "range": rng}
+                for n, knd, rel, rng in found
+            )
+            if len(out) >= k:
+                break
+        return out
+
+    def stats(self, spaces: list[Workspace]) -> dict[str, Any]:
+        files = edges = symbols = 0
+        for ws in spaces:
+            with ws.lock:
+                files += len(ws.graph)
+                edges += ws.graph.edge_count
+                symbols += len(ws.graph.symbols)
+        return {"files": files, "edges": edges, "symbols": symbols, **self.builder.stats()}
+
+    def stop(self) -> None:
+        self.builder.stop()

@@ -1,0 +1,97 @@
+"""The workspace symbol table: which files define a name, and where.
+
+Definitions are the top-level symbols of each file's outline, plus the types nested
+in a type (``Outer.Inner`` is referred to as ``Inner``). Paths are workspace-relative.
+The owner (the reference graph, under its workspace's lock) serialises access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+#: Nested symbols of these kinds are definitions too (types inside types).
+NESTED_KINDS = frozenset({"class", "interface", "enum", "struct", "record", "trait", "annotation"})
+
+Definition = tuple[str, str, dict[str, Any]]  # (name, kind, LSP range)
+
+
+def definitions(symbols: Iterable[Any]) -> list[Definition]:
+    """The definitions of an analysis' outline: top-level symbols and nested types."""
+    out: list[Definition] = []
+    stack = [(s, True) for s in reversed(list(symbols))]
+    while stack:
+        sym, top = stack.pop()
+        if not isinstance(sym, dict):
+            continue
+        name, kind = sym.get("name"), sym.get("kind")
+        if not isinstance(name, str) or not isinstance(kind, str) or not name:
+            continue
+        if top or kind in NESTED_KINDS:
+            out.append((name, kind, sym.get("range") or {}))
+            if kind in NESTED_KINDS:
+                stack.extend((c, False) for c in reversed(sym.get("children") or []))
+    return out
+
+
+class SymbolTable:
+    def __init__(self) -> None:
+        self._defs: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {}  # name -> {file: (kind, range)}
+        self._by_file: dict[str, list[Definition]] = {}
+
+    def __len__(self) -> int:
+        return len(self._defs)
+
+    def names_of(self, rel: str) -> set[str]:
+        return {d[0] for d in self._by_file.get(rel, ())}
+
+    def set_file(self, rel: str, defs: list[Definition]) -> set[str]:
+        """Replace the definitions of ``rel``; returns the names whose definers changed."""
+        before = self.names_of(rel)
+        self.drop_file(rel)
+        if defs:
+            self._by_file[rel] = defs
+            for name, kind, rng in defs:
+                self._defs.setdefault(name, {}).setdefault(rel, (kind, rng))
+        return before ^ self.names_of(rel)
+
+    def drop_file(self, rel: str) -> set[str]:
+        defs = self._by_file.pop(rel, None)
+        if not defs:
+            return set()
+        for name, _, _ in defs:
+            row = self._defs.get(name)
+            if row is not None:
+                row.pop(rel, None)
+                if not row:
+                    del self._defs[name]
+        return {d[0] for d in defs}
+
+    def definers(self, name: str) -> dict[str, tuple[str, dict[str, Any]]]:
+        return self._defs.get(name, {})
+
+    def find(
+        self, name: str, kind: str | None = None, k: int = 10
+    ) -> list[tuple[str, str, str, dict[str, Any]]]:
+        """(name, kind, file, range) of definitions: exact matches first, then case-insensitive
+        ones, then names starting with ``name`` (case-insensitive); files in path order."""
+        out: list[tuple[str, str, str, dict[str, Any]]] = []
+
+        def add(found: str) -> bool:
+            for rel, (knd, rng) in sorted(self._defs.get(found, {}).items()):
+                if kind is None or knd == kind:
+                    out.append((found, knd, rel, rng))
+                    if len(out) >= k:
+                        return True
+            return False
+
+        if k <= 0 or not name:
+            return out
+        if name in self._defs and add(name):
+            return out
+        low = name.lower()
+        rest = sorted(n for n in self._defs if n != name and n.lower().startswith(low))
+        for n in sorted(rest, key=lambda n: (n.lower() != low, len(n), n)):
+            if add(n):
+                break
+        return out

@@ -1,0 +1,171 @@
+"""The reference graph from real analyses of small real trees, through the engine."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from smartcache_ls.analysis import analyze
+from smartcache_ls.engine import Engine
+from smartcache_ls.paths import path_to_uri
+from smartcache_ls.settings import Settings
+from smartcache_ls.watch import MODIFIED, ChangeBatch
+
+JAVA = {
+    "src/app/Task.java": (
+        "package app;\n\npublic class Task {\n  public static Task of() { return null; }\n}\n"
+    ),
+    "src/app/TaskList.java": (
+        "package app;\n\nimport java.util.List;\n\npublic class TaskList {\n"
+        "  List<Task> tasks;\n  Task first() { return Task.of(); }\n}\n"
+    ),
+    "src/app/view/HistoryView.java": (
+        "package app.view;\n\nimport app.TaskList;\n\npublic class HistoryView {\n  TaskList list;\n}\n"
+    ),
+    "src/other/List.java": "package other;\n\npublic class List {}\n",
+}
+PYTHON = {
+    "pkg/__init__.py": "",
+    "pkg/models.py": "class User:\n    pass\n\n\ndef load():\n    return User()\n",
+    "pkg/util.py": "def slug(text):\n    return text\n",
+    "pkg/app.py": (
+        "from pkg.models import User\nfrom pkg import util\n\n\ndef run():\n    return util.slug(User())\n"
+    ),
+}
+TS = {
+    "web/api.ts": "export class Client {}\nexport function fetchAll(): number { return 1; }\n",
+    "web/main.ts": "import { Client } from './api';\nlet c: Client = new Client();\n",
+}
+GO = {
+    "go.mod": "module example.com/m\n",
+    "store/store.go": "package store\n\ntype Store struct{}\n\nfunc Open() *Store { return nil }\n",
+    "cmd/main.go": (
+        'package main\n\nimport "example.com/m/store"\n\n'
+        "func main() { var s *store.Store = store.Open(); _ = s }\n"
+    ),
+}
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    eng = Engine(Settings(), tmp_path / "cache", watch=False)
+    yield eng
+    eng.close()
+
+
+def built(engine: Engine, root: Path) -> None:
+    engine.add_folder(path_to_uri(root))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if engine.stats()["index"]["files"] and engine.index.builder.wait_idle(30):
+            return
+        time.sleep(0.02)
+    raise AssertionError("the index was not built")
+
+
+def uses(engine: Engine, root: Path, rel: str) -> dict[str, list[str]]:
+    found = engine.related(path_to_uri(root / rel), 20)
+    return {item["uri"].removeprefix(path_to_uri(root) + "/"): item["names"] for item in found["uses"]}
+
+
+def used_by(engine: Engine, root: Path, rel: str) -> set[str]:
+    found = engine.related(path_to_uri(root / rel), 20)
+    return {item["uri"].removeprefix(path_to_uri(root) + "/") for item in found["usedBy"]}
+
+
+def test_names_of_each_language() -> None:
+    java = analyze("T.java", JAVA["src/app/TaskList.java"])["names"]
+    assert java["package"] == "app" and {"Task", "List"} <= set(java["uses"])
+    assert java["uses"]["Task"] == 3  # List<Task>, return type, the Task.of() receiver
+    py = analyze("a.py", PYTHON["pkg/app.py"])["names"]
+    assert {"User", "util", "slug"} <= set(py["uses"])
+    ts = analyze("m.ts", TS["web/main.ts"])["names"]
+    assert ts["uses"]["Client"] == 3
+    go = analyze("m.go", GO["cmd/main.go"])["names"]
+    assert go["package"] == "main" and {"Store", "Open"} <= set(go["uses"])
+
+
+def test_java_same_package_types_have_edges_without_imports(engine: Engine, tmp_path: Path) -> None:
+    root = write(tmp_path / "java", JAVA)
+    built(engine, root)
+    # Task is in the same package: no import names it, the symbol table does
+    assert uses(engine, root, "src/app/TaskList.java") == {"src/app/Task.java": ["Task"]}
+    # java.util.List is imported from outside: the workspace's own List is not what is meant
+    assert "src/other/List.java" not in uses(engine, root, "src/app/TaskList.java")
+    assert "src/app/TaskList.java" in uses(engine, root, "src/app/view/HistoryView.java")
+    assert used_by(engine, root, "src/app/Task.java") == {"src/app/TaskList.java"}
+    found = engine.find_symbol("Task")
+    assert [(f["name"], f["kind"]) for f in found[:2]] == [("Task", "class"), ("TaskList", "class")]
+    assert found[0]["uri"] == path_to_uri(root / "src/app/Task.java")
+    assert found[0]["range"]["start"]["line"] == 2
+    assert engine.find_symbol("Task", kind="interface") == []
+
+
+def test_python_ts_go_edges(engine: Engine, tmp_path: Path) -> None:
+    root = write(tmp_path / "mixed", {**PYTHON, **TS, **GO})
+    built(engine, root)
+    app = uses(engine, root, "pkg/app.py")
+    assert app["pkg/models.py"] == ["User"] and "slug" in app["pkg/util.py"]
+    assert uses(engine, root, "web/main.ts") == {"web/api.ts": ["Client"]}
+    assert set(uses(engine, root, "cmd/main.go")["store/store.go"]) == {"Store", "Open"}
+    assert used_by(engine, root, "pkg/models.py") == {"pkg/app.py"}
+
+
+def test_edits_and_watcher_changes_update_the_graph(engine: Engine, tmp_path: Path) -> None:
+    root = write(tmp_path / "java", JAVA)
+    built(engine, root)
+    view = root / "src/app/view/HistoryView.java"
+    uri = path_to_uri(view)
+    # an edit in the editor: the analysis of the buffer updates the graph
+    text = view.read_text().replace("TaskList list;", "TaskList list;\n  app.Task t; Task u;")
+    text = text.replace("import app.TaskList;", "import app.TaskList;\nimport app.Task;")
+    engine.did_open(uri, view.read_text(), 1)
+    engine.did_change(uri, text, 2)
+    engine.get_analysis(uri)
+    assert "src/app/Task.java" in uses(engine, root, "src/app/view/HistoryView.java")
+    engine.did_close(uri)
+    # a change on disk seen by the watcher
+    task_list = root / "src/app/TaskList.java"
+    task_list.write_text("package app;\n\npublic class TaskList {}\n")
+    engine._on_changes(ChangeBatch(root, {"src/app/TaskList.java": MODIFIED}, []))
+    assert engine.index.builder.wait_idle(10)
+    assert uses(engine, root, "src/app/TaskList.java") == {}
+    assert used_by(engine, root, "src/app/Task.java") == {"src/app/view/HistoryView.java"}
+    # a deleted definer takes its edges with it
+    (root / "src/app/Task.java").unlink()
+    engine._on_changes(ChangeBatch(root, {"src/app/Task.java": "deleted"}, []))
+    assert engine.index.builder.wait_idle(10)
+    assert "src/app/Task.java" not in uses(engine, root, "src/app/view/HistoryView.java")
+
+
+def test_a_restart_reanalyses_only_changed_files(tmp_path: Path) -> None:
+    root = write(tmp_path / "java", JAVA)
+    cache = tmp_path / "cache"
+    first = Engine(Settings(), cache, watch=False)
+    built(first, root)
+    assert first.stats()["index"]["analysed"] == len(JAVA)
+    first.close()
+    changed = root / "src/app/Task.java"
+    changed.write_text(changed.read_text() + "\nclass Extra {}\n")
+    os.utime(changed, ns=(time.time_ns(), time.time_ns() + 10**9))
+    second = Engine(Settings(), cache, watch=False)
+    try:
+        built(second, root)
+        index = second.stats()["index"]
+        assert (index["analysed"], index["reused"]) == (1, len(JAVA) - 1)
+        assert [f["uri"] for f in second.find_symbol("Extra")] == [path_to_uri(changed)]
+        assert "src/app/Task.java" in uses(second, root, "src/app/TaskList.java")
+    finally:
+        second.close()
