@@ -46,6 +46,8 @@ from .paths import (
 from .predict.model import ModelFormatError, Predictor
 from .predict.stand_in import StandIn
 from .prefetch import Job, Prefetcher
+from .prefetch_plan import RECENT
+from .prefetch_stats import PrefetchLedger
 from .protocol import AnalysisResult, FileResult, PredictionItem
 from .reader import read_checked
 from .redact import mask_value
@@ -65,6 +67,9 @@ LAST_STATS_META = "stats:last"
 SAVE_EVERY = 60.0  # seconds between background saves of changed models
 SYNC_MODEL_BYTES = 256 * 1024  # a larger stored model loads in the background (indexing)
 INDEX_GATE_TIMEOUT = 2.0  # seconds indexing waits for the server's go (``initialized``)
+# Background work (prefetch, index) starts a file only after the editor has been quiet this long
+# (no event, no request): a burst of typing or of requests is not competing with it for the GIL.
+QUIET_SECONDS = 0.05
 CACHE_SOURCES = frozenset({"memory", "sqlite", "redis"})
 # Fields the engine keeps beside an analysis for validation and the reference graph; not sent
 # to clients ("names": the names a file uses, hundreds per file; smartcache/related serves them).
@@ -112,10 +117,12 @@ class Engine:
         self.prefetcher = Prefetcher(self._warm)
         self.prefetcher.start()
         self.index = IndexService(self)
+        self.ledger = PrefetchLedger()
         self.watcher: Watcher | None = Watcher(self._on_changes) if watch else None
         self.requests = {"getFile": RequestCounter(), "getAnalysis": RequestCounter()}
         self.secrets = SecretPatterns(settings.secret_patterns)
         self._closed = False
+        self._last_activity = time.monotonic()
         self._stop = threading.Event()
         # Indexing waits for this: the server clears it until its initialize reply is out.
         self.index_gate = threading.Event()
@@ -174,6 +181,7 @@ class Engine:
         The uri is taken as written first (the root as the editor named it); a uri through
         another alias of a root (a symlinked folder) or into another served folder is
         served by where its folder resolves to. Either way confine() checks the result."""
+        self._last_activity = time.monotonic()  # every editor event and request comes here
         path = uri_to_path(uri)
         with self._ws_lock:
             candidates = list(self.workspaces.values())
@@ -264,26 +272,51 @@ class Engine:
                 return
             ws.last_access = rel
             ws.known_files.add(rel)
+            # a first visit in the session, after a switch (the session's first file is no switch)
+            first = not ws.predictor.in_session(rel) and bool(ws.predictor.recent(1))
             ws.predictor.observe(rel, time.time(), "open")
+            ws.planner.observe(rel)
             ws.dirty = True
+        self.ledger.visit(ws.namespace, rel, first=first, warm=ws.analysis_key(rel) in self.memory)
         self._prefetch_next(ws, rel)
 
-    def _prefetch_next(self, ws: Workspace, rel: str) -> None:
-        """Queue the files predicted to follow ``rel``, superseding older predicted work."""
+    def _prefetch_next(self, ws: Workspace, rel: str, replan: bool = False) -> None:
+        """Plan the prefetch for a switch to ``rel`` (see prefetch_plan), superseding older
+        planned work. ``replan``: the same switch again, now that more structure is known."""
         prefetch = self.settings.prefetch
-        if not prefetch.enabled or prefetch.top_k <= 0:
+        if not prefetch.enabled:
             return
+
+        def warm(c: str) -> bool:
+            return c in ws.open_docs or (ws.file_key(c) in self.memory and ws.analysis_key(c) in self.memory)
+
+        def cost(c: str) -> int | None:
+            if c not in ws.known_files:
+                return None
+            entry = ws.graph.entries.get(c)
+            return entry.size if entry is not None and entry.size >= 0 else prefetch.max_kb * 1024 // 64
+
         with ws.lock:
-            ranked = ws.predictor.predict(prefetch.top_k, current=rel, explain=False)
-        jobs = [
-            Job(ws.namespace, p.path)
-            for p in ranked
-            if p.probability >= prefetch.threshold
-            and p.path in ws.known_files
-            and p.path not in ws.open_docs
-            and not (ws.file_key(p.path) in self.memory and ws.analysis_key(p.path) in self.memory)
-        ]
-        self.prefetcher.submit(jobs, supersede=True)
+            ranked = (
+                ws.predictor.predict(prefetch.top_k, current=rel, explain=False) if prefetch.top_k else []
+            )
+            recent = [rel, *(f for f in ws.predictor.recent(RECENT + 1) if f != rel)][: RECENT + 1]
+            neighbours = []
+            for age, f in enumerate(recent):
+                neighbours.append((age, "refs", [e.target for e in ws.graph.refs(f)]))
+                neighbours.append((age, "usedBy", [e.target for e in ws.graph.referrers(f)]))
+            plan = ws.planner.plan(
+                [(p.path, p.probability) for p in ranked],
+                neighbours,
+                warm=warm,
+                cost=cost,
+                max_files=prefetch.max_files,
+                max_bytes=prefetch.max_kb * 1024,
+                threshold=prefetch.threshold,
+                learn=not replan,
+            )
+        self.ledger.planned(ws.namespace, [c.rel for c in plan], new_switch=not replan)
+        self.prefetcher.submit([Job(ws.namespace, c.rel, reason=c.source) for c in plan], supersede=True)
 
     # requests --------------------------------------------------------------------
     def get_file(self, uri: str) -> FileResult:
@@ -479,7 +512,7 @@ class Engine:
             current = ws.last_access == rel
         if learnt and current and not prefetch:
             # The file in focus revealed its imports: predict again with that structure known.
-            self._prefetch_next(ws, rel)
+            self._prefetch_next(ws, rel, replan=True)
         return {k: v for k, v in value.items() if k not in _INTERNAL}, source
 
     def _shared_analysis(self, rel: str, text: str, digest: str) -> tuple[dict[str, Any], str]:
@@ -516,7 +549,19 @@ class Engine:
             path, rel = confine(path_to_uri(ws.root / job.rel), ws.root, ws.rules.secrets)
         except PathRefused:
             return
-        self._analysis(ws, path, rel, prefetch=True)
+        self.wait_quiet()
+        start, before = time.thread_time(), ws.analysis_key(rel) in self.memory
+        value, _ = self._analysis(ws, path, rel, prefetch=True)
+        cpu = time.thread_time() - start
+        self.ledger.warmed(ws.namespace, rel, int(value.get("bytes", 0)), cpu, computed=not before)
+
+    def wait_quiet(self) -> None:
+        """Background threads: return once the editor has been quiet for QUIET_SECONDS."""
+        while not self._closed:
+            wait = self._last_activity + QUIET_SECONDS - time.monotonic()
+            if wait <= 0:
+                return
+            time.sleep(wait)
 
     def _by_namespace(self, namespace: object) -> Workspace | None:
         with self._ws_lock:
@@ -588,6 +633,7 @@ class Engine:
         cache = self.cache.stats()
         prefetch = dict(cache.get("prefetch", {}))
         prefetch.update(self.prefetcher.stats())
+        prefetch.update(self.ledger.snapshot())
         with self._ws_lock:
             spaces = list(self.workspaces.values())
         predictor: dict[str, Any] = {"files": 0, "transitions": 0, "bytes": 0}

@@ -55,6 +55,18 @@ def format_stats(data: dict[str, Any]) -> str:
             f"wasted {pre.get('wasted', 0)}, accuracy {pre.get('accuracy', 0.0):.1%}, "
             f"coverage {pre.get('coverage', 0.0):.1%}"
         )
+        first = pre.get("firstVisits", 0)
+        lines.append(
+            f"first visits  {pre.get('firstVisitsWarm', 0)} of {first} served warm"
+            + (f" ({pre.get('firstVisitsWarm', 0) / first:.1%})" if first else "")
+            + f", precision {pre.get('precision', 0.0):.1%} of {pre.get('prefetchedFiles', 0)} prefetched, "
+            f"lead time p50 {pre.get('leadTimeP50', 0.0):.2f} s p95 {pre.get('leadTimeP95', 0.0):.2f} s"
+        )
+        lines.append(
+            f"per switch    p95 {pre.get('filesPerSwitchP95', 0):.0f} files, "
+            f"{pre.get('cpuPerSwitchP95', 0.0):.3f} CPU-s; wasted {pre.get('wastedBytes', 0):,} bytes, "
+            f"{pre.get('wastedCpuSeconds', 0.0):.2f} CPU-s"
+        )
         lines.append(
             f"loads         {loads.get('loads', 0)} ({loads.get('loadFailures', 0)} failed), "
             f"average {loads.get('averageLoadPenalty', 0.0) * 1000:.2f} ms"

@@ -18,6 +18,8 @@ class PrefetchSettings:
     enabled: bool = True
     top_k: int = 5
     threshold: float = 0.05
+    max_files: int = 32
+    max_kb: int = 4096
 
 
 @attrs.frozen
@@ -101,6 +103,8 @@ _PREFETCH_FIELDS: list[tuple[str, str, type, float | None, float | None]] = [
     ("enabled", "enabled", bool, None, None),
     ("topK", "top_k", int, 0, 100),
     ("threshold", "threshold", float, 0, 1),
+    ("maxFiles", "max_files", int, 0, 10_000),
+    ("maxKB", "max_kb", int, 0, 1 << 20),
 ]
 _MAX_TEXT = 4096
 

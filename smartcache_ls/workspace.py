@@ -21,6 +21,7 @@ from .index.graph import RefGraph
 from .indexing import IndexProgress
 from .paths import uri_to_path
 from .predict.model import Predictor
+from .prefetch_plan import PrefetchPlanner
 from .secrets import DEFAULT_SECRETS, SecretPatterns
 
 
@@ -73,6 +74,7 @@ class Workspace:
         self.dirty = False
         self.progress = IndexProgress()  # the background indexing (indexing.index_workspace)
         self.graph = RefGraph()  # names defined and used, file -> files it refers to (index/)
+        self.planner = PrefetchPlanner()
 
     # cache keys -------------------------------------------------------------
     def file_key(self, rel: str) -> str:

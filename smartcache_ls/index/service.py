@@ -90,6 +90,7 @@ class IndexService:
         ws = engine._by_namespace(owner)
         if ws is None:
             return UNCHANGED
+        engine.wait_quiet()
         path = ws.root / rel
         with ws.lock:
             old = ws.graph.entries.get(rel)

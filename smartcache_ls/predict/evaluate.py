@@ -20,6 +20,7 @@ first that were in the top 5 when they were touched.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -139,18 +140,36 @@ def evaluate(
     threshold: float = PREFETCH_THRESHOLD,
     scope: str = "project",
     model_factory: Callable[[], Predictor] = Predictor,
+    folders: Sequence[Path] = (),
 ) -> dict[str, Any]:
-    """Evaluate every trace; return per-trace figures and pooled totals (JSON-able)."""
+    """Evaluate every trace; return per-trace figures and pooled totals (JSON-able).
+
+    With ``folders``, a trace whose header names a ``workspace`` (else the only folder given)
+    is replayed with the reference graph of that folder as the model's structure, built by
+    the server's own analysis code.
+    """
     depth = max(max(ks), MRR_DEPTH, prefetch_k)
     workspaces: dict[str, list[Ranker]] = {}
     traces: list[dict[str, Any]] = []
+    structures: dict[Path, Any] = {}
     for path in paths:
         header, events = read_trace(path)
         name = str(header.get("name") or path.stem)
         kind = str(header.get("kind") or "navigation")
         ws = workspace_key(header, path, scope)
+        folder = _folder_for(header, folders)
+        if folder is not None:
+            ws = f"{ws}@{folder}"
         if ws not in workspaces:
-            workspaces[ws] = make_rankers(model_factory)
+            factory = model_factory
+            if folder is not None:
+                if folder not in structures:
+                    from ..index.offline import GraphStructure, build_graph
+
+                    structures[folder] = GraphStructure(*build_graph(folder))
+                factory = functools.partial(Predictor, structure=structures[folder])
+
+            workspaces[ws] = make_rankers(factory)
         rankers = workspaces[ws]
         accesses, sessions, preds = replay(events, rankers, depth)
         raw: dict[str, dict[str, float]] = {}
@@ -196,6 +215,14 @@ def evaluate(
         "traces": traces,
         "totals": totals,
     }
+
+
+def _folder_for(header: dict[str, Any], folders: Sequence[Path]) -> Path | None:
+    named = header.get("workspace")
+    for folder in folders:
+        if named and folder.name == named:
+            return folder
+    return folders[0] if len(folders) == 1 else None
 
 
 def _size_key(size: int | None) -> str:
@@ -347,6 +374,15 @@ def _parser() -> argparse.ArgumentParser:
         help="minimum predicted probability to prefetch (default: the server's 0.05)",
     )
     parser.add_argument("--scope", choices=["project", "trace"], default="project")
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="source tree of the traces (repeatable; matched to a trace header's 'workspace' by "
+        "folder name): the model sees its reference graph, built by the server's analysis code",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     return parser
 
@@ -365,6 +401,7 @@ def main(argv: list[str]) -> int:
             prefetch_k=max(0, args.prefetch_k),
             threshold=args.threshold,
             scope=args.scope,
+            folders=args.workspace,
         )
     except (OSError, TraceFormatError) as exc:
         print(f"smartcache-ls evaluate: {exc}", file=sys.stderr)

@@ -17,7 +17,13 @@ signals, each a small sparse feature vector:
   association rules), with the current file and with the session's recent files,
   and co-change from the workspace's git log;
 * structure: imports / imported by (:class:`StructureProvider`), test <->
-  implementation name pairs, same directory, similar names.
+  implementation name pairs, same directory, similar names;
+* references, when the provider has a reference graph (``references_of``,
+  ``referrers_of``, ``ranked_from``: see :mod:`smartcache_ls.index`): referred to by
+  the current file (and how much, relative to its heaviest reference), refers to the
+  current file, and a personalised PageRank over the graph seeded with the session's
+  degree of interest (recency and visits), which reaches the files the session's
+  interesting files refer to, as Aider's repo map ranks files for a chat.
 
 The score of a candidate is a weighted sum of its features; probabilities are
 a softmax over the candidates plus a "none of these" option (score 0), times
@@ -75,6 +81,8 @@ COOC_ROW = 8  # co-occurrence entries kept per file (a row grows to twice this, 
 TOP_NEXT = 12  # candidates taken from each transition row
 MAX_CANDIDATES = 24  # candidates fully scored (the best by their gathering signals)
 MAX_STRUCTURE = 6  # candidates taken from each structure signal
+MAX_REFS = 6  # candidates taken from the current file's references (and half as many referrers)
+PPR_SEEDS = 8  # session files seeding the personalised PageRank
 # upper estimates of the JSON bytes of one stored file (plus its path) and of one entry
 FILE_BYTES = 64
 ENTRY_BYTES = 15  # per entry, besides its indexes and tick: count, separators, brackets
@@ -111,13 +119,21 @@ FEATURES = (
     "sameDir",
     "nameLike",
     "prevSession",
+    "refs",
+    "refsW",
+    "refBy",
+    "ppr",
 )
 F = {name: i for i, name in enumerate(FEATURES)}
 # recency rank -> feature (rank 0 unused; ranks past the list are "rec7")
 _BUCKET_IDS = tuple(F[n] for n in ("rec1", "rec1", "rec2", "rec3", "rec4", "rec4", "rec4", "rec7"))
 # the signal each feature belongs to, as reasons name them
 _GROUP = tuple(
-    "recency" if name.startswith(("rec", "sess")) else name[:-1] if name in ("m1n", "m2n", "gitn") else name
+    "recency"
+    if name.startswith(("rec", "sess"))
+    else name[:-1]
+    if name in ("m1n", "m2n", "gitn", "refsW")
+    else name
     for name in FEATURES
 )
 _M1, _M1N, _M2, _M2N = F["m1"], F["m1n"], F["m2"], F["m2n"]
@@ -125,6 +141,7 @@ _COOC, _COOC_SESSION, _GIT, _GITN = F["cooc"], F["coocSession"], F["git"], F["gi
 _IMPORTS, _IMPORTED_BY, _TEST_PAIR = F["imports"], F["importedBy"], F["testPair"]
 _SAME_DIR, _NAME_LIKE, _FREQ, _FIRST = F["sameDir"], F["nameLike"], F["freq"], F["firstInSession"]
 _PREV_SESSION = F["prevSession"]
+_REFS, _REFS_W, _REF_BY, _PPR = F["refs"], F["refsW"], F["refBy"], F["ppr"]
 _REC11, _SESS_VISITS, _SESS_EDITS, _BACK = F["rec11"], F["sessVisits"], F["sessEdits"], F["back"]
 _Feature = tuple[int, float]  # (feature index, value)
 # shared features that are always 1.0
@@ -160,6 +177,11 @@ PRIOR = {
     "sameDir": 0.25,
     "nameLike": 0.5,
     "prevSession": 0.0,  # no prior either way: learnt from the hits and misses
+    # references: no prior either way (like prevSession), learnt from the hits and misses
+    "refs": 0.0,
+    "refsW": 0.0,
+    "refBy": 0.0,
+    "ppr": 0.0,
 }
 
 
@@ -274,6 +296,10 @@ def _meta_of(path: str) -> tuple[str, str, bool]:
     d, _ = split_name(path)
     stem, is_test = pair_stem(path)
     return sys.intern(d), stem, is_test
+
+
+def _base(path: str) -> str:
+    return os.path.basename(path)
 
 
 def _times(n: float) -> str:
@@ -682,6 +708,37 @@ class Predictor:
             return [], []
         return imports, importers
 
+    def _reference_features(
+        self, feats: dict[str, list[tuple[int, float]]], a: str, ranks: dict[str, int]
+    ) -> None:
+        """Candidates from the provider's reference graph, if it has one."""
+        structure = self.structure
+        refs_of = getattr(structure, "references_of", None)
+        if refs_of is None:
+            return
+        try:
+            refs = refs_of(a, MAX_REFS)
+            referrers = structure.referrers_of(a, MAX_REFS // 2)  # type: ignore[union-attr]
+            seeds = {a: 1.0 + math.log1p(self._session[a][0]) if a in self._session else 1.0}
+            for c, r in ranks.items():
+                if r < PPR_SEEDS:
+                    seeds[c] = (1.0 + math.log1p(self._session[c][0])) / (r + 1)
+            ranked = structure.ranked_from(seeds, MAX_REFS // 2)  # type: ignore[union-attr]
+        except Exception as exc:
+            log.debug("structure provider failed: %s", exc)
+            return
+        top = refs[0][1] if refs else 1.0
+        for c, weight in refs:
+            row = feats.get(c)
+            if row is None:
+                row = feats[c] = [_BIAS]
+            row.append((_REFS, 1.0))
+            row.append((_REFS_W, weight / top))
+        for c, _ in referrers:
+            self._add(feats, c, _REF_BY, 1.0)
+        for c, score in ranked:
+            self._add(feats, c, _PPR, score)
+
     def _name_like(self, a: str) -> list[tuple[str, float]]:
         """Files whose names share rare tokens with ``a``: idf-weighted overlap in [0, 1].
 
@@ -795,6 +852,7 @@ class Predictor:
             self._add(feats, c, _IMPORTS, 1.0)
         for c in importers:
             self._add(feats, c, _IMPORTED_BY, 1.0)
+        self._reference_features(feats, a, ranks)
         d, stem, is_test = self._meta(a)
         for c in _members(self._by_stem, stem):
             if c != a and self._meta(c)[2] != is_test:
@@ -891,6 +949,18 @@ class Predictor:
             row.append((i, value))
 
     # predicting -------------------------------------------------------------------
+    def recent(self, n: int) -> list[str]:
+        """The session's files by last visit, most recent first, the current file included."""
+        out: list[str] = []
+        for c in reversed(self._session):
+            if len(out) >= n:
+                break
+            out.append(c)
+        return out
+
+    def in_session(self, path: str) -> bool:
+        return path in self._session
+
     def structure_changed(self) -> None:
         """The structure provider's answers changed (a file's imports were learnt, a file
         went): the next prediction ranks afresh instead of reusing the last ranking."""
@@ -1004,11 +1074,33 @@ class Predictor:
             return f"test of {a}" if pair_stem(c)[1] else f"tested by {a}"
         if group == "prevSession":
             return "open when the last session ended"
+        if group in ("refs", "refBy", "ppr"):
+            return self._reference_text(group, a, c)
         if group == "sameDir":
             return f"same directory as {a}"
         if group == "nameLike":
             return f"name like {a}"
         return None
+
+    def _reference_text(self, group: str, a: str, c: str) -> str | None:
+        names_of = getattr(self.structure, "reference_names", None)
+        if names_of is None:
+            return None
+        if group == "refs":
+            names = names_of(a, c)
+            return f"defines {', '.join(names[:3])}, used here" if names else f"imported by {_base(a)}"
+        if group == "refBy":
+            names = names_of(c, a)
+            return f"uses {', '.join(names[:3])} of {_base(a)}" if names else f"imports {_base(a)}"
+        # ppr: name the session file most tied to c
+        for s in [a, *reversed(self._session)]:
+            if s == c:
+                continue
+            if names_of(s, c):
+                return f"used by {_base(s)}"
+            if names_of(c, s):
+                return f"uses {_base(s)}"
+        return "near this session's files in the reference graph"
 
     # maintenance ------------------------------------------------------------------
     def _bytes(self) -> int:

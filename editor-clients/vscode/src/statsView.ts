@@ -35,6 +35,10 @@ function count(n: unknown): string {
     return typeof n === 'number' && Number.isFinite(n) ? n.toLocaleString('en-US') : '—';
 }
 
+function seconds(n: unknown): string {
+    return typeof n === 'number' && Number.isFinite(n) ? `${n.toFixed(n < 10 ? 2 : 0)} s` : '—';
+}
+
 /** The hit ratio, or null (shown as "—") before the first lookup. */
 function ratioOf(stats: { hitRatio?: number | null; hits?: number; misses?: number }): number | null {
     const hits = stats.hits ?? 0;
@@ -74,6 +78,8 @@ export function renderStats(stats: Stats, updated: Date): string {
         .join('\n');
     const p = stats.prefetch ?? {};
     const accuracy = (p.issued ?? 0) > 0 && typeof p.accuracy === 'number' ? p.accuracy : null;
+    const firstWarm = (p.firstVisits ?? 0) > 0 ? (p.firstVisitsWarm ?? 0) / (p.firstVisits ?? 1) : null;
+    const precision = (p.prefetchedFiles ?? 0) > 0 && typeof p.precision === 'number' ? p.precision : null;
     const pred = stats.predictor ?? {};
     const folders = (stats.workspaces ?? []).map((w) => esc(w.name ?? w.uri)).join(', ') || '—';
     return `
@@ -90,6 +96,12 @@ export function renderStats(stats: Stats, updated: Date): string {
 <table id="prefetch"><thead><tr><th>Accuracy</th><th>Issued</th><th>Used</th><th>Wasted</th><th>Queued</th></tr></thead>
 <tbody><tr><td class="ratio">${percent(accuracy)}${bar(accuracy)}</td>
 <td>${count(p.issued)}</td><td>${count(p.used)}</td><td>${count(p.wasted)}</td><td>${count(p.queued)}</td></tr></tbody></table>
+<table id="first-visits"><thead><tr><th>First visits warm</th><th>First visits</th><th>Precision</th><th>Lead time p50 / p95</th>
+<th>Per switch p95</th><th>Wasted</th></tr></thead>
+<tbody><tr><td class="ratio">${percent(firstWarm)}${bar(firstWarm)}</td><td>${count(p.firstVisitsWarm)} of ${count(p.firstVisits)}</td>
+<td>${percent(precision)}</td><td>${seconds(p.leadTimeP50)} / ${seconds(p.leadTimeP95)}</td>
+<td>${count(p.filesPerSwitchP95)} files, ${seconds(p.cpuPerSwitchP95)} CPU</td>
+<td>${bytes(p.wastedBytes)}, ${seconds(p.wastedCpuSeconds)} CPU</td></tr></tbody></table>
 <h2>Predictor</h2>
 <p>${count(pred.files)} files · ${count(pred.transitions)} transitions · ${bytes(pred.bytes)} model</p>
 ${stats.cacheDir ? `<p class="meta">cache dir ${esc(stats.cacheDir)}</p>` : ''}`;

@@ -439,6 +439,29 @@ function M.format_stats(stats)
       int(field(prefetch, "queued"))
     )
   )
+  local first = num(field(prefetch, "firstVisits")) or 0
+  table.insert(
+    lines,
+    string.format(
+      "first visits warm %s (%s of %s)   precision %s   lead time p50 %s p95 %s",
+      first == 0 and "n/a" or pct((num(field(prefetch, "firstVisitsWarm")) or 0) / first),
+      int(field(prefetch, "firstVisitsWarm")),
+      int(field(prefetch, "firstVisits")),
+      (num(field(prefetch, "prefetchedFiles")) or 0) == 0 and "n/a" or pct(field(prefetch, "precision")),
+      string.format("%.1fs", num(field(prefetch, "leadTimeP50")) or 0),
+      string.format("%.1fs", num(field(prefetch, "leadTimeP95")) or 0)
+    )
+  )
+  table.insert(
+    lines,
+    string.format(
+      "per switch p95 %s files %.3f CPU-s   wasted %s, %.2f CPU-s",
+      int(field(prefetch, "filesPerSwitchP95")),
+      num(field(prefetch, "cpuPerSwitchP95")) or 0,
+      human_bytes(field(prefetch, "wastedBytes")),
+      num(field(prefetch, "wastedCpuSeconds")) or 0
+    )
+  )
   local requests = field(stats, "requests") or {}
   for _, name in ipairs({ "getFile", "getAnalysis" }) do
     local r = field(requests, name)

@@ -48,7 +48,24 @@ export interface Stats {
     cacheDir?: string;
     workspaces?: { uri: string; name: string | null }[];
     tiers?: Record<string, TierStats>;
-    prefetch?: { issued?: number; used?: number; wasted?: number; accuracy?: number | null; queued?: number };
+    prefetch?: {
+        issued?: number;
+        used?: number;
+        wasted?: number;
+        accuracy?: number | null;
+        queued?: number;
+        firstVisits?: number;
+        firstVisitsWarm?: number;
+        prefetchedFiles?: number;
+        usedFiles?: number;
+        precision?: number;
+        wastedBytes?: number;
+        wastedCpuSeconds?: number;
+        leadTimeP50?: number;
+        leadTimeP95?: number;
+        filesPerSwitchP95?: number;
+        cpuPerSwitchP95?: number;
+    };
     requests?: Record<string, RequestStats>;
     predictor?: { files?: number; transitions?: number; bytes?: number };
 }
