@@ -87,7 +87,9 @@ def test_stats_subcommand_reads_a_cache_dir(workspace: Path, tmp_path: Path) -> 
     assert len(data["models"]) == 1
     assert data["lastSession"]["requests"]["getFile"]["count"] == 1
     assert data["lastSession"]["tiers"]["memory"]["misses"] >= 1
+    assert data["lastSession"]["prefetch"]["firstVisits"] == 1  # util.py after app.py
     table = run_cli("stats", "--cache-dir", str(tmp_path / "cache"))
     assert "last server session" in table.stdout and "memory" in table.stdout
+    assert "first visits" in table.stdout and "per switch" in table.stdout
     missing = run_cli("stats", "--cache-dir", str(tmp_path / "none"))
     assert missing.returncode == 1 and "no cache" in missing.stderr
