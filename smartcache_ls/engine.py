@@ -163,6 +163,7 @@ class Engine:
         self.prefetcher.drop(ws.namespace)
         self.index.builder.drop(ws.namespace)
         self._save_model(ws)
+        self.index.save(ws)
 
     def _index(self, ws: Workspace) -> None:
         """Background: watch the workspace, learn its files and its co-change history."""

@@ -40,6 +40,11 @@ logger = logging.getLogger(__name__)
 MAX_NAMES = 2_000
 #: The query cursor stops tracking in-progress matches past this many.
 MATCH_LIMIT = 1_024
+#: A tree with syntax errors is queried in its error-free subtrees only (queries can be
+#: quadratic in error trees: 300,000 "(" took 110 s), found at most this deep ...
+ERROR_DEPTH = 4
+#: ... and at most this many of them (beyond, the file's names are left out).
+MAX_SUBTREES = 512
 
 _TS_COMMON = (
     "(import_specifier name: (identifier) @use)"
@@ -113,6 +118,23 @@ def _count(out: dict[str, int], name: str) -> None:
         out[name] = out.get(name, 0) + 1
 
 
+def _clean_subtrees(root: Node) -> list[Node]:
+    """The root, or for a tree with errors its largest error-free subtrees near the top."""
+    if not root.has_error:
+        return [root]
+    out: list[Node] = []
+    stack = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if not node.has_error:
+            out.append(node)
+        elif depth < ERROR_DEPTH and not node.is_error:
+            stack.extend((c, depth + 1) for c in reversed(node.children))
+        if len(out) + len(stack) > MAX_SUBTREES:
+            return []
+    return out
+
+
 def names(language: str, tree: Tree, src: Source) -> dict[str, Any]:
     """The package a file declares and the names it uses, with how often (see the module doc)."""
     result: dict[str, Any] = {"package": None, "uses": {}}
@@ -124,10 +146,11 @@ def names(language: str, tree: Tree, src: Source) -> dict[str, Any]:
     cursor = QueryCursor(query, match_limit=MATCH_LIMIT)
     text = src.text
     uses: dict[str, int] = {}
+    roots = _clean_subtrees(tree.root_node)
     if language in ("python", "javascript", "typescript", "tsx"):
         bound: set[str] = set()
         pairs: list[tuple[Node, Node]] = []
-        for _, match in cursor.matches(tree.root_node):
+        for _, match in (m for root in roots for m in cursor.matches(root)):
             for node in match.get("use", ()):
                 name = text(node)
                 _count(uses, name)
@@ -141,16 +164,17 @@ def names(language: str, tree: Tree, src: Source) -> dict[str, Any]:
             if text(obj_node) in bound:
                 _count(uses, text(attr_node))
     else:
-        caps = cursor.captures(tree.root_node)
-        for node in caps.get("use", ()):
-            _count(uses, text(node))
-        for node in caps.get("cap", ()):  # receivers: only type-like (capitalised) ones
-            name = text(node)
-            if name[:1].isupper():
-                _count(uses, name)
-        pkg = caps.get("pkg")
-        if pkg:
-            result["package"] = "".join(text(pkg[0]).split())
+        for root in roots:
+            caps = cursor.captures(root)
+            for node in caps.get("use", ()):
+                _count(uses, text(node))
+            for node in caps.get("cap", ()):  # receivers: only type-like (capitalised) ones
+                name = text(node)
+                if name[:1].isupper():
+                    _count(uses, name)
+            pkg = caps.get("pkg")
+            if pkg and result["package"] is None:
+                result["package"] = "".join(text(pkg[0]).split())
     if len(uses) > MAX_NAMES:
         uses = dict(sorted(uses.items(), key=lambda kv: -kv[1])[:MAX_NAMES])
     result["uses"] = uses

@@ -325,10 +325,15 @@ class RefGraph:
 
     # persistence --------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
+        return self.document(self.entries)
+
+    @staticmethod
+    def document(entries: dict[str, FileEntry]) -> dict[str, Any]:
+        """The stored form of a graph's entries (the edges are recomputed when it is loaded)."""
         return {
             "format": FORMAT,
             "version": VERSION,
-            "files": {rel: e.to_json() for rel, e in self.entries.items()},
+            "files": {rel: e.to_json() for rel, e in entries.items()},
         }
 
     @classmethod

@@ -130,11 +130,12 @@ class IndexService:
 
     # persistence ----------------------------------------------------------------------
     def save(self, ws: Workspace) -> None:
-        with ws.lock:
+        with ws.lock:  # entries are replaced, never changed in place: a shallow copy is a snapshot
             changes = ws.graph.changes
             if self._saved.get(ws.namespace) == changes:
                 return
-            data = ws.graph.to_json()
+            entries = dict(ws.graph.entries)
+        data = RefGraph.document(entries)
         self.engine.sqlite.set_meta(GRAPH_META.format(namespace=ws.namespace), data)
         self._saved[ws.namespace] = changes
 
