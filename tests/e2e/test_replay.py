@@ -9,7 +9,8 @@ from .test_cli import run_cli
 
 
 def test_replay_runs_both_modes_on_the_embedded_trace() -> None:
-    out = run_cli("replay", "--limit", "40", "--think-ms", "20", "--json", timeout=180)
+    # (a think time above the engine's quiet period: background work waits for the editor to pause)
+    out = run_cli("replay", "--limit", "40", "--think-ms", "100", "--json", timeout=180)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     on, off = data["results"]
