@@ -370,7 +370,11 @@ class Engine:
 
     def related(self, uri: str, k: int = 10) -> dict[str, Any]:
         """The workspace files ``uri`` refers to and those referring to it, heaviest first."""
-        ws, _, rel = self.workspace_for(uri)
+        ws, path, rel = self.workspace_for(uri)
+        with ws.lock:
+            known = rel in ws.graph.entries
+        if not known:  # not indexed yet (or not a file the index reads): analyse it now
+            self._analysis(ws, path, rel)
         return self.index.related(ws, rel, k)
 
     def find_symbol(self, name: str, kind: str | None = None, k: int = 10) -> list[dict[str, Any]]:

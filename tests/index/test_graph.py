@@ -169,3 +169,11 @@ def test_a_restart_reanalyses_only_changed_files(tmp_path: Path) -> None:
         assert "src/app/Task.java" in uses(second, root, "src/app/TaskList.java")
     finally:
         second.close()
+
+
+def test_related_analyses_a_file_the_index_has_not_reached(engine: Engine, tmp_path: Path) -> None:
+    root = write(tmp_path / "java", JAVA)
+    built(engine, root)
+    fresh = root / "src/app/Fresh.java"
+    fresh.write_text("package app;\n\nclass Fresh { Task t; }\n")  # no watcher here: unknown to the index
+    assert uses(engine, root, "src/app/Fresh.java") == {"src/app/Task.java": ["Task"]}
