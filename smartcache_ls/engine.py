@@ -509,10 +509,10 @@ class Engine:
         if not valid:
             self.cache.invalidate(key)
             value, source = self.cache.get_or_load(key, load, prefetch=prefetch)
-        self.index.learn(ws, rel, value, st)
+        indexed = self.index.learn(ws, rel, value, st)
         imports = list(value.get("resolvedImports", []))
         with ws.lock:
-            learnt = imports != ws.imports_of(rel)
+            learnt = imports != ws.imports_of(rel) and not indexed
             ws.set_imports(rel, imports)
             current = ws.last_access == rel
         if learnt and current and not prefetch:

@@ -50,6 +50,7 @@ class PrefetchPlanner:
         self._offered: dict[str, int] = {}
         self._visited: dict[str, int] = {}
         self._offers: deque[dict[str, set[str]]] = deque(maxlen=HORIZON)  # per switch: rel -> sources
+        self._spent = (0, 0)  # files and bytes planned for the current switch so far
 
     def rate(self, source: str) -> float:
         return (self._visited.get(source, 0) + 1) / (self._offered.get(source, 0) + 2)
@@ -84,7 +85,7 @@ class PrefetchPlanner:
         and the files before it. ``warm(rel)``: already cached. ``cost(rel)``: its size in
         bytes, None when it cannot be prefetched (gone, too large, open in the editor).
         ``learn=False``: a second plan for the same switch (more structure became known), whose
-        offers are not counted again.
+        offers are not counted again and which spends what the first plan left of the budget.
         """
         offer: dict[str, set[str]] = {}
         best: dict[str, tuple[float, str]] = {}
@@ -113,12 +114,14 @@ class PrefetchPlanner:
             pool.append(Candidate(rel, p, size, source))
         pool.sort(key=lambda c: (-c.probability * max(c.cost, 1), c.rel))
         chosen: list[Candidate] = []
-        spent = 0
+        taken, spent = (0, 0) if learn else self._spent
         for c in pool:
-            if len(chosen) >= max_files:
+            if taken >= max_files:
                 break
             if spent + c.cost > max_bytes:
                 continue
             chosen.append(c)
+            taken += 1
             spent += c.cost
+        self._spent = (taken, spent)
         return chosen

@@ -70,19 +70,21 @@ class IndexService:
         """Files changed or went (watcher, save): re-read them in the background."""
         self.builder.submit(ws.namespace, [r for r in rels if language_for(r) is not None])
 
-    def learn(self, ws: Workspace, rel: str, value: dict[str, Any], st: os.stat_result | None) -> None:
-        """An analysis computed for a request or a prefetch: keep the graph in step with it."""
+    def learn(self, ws: Workspace, rel: str, value: dict[str, Any], st: os.stat_result | None) -> bool:
+        """An analysis computed for a request or a prefetch: keep the graph in step with it.
+        Returns whether the graph knew the file as it is (its structure was no news)."""
         if "names" not in value:
-            return
+            return False
         with ws.lock:
             old = ws.graph.entries.get(rel)
         if old is not None and old.hash == value.get("hash"):
-            return
+            return True
         mtime, size = (st.st_mtime_ns, st.st_size) if st is not None else (OPEN_DOC, OPEN_DOC)
         entry = entry_from_analysis(value, mtime, size)
         with ws.lock:
             ws.graph.update({rel: entry})
             ws.predictor.structure_changed()
+        return False
 
     def _entry_for(self, owner: Hashable, rel: str) -> FileEntry | str | None:
         """Builder thread: the entry of one file, UNCHANGED, or None when it is gone."""

@@ -51,3 +51,10 @@ def test_the_budget_and_what_is_skipped() -> None:
         [("r", 0.99)], [], warm=lambda r: False, cost=lambda r: 1, max_files=1, max_bytes=10, threshold=0.5
     )
     assert [(c.rel, c.source) for c in ranked] == [("r", "ranked")]
+
+
+def test_a_second_plan_for_the_same_switch_spends_what_is_left() -> None:
+    planner = PrefetchPlanner()
+    assert len(plan(planner, ["a", "b", "c"], max_files=4)) == 3
+    assert plan(planner, ["d", "e", "f"], max_files=4, learn=False) == ["d"]
+    assert len(plan(planner, ["d", "e", "f"], max_files=4)) == 3  # the next switch starts afresh
