@@ -1,6 +1,6 @@
 """What the prefetch budget buys: first visits served warm against files and CPU per switch.
 
-    .venv/bin/python bench/prefetch_budget.py [--budgets 4,8,16,32,64,128] [--max-kb 4096] [TRACE...]
+    .venv/bin/python bench/prefetch_budget.py [--budgets 4:4096,8:4096,...] [TRACE...]
 
 The defaults of ``prefetch.maxFiles`` and ``prefetch.maxKB`` are chosen from this table.
 Each trace (default: ``../shared/traces/real/nav-real-*.jsonl``) is played through the
@@ -66,16 +66,20 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("traces", nargs="*", type=Path)
     parser.add_argument("--workspaces", type=Path, default=SHARED / "workspaces")
-    parser.add_argument("--budgets", default="4,8,16,32,64,128")
-    parser.add_argument("--max-kb", type=int, default=4096)
+    parser.add_argument(
+        "--budgets",
+        default="4:4096,8:4096,16:4096,32:4096,64:4096,32:256,32:1024",
+        help="maxFiles:maxKB pairs, comma-separated",
+    )
     args = parser.parse_args(argv)
     traces = args.traces or sorted((SHARED / "traces" / "real").glob("nav-real-*.jsonl"))
     rows = []
-    for budget in [int(b) for b in args.budgets.split(",")]:
+    for pair in args.budgets.split(","):
+        budget, max_kb = (int(x) for x in pair.split(":"))
         runs = []
         for trace in traces:
             header, _ = read_trace(trace)
-            runs.append(play(trace, args.workspaces / str(header["workspace"]), budget, args.max_kb))
+            runs.append(play(trace, args.workspaces / str(header["workspace"]), budget, max_kb))
         first = sum(r["firstVisits"] for r in runs)
         warm = sum(r["firstVisitsWarm"] for r in runs)
         prefetched = sum(r["prefetchedFiles"] for r in runs)
@@ -84,7 +88,7 @@ def main(argv: list[str]) -> int:
         rows.append(
             [
                 budget,
-                args.max_kb,
+                max_kb,
                 100.0 * warm / (first or 1),
                 100.0 * used / (prefetched or 1),
                 prefetched,
@@ -93,7 +97,7 @@ def main(argv: list[str]) -> int:
                 cpu,
             ]
         )
-        print(f"budget {budget}: done", file=sys.stderr)
+        print(f"budget {pair}: done", file=sys.stderr)
     head = [
         "maxFiles",
         "maxKB",

@@ -108,6 +108,10 @@ class Workspace:
         """Personalised PageRank over the reference graph from the session's interest."""
         return self.graph.ranked(seeds, k)
 
+    def reference_weight(self, src: str, target: str) -> float:
+        edge = self.graph.edge(src, target)
+        return edge.weight if edge is not None else 0.0
+
     def reference_names(self, src: str, target: str) -> tuple[str, ...]:
         edge = self.graph.edge(src, target)
         return edge.names if edge is not None else ()

@@ -70,6 +70,10 @@ class GraphStructure:
     def ranked_from(self, seeds: dict[str, float], k: int) -> list[tuple[str, float]]:
         return self.graph.ranked(seeds, k)
 
+    def reference_weight(self, src: str, target: str) -> float:
+        edge = self.graph.edge(src, target)
+        return edge.weight if edge is not None else 0.0
+
     def reference_names(self, src: str, target: str) -> tuple[str, ...]:
         edge = self.graph.edge(src, target)
         return edge.names if edge is not None else ()

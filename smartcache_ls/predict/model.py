@@ -710,12 +710,13 @@ class Predictor:
 
     def _reference_features(
         self, feats: dict[str, list[tuple[int, float]]], a: str, ranks: dict[str, int]
-    ) -> None:
-        """Candidates from the provider's reference graph, if it has one."""
+    ) -> tuple[set[str], set[str], float] | None:
+        """Candidates from the provider's reference graph, if it has one; returns the files
+        given the refs and refBy features, and the heaviest reference's weight."""
         structure = self.structure
         refs_of = getattr(structure, "references_of", None)
         if refs_of is None:
-            return
+            return None
         try:
             refs = refs_of(a, MAX_REFS)
             referrers = structure.referrers_of(a, MAX_REFS // 2)  # type: ignore[union-attr]
@@ -726,7 +727,7 @@ class Predictor:
             ranked = structure.ranked_from(seeds, MAX_REFS // 2)  # type: ignore[union-attr]
         except Exception as exc:
             log.debug("structure provider failed: %s", exc)
-            return
+            return None
         top = refs[0][1] if refs else 1.0
         for c, weight in refs:
             row = feats.get(c)
@@ -738,6 +739,32 @@ class Predictor:
             self._add(feats, c, _REF_BY, 1.0)
         for c, score in ranked:
             self._add(feats, c, _PPR, score)
+        return {c for c, _ in refs}, {c for c, _ in referrers}, top
+
+    def _edge_features(
+        self,
+        feats: dict[str, list[tuple[int, float]]],
+        a: str,
+        refs: set[str],
+        referrers: set[str],
+        top: float,
+    ) -> None:
+        """The reference features of candidates gathered by other signals (a recent file the
+        current file refers to, past the few taken from the graph), so that a feature means the
+        same whichever signal brought the candidate."""
+        weight_of = getattr(self.structure, "reference_weight", None)
+        if weight_of is None:
+            return
+        for c, row in feats.items():
+            if c == a:
+                continue
+            if c not in refs:
+                w = weight_of(a, c)
+                if w > 0:
+                    row.append((_REFS, 1.0))
+                    row.append((_REFS_W, min(w / top, 1.0)))
+            if c not in referrers and weight_of(c, a) > 0:
+                row.append((_REF_BY, 1.0))
 
     def _name_like(self, a: str) -> list[tuple[str, float]]:
         """Files whose names share rare tokens with ``a``: idf-weighted overlap in [0, 1].
@@ -852,7 +879,7 @@ class Predictor:
             self._add(feats, c, _IMPORTS, 1.0)
         for c in importers:
             self._add(feats, c, _IMPORTED_BY, 1.0)
-        self._reference_features(feats, a, ranks)
+        linked = self._reference_features(feats, a, ranks)
         d, stem, is_test = self._meta(a)
         for c in _members(self._by_stem, stem):
             if c != a and self._meta(c)[2] != is_test:
@@ -878,6 +905,8 @@ class Predictor:
         for r, c in enumerate(self._last_session, 1):
             if c not in session:
                 self._add(feats, c, _PREV_SESSION, 1.0 / r)
+        if linked is not None:
+            self._edge_features(feats, a, *linked)
         feats.pop(a, None)
         w = self.weights
         # the score of each candidate's signals so far, summed in feature order; the
