@@ -45,7 +45,7 @@ from .paths import (
 )
 from .predict.model import ModelFormatError, Predictor
 from .predict.stand_in import StandIn
-from .prefetch import Job, Prefetcher
+from .prefetch import PLAN, Job, Prefetcher
 from .prefetch_plan import RECENT
 from .prefetch_stats import PrefetchLedger
 from .protocol import AnalysisResult, FileResult, PredictionItem
@@ -279,7 +279,8 @@ class Engine:
             ws.planner.observe(rel)
             ws.dirty = True
         self.ledger.visit(ws.namespace, rel, first=first, warm=ws.analysis_key(rel) in self.memory)
-        self._prefetch_next(ws, rel)
+        if self.settings.prefetch.enabled:  # planned on the prefetcher's thread, not the event loop
+            self.prefetcher.submit([Job(ws.namespace, rel, reason=PLAN)], supersede=True)
 
     def _prefetch_next(self, ws: Workspace, rel: str, replan: bool = False) -> None:
         """Plan the prefetch for a switch to ``rel`` (see prefetch_plan), superseding older
@@ -550,11 +551,17 @@ class Engine:
         ws = self._by_namespace(job.owner)
         if ws is None:
             return
+        self.wait_quiet()
+        if job.reason == PLAN:
+            with ws.lock:
+                current = ws.last_access == job.rel
+            if current:  # (a later switch has its own plan queued)
+                self._prefetch_next(ws, job.rel)
+            return
         try:
             path, rel = confine(path_to_uri(ws.root / job.rel), ws.root, ws.rules.secrets)
         except PathRefused:
             return
-        self.wait_quiet()
         start, before = time.thread_time(), ws.analysis_key(rel) in self.memory
         value, _ = self._analysis(ws, path, rel, prefetch=True)
         cpu = time.thread_time() - start

@@ -19,6 +19,9 @@ import attrs
 log = logging.getLogger(__name__)
 
 
+PLAN = "plan"  # a job that plans a switch's prefetch (off the event loop) rather than warming a file
+
+
 @attrs.frozen
 class Job:
     """Warm ``rel`` of the workspace ``owner``; ``sticky`` jobs are not superseded."""
@@ -29,8 +32,8 @@ class Job:
     reason: str = "predicted"
 
     @property
-    def key(self) -> tuple[Hashable, str]:
-        return (self.owner, self.rel)
+    def key(self) -> tuple[Hashable, str, bool]:
+        return (self.owner, self.rel, self.reason == PLAN)
 
 
 class Prefetcher:
@@ -38,7 +41,7 @@ class Prefetcher:
         self._warm = warm
         self.max_queue = max_queue
         self._queue: deque[Job] = deque()
-        self._queued: set[tuple[Hashable, str]] = set()
+        self._queued: set[tuple[Hashable, str, bool]] = set()
         self._cond = threading.Condition()
         self._busy = False
         self._stopping = False

@@ -19,7 +19,7 @@ class PrefetchSettings:
     top_k: int = 5
     threshold: float = 0.05
     max_files: int = 32
-    max_kb: int = 4096
+    max_kb: int = 1024
 
 
 @attrs.frozen
