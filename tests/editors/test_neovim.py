@@ -452,6 +452,7 @@ def test_plugin_end_to_end(nvim: str, tmp_path: Path) -> None:
     tiers = [line.split()[0] for line in lines[header + 1 :] if line.strip()][:2]
     assert tiers == ["memory", "sqlite"], text
     assert "prefetch accuracy" in text, text
+    assert "first visits warm" in text and "per switch p95" in text, text
     # each row shows what the server reported, as a percentage and a size
     for tier in ("memory", "sqlite"):
         row = next(line for line in lines if line.startswith(tier)).split()

@@ -171,7 +171,7 @@ def test_end_to_end_in_code_server(vsix: Path, tmp_path: Path) -> None:
     assert re.search(r"SmartCache \d+(\.\d+)?%", result["statusText"]), result["statusText"]
     # The statistics view shows per-tier hit ratios and prefetch accuracy.
     stats = result["statsText"]
-    needles = ("SmartCache statistics", "Cache tiers", "Memory", "Hit ratio", "Accuracy")
+    needles = ("SmartCache statistics", "Cache tiers", "Memory", "Hit ratio", "Accuracy", "First visits warm")
     for needle in needles:
         assert needle in stats, (needle, stats)
     assert result["screenshot"] == str(screenshot)
