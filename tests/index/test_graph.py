@@ -177,3 +177,46 @@ def test_related_analyses_a_file_the_index_has_not_reached(engine: Engine, tmp_p
     fresh = root / "src/app/Fresh.java"
     fresh.write_text("package app;\n\nclass Fresh { Task t; }\n")  # no watcher here: unknown to the index
     assert uses(engine, root, "src/app/Fresh.java") == {"src/app/Task.java": ["Task"]}
+
+
+def test_a_corrupt_stored_graph_is_set_aside_and_rebuilt(tmp_path: Path) -> None:
+    from smartcache_ls.index.service import GRAPH_META
+
+    root = write(tmp_path / "java", JAVA)
+    cache = tmp_path / "cache"
+    first = Engine(Settings(), cache, watch=False)
+    built(first, root)
+    namespace = first.workspace_for(path_to_uri(root / "src/app/Task.java"))[0].namespace
+    first.close()
+    second = Engine(Settings(), cache, watch=False)
+    second.sqlite.set_meta(
+        GRAPH_META.format(namespace=namespace), {"format": "smartcache-graph", "version": 1}
+    )
+    try:
+        built(second, root)
+        assert second.stats()["index"]["analysed"] == len(JAVA)
+        assert used_by(second, root, "src/app/Task.java") == {"src/app/TaskList.java"}
+    finally:
+        second.close()
+
+
+def test_personalised_pagerank_reaches_what_the_session_refers_to() -> None:
+    from smartcache_ls.index.graph import FileEntry, RefGraph
+
+    def entry(uses: dict[str, int], defs: list[str]) -> FileEntry:
+        return FileEntry(0, 1, "h", None, uses, [], [(d, "class", {}) for d in defs])
+
+    graph = RefGraph()
+    graph.update(
+        {
+            "a/A.java": entry({"B": 3}, ["A"]),
+            "a/B.java": entry({"C": 1}, ["B"]),
+            "a/C.java": entry({}, ["C"]),
+            "b/Far.java": entry({}, ["Far"]),
+            "b/D.java": entry({"Far": 1}, ["D"]),
+        }
+    )
+    ranked = dict(graph.ranked({"a/A.java": 1.0}, 5))
+    assert ranked["a/B.java"] == 1.0 and 0 < ranked["a/C.java"] < 1.0
+    assert "a/A.java" not in ranked and "b/Far.java" not in ranked  # seeds out; unreachable out
+    assert graph.ranked({}, 5) == [] and graph.ranked({"nowhere.java": 1.0}, 5) == []
