@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +70,8 @@ INDEX_GATE_TIMEOUT = 2.0  # seconds indexing waits for the server's go (``initia
 # Background work (prefetch, index) starts a file only after the editor has been quiet this long
 # (no event, no request): a burst of typing or of requests is not competing with it for the GIL.
 QUIET_SECONDS = 0.05
+# related / find_symbol wait this long at most for a workspace's index still being built
+INDEX_WAIT = 2.0
 CACHE_SOURCES = frozenset({"memory", "sqlite", "redis"})
 # Fields the engine keeps beside an analysis for validation and the reference graph; not sent
 # to clients ("names": the names a file uses, hundreds per file; smartcache/related serves them).
@@ -372,6 +374,7 @@ class Engine:
     def related(self, uri: str, k: int = 10) -> dict[str, Any]:
         """The workspace files ``uri`` refers to and those referring to it, heaviest first."""
         ws, path, rel = self.workspace_for(uri)
+        self.index.wait_ready(ws, INDEX_WAIT)
         with ws.lock:
             known = rel in ws.graph.entries
         if not known:  # not indexed yet (or not a file the index reads): analyse it now
@@ -382,46 +385,13 @@ class Engine:
         """Where ``name`` is defined (top-level symbols and nested types), in every workspace."""
         with self._ws_lock:
             spaces = list(self.workspaces.values())
+        deadline = time.monotonic() + INDEX_WAIT
+        for ws in spaces:
+            self.index.wait_ready(ws, max(0.0, deadline - time.monotonic()))
         return self.index.find_symbol(spaces, name, kind, k)
 
     def clear(self, scope: str) -> None:
         self.cache.clear(scope)
-
-    # related files and symbols: minimal, local to the MCP branch (the index package replaces it) ----
-    def related(self, uri: str, k: int = 10) -> dict[str, Any]:
-        """What ``uri`` imports and what imports it, from the analyses (analysed within a time bound)."""
-        ws, path, rel = self.workspace_for(uri)
-        self._analysis(ws, path, rel)
-        for _ in self._analysed(ws):
-            pass  # every analysis learnt sets its imports, hence the importers of ``rel``
-        with ws.lock:
-            uses, used_by = ws.imports_of(rel)[:k], ws.importers_of(rel)[:k]
-
-        def edges(rels: list[str]) -> list[dict[str, Any]]:
-            return [{"uri": path_to_uri(ws.root / r), "weight": 1.0, "names": []} for r in rels]
-
-        return {"uri": uri, "uses": edges(uses), "usedBy": edges(used_by)}
-
-    def find_symbol(self, name: str, kind: str | None = None, k: int = 10) -> list[dict[str, Any]]:
-        """Where a top-level ``name`` is defined: the top-level symbols of the workspaces' analyses."""
-        with self._ws_lock:
-            spaces = list(self.workspaces.values())
-        found: list[dict[str, Any]] = []
-        for ws in spaces:
-            for rel, value in self._analysed(ws):
-                for symbol in value.get("symbols", []):
-                    if symbol.get("name") == name and kind in (None, symbol.get("kind")):
-                        found.append(
-                            {
-                                "name": name,
-                                "kind": symbol.get("kind"),
-                                "uri": path_to_uri(ws.root / rel),
-                                "range": symbol.get("range"),
-                            }
-                        )
-                        if len(found) >= k:
-                            return found
-        return found
 
     def background_analysis(self, uri: str) -> dict[str, Any]:
         """An analysis wanted for a summary of a predicted file, not by the developer: loaded like a
@@ -434,25 +404,6 @@ class Engine:
         """The workspace folders served now."""
         with self._ws_lock:
             return list(self.workspaces.values())
-
-    def _analysed(self, ws: Workspace, budget: float = 2.0) -> Iterator[tuple[str, dict[str, Any]]]:
-        """The analyses of the workspace's source files, cached ones first computed, within ``budget`` s."""
-        from .analysis import language_for
-
-        deadline = time.monotonic() + budget
-        with ws.lock:
-            files = sorted(r for r in ws.known_files if language_for(r) is not None)
-        for rel in files:
-            if time.monotonic() > deadline:
-                log.debug("analysing %s: time bound reached after some of %d files", ws.root, len(files))
-                return
-            try:
-                path, rel = confine(path_to_uri(ws.root / rel), ws.root, ws.rules.secrets)
-                # prefetch=True: a scan is no demand; it must not count as hits or mark prefetches used
-                value, _ = self._analysis(ws, path, rel, prefetch=True)
-            except PathRefused:
-                continue
-            yield rel, value
 
     def _last_workspace(self) -> Workspace | None:
         with self._ws_lock:

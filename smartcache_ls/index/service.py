@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,7 @@ class IndexService:
         self.builder = IndexBuilder(self._entry_for, self._apply)
         self.builder.start()
         self._saved: dict[str, int] = {}  # namespace -> graph change count at its last save
+        self._started: set[str] = set()  # namespaces whose files were submitted
 
     # building -------------------------------------------------------------------------
     def start_workspace(self, ws: Workspace, files: Iterable[str]) -> None:
@@ -65,6 +67,17 @@ class IndexService:
                 self._saved[ws.namespace] = stored.changes
             ws.predictor.structure_changed()
         self.builder.submit(ws.namespace, wanted)
+        self._started.add(ws.namespace)
+
+    def wait_ready(self, ws: Workspace, timeout: float) -> bool:
+        """Request threads: wait (at most ``timeout`` s) until the workspace's index is built, so
+        that an answer about who refers to a file is not missing the files not read yet."""
+        deadline = time.monotonic() + timeout
+        while ws.namespace not in self._started or self.builder.pending(ws.namespace):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def changed(self, ws: Workspace, rels: Iterable[str]) -> None:
         """Files changed or went (watcher, save): re-read them in the background."""
