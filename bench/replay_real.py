@@ -6,12 +6,13 @@ For every trace (default: ``../shared/traces/real/nav-real-*.jsonl``) and for pr
 and off: its workspace (the header's ``workspace`` under ``--workspaces``) is copied to a
 temp dir, a server starts on a fresh cache dir, and once its background index is built
 (the time is printed) the trace is played as an editor would: before each switch
-``smartcache/predict`` (k=5) for the current file, then ``didOpen`` of the next file (text as
-on disk, CRLF kept), ``smartcache/getAnalysis``, and on the trace's edit events a
-``didChange`` followed by a ``smartcache/predict`` (k=1) whose round trip is the didChange
-latency; then ``didClose``. Between switches the developer "thinks": the bench waits until
-the prefetcher is idle, at most the trace's own gap and at most ``--think-cap`` seconds
-(polled with ``smartcache/stats``, which is not timed), the same way with prefetch off.
+``smartcache/predict`` (k=5: top-3, top-5, and MRR over those 5) for the current file, then
+``didOpen`` of the next file (text as on disk, CRLF kept), ``smartcache/getAnalysis``, and on
+the trace's edit events three keystrokes 120 ms apart, each a ``didChange`` followed by a
+``smartcache/predict`` (k=1) whose round trip is the didChange latency; then ``didClose``.
+Between switches the developer "thinks": the bench waits until the prefetcher is idle, at most
+the trace's own gap and at most ``--think-cap`` seconds (polled with ``smartcache/stats``,
+which is not timed), the same way with prefetch off.
 
 Printed per trace and in total: top-3/top-5 and MRR of predict vs a recency list (the files
 of this session, most recent first); analysis hit rate vs the demand ceiling
@@ -41,6 +42,8 @@ from smartcache_ls.predict.traces import read_trace
 # ../shared beside the checkout (a worktree one level deeper finds it one level up)
 SHARED = next((p / "shared" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared").is_dir()), ROOT)
 CACHE_SOURCES = {"memory", "sqlite", "redis"}
+KEYSTROKES = 3  # didChange probes per edit event of the trace ...
+KEYSTROKE_GAP = 0.12  # ... at a typist's pace, each gap longer than the engine's quiet period
 
 
 def switches(events: list[Any]) -> list[tuple[str, float, bool]]:
@@ -138,15 +141,16 @@ async def play(trace: Path, source: Path, prefetch: bool, think_cap: float) -> d
                     out["first"] += 1 if recent else 0
                     out["firstWarm"] += 1 if warm and recent else 0
                 seen.add(rel)
-                if edit:
+                for j in range(KEYSTROKES if edit else 0):
                     change = {
-                        "textDocument": {"uri": uri, "version": 2},
-                        "contentChanges": [{"text": text + "\n"}],
+                        "textDocument": {"uri": uri, "version": 2 + j},
+                        "contentChanges": [{"text": text + "\n" * (j + 1)}],
                     }
                     t0 = time.perf_counter()
                     client.notify("textDocument/didChange", change)
                     await client.request("smartcache/predict", {"uri": uri, "k": 1})
                     out["change"].append(time.perf_counter() - t0)
+                    await asyncio.sleep(KEYSTROKE_GAP)
                 client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
                 recent = [rel, *(p for p in recent if p != rel)]
                 if i + 1 < len(steps):
