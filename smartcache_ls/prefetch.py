@@ -102,6 +102,11 @@ class Prefetcher:
                 self.failed += 1
                 log.debug("prefetch of %s failed: %s", job.rel, exc)
 
+    def busy(self) -> bool:
+        """Work is queued or running (the index builder waits for it)."""
+        with self._cond:
+            return bool(self._queue) or self._busy
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until the queue is empty and the worker idle (tests, replay, shutdown)."""
         with self._cond:

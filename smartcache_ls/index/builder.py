@@ -6,15 +6,15 @@ stored entry matches its state on disk costs a ``stat``), files the watcher saw 
 saved files. The builder asks the engine for each file's entry (``entry_for``: read and
 analysed through the engine's own analysis path, or ``UNCHANGED``, or None when the file is
 gone or refused) and hands the results to ``apply`` in small batches, so the workspace's lock
-is held briefly. The thread runs at nice 19 (Linux threads have their own nice value) and
-yields between files: the editor's requests and the prefetcher go first.
+is held briefly. Its priority is a matter of order, not of the OS: ``entry_for`` waits until
+the editor is quiet and the prefetcher idle, and the thread yields between files. (Not a nice
+value: a low-priority thread that holds the GIL while the OS runs other work would make the
+editor's event loop wait for it: a priority inversion.)
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -75,9 +75,6 @@ class IndexBuilder:
             return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
 
     def _run(self) -> None:
-        # (not Linux: the thread runs at normal priority)
-        with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         while True:
             with self._cond:
                 while not self._queue and not self._stopping:

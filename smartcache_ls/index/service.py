@@ -106,6 +106,9 @@ class IndexService:
         if ws is None:
             return UNCHANGED
         engine.wait_quiet()
+        while engine.prefetcher.busy():  # a switch's prefetch goes before the index
+            time.sleep(0.01)
+            engine.wait_quiet()
         path = ws.root / rel
         with ws.lock:
             old = ws.graph.entries.get(rel)
