@@ -46,7 +46,7 @@ from .paths import (
 from .predict.model import ModelFormatError, Predictor
 from .predict.stand_in import StandIn
 from .prefetch import PLAN, Job, Prefetcher
-from .prefetch_plan import RECENT
+from .prefetch_plan import RECENT, UNKNOWN_COST
 from .prefetch_stats import PrefetchLedger
 from .protocol import AnalysisResult, FileResult, PredictionItem
 from .reader import read_checked
@@ -298,7 +298,7 @@ class Engine:
             if c not in ws.known_files:
                 return None
             entry = ws.graph.entries.get(c)
-            return entry.size if entry is not None and entry.size >= 0 else prefetch.max_kb * 1024 // 64
+            return entry.size if entry is not None and entry.size >= 0 else UNKNOWN_COST
 
         with ws.lock:
             ranked = (

@@ -25,6 +25,7 @@ import attrs
 
 HORIZON = 10  # "soon": a visit within this many switches of the offer counts
 RECENT = 3  # files before the current one whose references are in the pool
+UNKNOWN_COST = 16 * 1024  # bytes assumed for a file the index has not read (no disk on this path)
 _BUCKETS = (3, 10)  # edge-rank buckets: top 3, 4-10, the rest
 
 
