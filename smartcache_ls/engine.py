@@ -70,6 +70,9 @@ INDEX_GATE_TIMEOUT = 2.0  # seconds indexing waits for the server's go (``initia
 # Background work (prefetch, index) starts a file only after the editor has been quiet this long
 # (no event, no request): a burst of typing or of requests is not competing with it for the GIL.
 QUIET_SECONDS = 0.05
+# ... and this long after a keystroke (didChange): typing comes in bursts with gaps of about
+# 100-250 ms between keys, which a prefetch started in a gap would make the next key wait on.
+TYPING_QUIET_SECONDS = 0.3
 # related / find_symbol wait this long at most for a workspace's index still being built
 INDEX_WAIT = 2.0
 CACHE_SOURCES = frozenset({"memory", "sqlite", "redis"})
@@ -124,7 +127,7 @@ class Engine:
         self.requests = {"getFile": RequestCounter(), "getAnalysis": RequestCounter()}
         self.secrets = SecretPatterns(settings.secret_patterns)
         self._closed = False
-        self._last_activity = time.monotonic()
+        self._last_activity = self._last_edit = time.monotonic()
         self._stop = threading.Event()
         # Indexing waits for this: the server clears it until its initialize reply is out.
         self.index_gate = threading.Event()
@@ -225,6 +228,7 @@ class Engine:
             self._access(ws, rel)
 
     def did_change(self, uri: str, text: str, version: int) -> None:
+        self._last_edit = time.monotonic()
         ws, _, rel = self._event_target(uri)
         if ws is None:
             return
@@ -519,9 +523,11 @@ class Engine:
         self.ledger.warmed(ws.namespace, rel, int(value.get("bytes", 0)), cpu, computed=not before)
 
     def wait_quiet(self) -> None:
-        """Background threads: return once the editor has been quiet for QUIET_SECONDS."""
+        """Background threads: return once the editor has been quiet for QUIET_SECONDS (and
+        TYPING_QUIET_SECONDS since the last keystroke)."""
         while not self._closed:
-            wait = self._last_activity + QUIET_SECONDS - time.monotonic()
+            quiet_at = max(self._last_activity + QUIET_SECONDS, self._last_edit + TYPING_QUIET_SECONDS)
+            wait = quiet_at - time.monotonic()
             if wait <= 0:
                 return
             time.sleep(wait)

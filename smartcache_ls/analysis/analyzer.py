@@ -59,6 +59,7 @@ def analyze(path: str, text: str) -> dict[str, Any]:
         "symbols": [],
         "imports": [],
         "metrics": {},
+        "names": {"package": None, "uses": {}},
     }
     extra = {"maxDepth": 0, "syntaxError": False, "truncated": False}
     try:
@@ -71,6 +72,7 @@ def analyze(path: str, text: str) -> dict[str, Any]:
     except Exception:  # analysis must never fail a request: degrade to metrics only
         logger.exception("analysis of %s failed", path)
         result["symbols"], result["imports"] = [], []
+        result["names"] = {"package": None, "uses": {}}
         try:
             result["metrics"] = {**text_metrics(path, text), **extra}
         except Exception:

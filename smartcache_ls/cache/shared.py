@@ -8,7 +8,8 @@ shared analysis is taken only if it is the analysis of exactly the text we hold:
 * its ``language`` is the one we would give the file (a ``.h`` file may be C or C++);
 * its shape is the analyser's: the same top-level fields, ``symbols`` a tree of
   ``{name, kind, range, children}`` with integer line/character positions inside the file,
-  ``imports`` a list of strings, ``metrics`` a map of numbers and flags;
+  ``imports`` a list of strings, ``metrics`` a map of numbers and flags, ``names`` the package
+  and a bounded map of the names the file uses to their counts;
 * its size is bounded (``max_shared_bytes``; Redis sends no more than that, see
   ``RedisTier.get_shared``), and so are the depth and the number of its symbols.
 
@@ -95,7 +96,26 @@ def verify_shared(value: Any, text: str, language: str | None) -> str | None:
         isinstance(k, str) and isinstance(v, int | float | bool) for k, v in metrics.items()
     ):
         return "metrics not a map of numbers"
+    why = _check_names(value["names"])
+    if why is not None:
+        return why
     return _check_symbols(value["symbols"], lines)
+
+
+def _check_names(names: Any) -> str | None:
+    """The names a file uses (the reference graph is built from them): a bounded map."""
+    from ..analysis.names import MAX_NAMES
+
+    if not isinstance(names, dict) or set(names) != {"package", "uses"}:
+        return "names not {package, uses}"
+    if names["package"] is not None and not isinstance(names["package"], str):
+        return "names' package not a string"
+    uses = names["uses"]
+    if not isinstance(uses, dict) or len(uses) > MAX_NAMES:
+        return "names' uses not a bounded map"
+    if not all(isinstance(k, str) and _is_int(v) and v > 0 for k, v in uses.items()):
+        return "names' uses not a map of names to counts"
+    return None
 
 
 def _count_lines(text: str) -> int:

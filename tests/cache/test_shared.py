@@ -46,6 +46,10 @@ def test_the_real_analysis_is_accepted() -> None:
                                                          "end": {"line": 501, "character": 0}}}]}, "range"),
         ({"symbols": _nested(MAX_DEPTH + 2)}, "deep"),
         ({"extra": "field"}, "fields"),
+        ({"names": {"uses": {}}}, "names"),
+        ({"names": {"package": 1, "uses": {}}}, "package"),
+        ({"names": {"package": None, "uses": {"A": "1"}}}, "names"),
+        ({"names": {"package": None, "uses": {str(i): 1 for i in range(3000)}}}, "bounded"),
     ],
 )
 def test_anything_else_is_refused(change: dict[str, Any], reason: str) -> None:
