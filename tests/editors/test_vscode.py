@@ -45,6 +45,8 @@ SERVER_SETTINGS = [
     "smartcache.prefetch.enabled",
     "smartcache.prefetch.topK",
     "smartcache.prefetch.threshold",
+    "smartcache.prefetch.maxFiles",
+    "smartcache.prefetch.maxKB",
     "smartcache.redisUrl",
     "smartcache.shareAnalyses",
     "smartcache.cacheDir",

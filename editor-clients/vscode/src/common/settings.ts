@@ -13,7 +13,7 @@ export interface ServerSettings {
     maxDiskMB: number;
     ttlSeconds: number;
     maxFileKB: number;
-    prefetch: { enabled: boolean; topK: number; threshold: number };
+    prefetch: { enabled: boolean; topK: number; threshold: number; maxFiles: number; maxKB: number };
     redisUrl: string | null;
     shareAnalyses: boolean;
     cacheDir: string | null;
@@ -63,6 +63,8 @@ export function getServerSettings(): ServerSettings {
             enabled: cfg.get<boolean>('prefetch.enabled', true) !== false,
             topK: Math.round(num(cfg, 'prefetch.topK', 3)),
             threshold: num(cfg, 'prefetch.threshold', 0.05),
+            maxFiles: Math.round(num(cfg, 'prefetch.maxFiles', 32)),
+            maxKB: Math.round(num(cfg, 'prefetch.maxKB', 1024)),
         },
         redisUrl: typeof redis === 'string' && redis.trim() !== '' ? redis.trim() : null,
         shareAnalyses: cfg.get<boolean>('shareAnalyses', false) === true,
