@@ -43,7 +43,7 @@ def play(trace: Path, source: Path, max_files: int, max_kb: int) -> dict[str, An
         try:
             engine.add_folder(path_to_uri(ws_dir))
             deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and not engine.stats()["index"]["files"]:
+            while time.monotonic() < deadline and not engine.stats()["graph"]["files"]:
                 time.sleep(0.05)
             engine.index.builder.wait_idle(120)
             current = None

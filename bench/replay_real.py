@@ -61,7 +61,7 @@ def switches(events: list[Any]) -> list[tuple[str, float, bool]]:
 async def wait_index(client: Any, timeout: float = 120.0) -> float:
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout:
-        index = (await client.request("smartcache/stats", {}))["index"]
+        index = (await client.request("smartcache/stats", {}))["graph"]
         if index["files"] and not index["queued"]:
             break
         await asyncio.sleep(0.1)

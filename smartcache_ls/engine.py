@@ -625,7 +625,7 @@ class Engine:
             "prefetch": prefetch,
             "requests": {name: counter.snapshot() for name, counter in self.requests.items()},
             "predictor": predictor,
-            "index": self.index.stats(spaces),
+            "graph": self.index.stats(spaces),  # the reference graph (index/): files, edges, builder
         }
 
     def _load_model(self, ws: Workspace) -> Predictor:

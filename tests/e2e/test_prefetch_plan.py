@@ -32,8 +32,8 @@ async def settle(client: Any) -> dict[str, Any]:
     for _ in range(200):
         stats = await request(client, "smartcache/stats", {})
         if (
-            stats["index"]["files"] == N + 1
-            and not stats["index"]["queued"]
+            stats["graph"]["files"] == N + 1
+            and not stats["graph"]["queued"]
             and not stats["prefetch"]["queued"]
         ):
             await asyncio.sleep(0.2)

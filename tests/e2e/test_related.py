@@ -20,7 +20,7 @@ async def test_related_and_find_symbol(tmp_path: Path) -> None:
     try:
         for _ in range(200):
             stats = await request(client, "smartcache/stats", {})
-            if stats["index"]["files"] == len(JAVA) and stats["index"]["queued"] == 0:
+            if stats["graph"]["files"] == len(JAVA) and stats["graph"]["queued"] == 0:
                 break
             await asyncio.sleep(0.05)
         found = await request(client, "smartcache/related", {"uri": path_to_uri(root / "src/app/Task.java")})

@@ -69,7 +69,7 @@ def built(engine: Engine, root: Path) -> None:
     engine.add_folder(path_to_uri(root))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if engine.stats()["index"]["files"] and engine.index.builder.wait_idle(30):
+        if engine.stats()["graph"]["files"] and engine.index.builder.wait_idle(30):
             return
         time.sleep(0.02)
     raise AssertionError("the index was not built")
@@ -155,7 +155,7 @@ def test_a_restart_reanalyses_only_changed_files(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = Engine(Settings(), cache, watch=False)
     built(first, root)
-    assert first.stats()["index"]["analysed"] == len(JAVA)
+    assert first.stats()["graph"]["analysed"] == len(JAVA)
     first.close()
     changed = root / "src/app/Task.java"
     changed.write_text(changed.read_text() + "\nclass Extra {}\n")
@@ -163,7 +163,7 @@ def test_a_restart_reanalyses_only_changed_files(tmp_path: Path) -> None:
     second = Engine(Settings(), cache, watch=False)
     try:
         built(second, root)
-        index = second.stats()["index"]
+        index = second.stats()["graph"]
         assert (index["analysed"], index["reused"]) == (1, len(JAVA) - 1)
         assert [f["uri"] for f in second.find_symbol("Extra")] == [path_to_uri(changed)]
         assert "src/app/Task.java" in uses(second, root, "src/app/TaskList.java")
@@ -194,7 +194,7 @@ def test_a_corrupt_stored_graph_is_set_aside_and_rebuilt(tmp_path: Path) -> None
     )
     try:
         built(second, root)
-        assert second.stats()["index"]["analysed"] == len(JAVA)
+        assert second.stats()["graph"]["analysed"] == len(JAVA)
         assert used_by(second, root, "src/app/Task.java") == {"src/app/TaskList.java"}
     finally:
         second.close()
