@@ -299,7 +299,7 @@ class Engine:
             return c in ws.open_docs or (ws.file_key(c) in self.memory and ws.analysis_key(c) in self.memory)
 
         def cost(c: str) -> int | None:
-            if c not in ws.known_files:
+            if c not in ws.known_files or ws.rules.secrets.matches(c):
                 return None
             entry = ws.graph.entries.get(c)
             return entry.size if entry is not None and entry.size >= 0 else UNKNOWN_COST

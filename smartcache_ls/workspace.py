@@ -130,3 +130,4 @@ class Workspace:
         self.known_files.discard(rel)
         self.set_imports(rel, [])
         self._imports.pop(rel, None)
+        self.graph.drop([rel])

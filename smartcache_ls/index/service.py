@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..analysis import language_for, resolve_imports
 from ..content import content_hash
-from ..paths import PathRefused, decode_text, path_to_uri
+from ..paths import PathRefused, confine, decode_text, path_to_uri
 from ..reader import read_checked
 from .builder import UNCHANGED, IndexBuilder
 from .graph import FileEntry, GraphFormatError, RefGraph, entry_from_analysis
@@ -109,7 +109,10 @@ class IndexService:
         while engine.prefetcher.busy():  # a switch's prefetch goes before the index
             time.sleep(0.01)
             engine.wait_quiet()
-        path = ws.root / rel
+        try:  # a secret (or a path leaving the workspace) is never read
+            path, _ = confine(path_to_uri(ws.root / rel), ws.root, ws.rules.secrets)
+        except PathRefused:
+            return None
         with ws.lock:
             old = ws.graph.entries.get(rel)
             doc = ws.open_docs.get(rel)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 
 from smartcache_ls.analysis import analyze
@@ -220,3 +221,20 @@ def test_personalised_pagerank_reaches_what_the_session_refers_to() -> None:
     assert ranked["a/B.java"] == 1.0 and 0 < ranked["a/C.java"] < 1.0
     assert "a/A.java" not in ranked and "b/Far.java" not in ranked  # seeds out; unreachable out
     assert graph.ranked({}, 5) == [] and graph.ranked({"nowhere.java": 1.0}, 5) == []
+
+
+def test_secrets_are_never_read_into_the_graph(engine: Engine, tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "py",
+        {
+            "credentials.py": "class Token:\n    pass\n",
+            "app.py": "from credentials import Token\n\n\ndef f():\n    return Token()\n",
+        },
+    )
+    built(engine, root)
+    assert engine.find_symbol("Token") == []
+    assert uses(engine, root, "app.py") == {}
+    # a file read into the graph that a new pattern then covers leaves it
+    engine.apply_settings(attrs.evolve(engine.settings, secret_patterns=("credentials*", "app.py")))
+    ws = next(iter(engine.workspaces.values()))
+    assert "app.py" not in ws.graph.entries
