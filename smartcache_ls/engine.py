@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .cache.memory import MemoryTier
 from .cache.private import usable_cache_dir
+from .cache.record import Record, RecordError, encode_json, encode_record
 from .cache.shared import fetch_verified
 from .cache.sqlite import SqliteTier
 from .cache.tiered import TieredCache
@@ -48,7 +49,7 @@ from .predict.stand_in import StandIn
 from .prefetch import PLAN, Job, Prefetcher
 from .prefetch_plan import RECENT, UNKNOWN_COST
 from .prefetch_stats import PrefetchLedger
-from .protocol import AnalysisResult, FileResult, PredictionItem
+from .protocol import PredictionItem, RawJSON
 from .reader import read_checked
 from .redact import mask_value
 from .secrets import SecretPatterns
@@ -76,9 +77,20 @@ TYPING_QUIET_SECONDS = 0.3
 # related / find_symbol wait this long at most for a workspace's index still being built
 INDEX_WAIT = 2.0
 CACHE_SOURCES = frozenset({"memory", "sqlite", "redis"})
-# Fields the engine keeps beside an analysis for validation and the reference graph; not sent
-# to clients ("names": the names a file uses, hundreds per file; smartcache/related serves them).
-_INTERNAL = ("mtime_ns", "size", "resolvedImports", "names")
+# What clients are sent of a cached file and of a cached analysis (a record's body), with the
+# value a missing field takes; everything else the engine stores beside them (the stat fields
+# that validate an entry, resolved imports, the names a file uses for the reference graph) is
+# the record's meta, never sent.
+_FILE_FIELDS: dict[str, Any] = {"text": "", "hash": ""}
+_ANALYSIS_FIELDS: dict[str, Any] = {
+    "language": None,
+    "lines": 0,
+    "bytes": 0,
+    "hash": "",
+    "symbols": [],
+    "imports": [],
+    "metrics": {},
+}
 
 
 class RequestCounter:
@@ -327,27 +339,28 @@ class Engine:
         self.prefetcher.submit([Job(ws.namespace, c.rel, reason=c.source) for c in plan], supersede=True)
 
     # requests --------------------------------------------------------------------
-    def get_file(self, uri: str) -> FileResult:
+    # getFile and getAnalysis answer with the reply's JSON bytes: the cached body with ``uri`` and
+    # ``source`` spliced in front, never decoded or re-encoded (protocol.decoded gives the dict).
+    def get_file(self, uri: str) -> RawJSON:
+        """``{"uri", "source", "text", "hash"}`` of a file."""
         ws, path, rel = self.workspace_for(uri)
-        text, digest, source = self._file(ws, path, rel)
+        with ws.lock:
+            doc = ws.open_docs.get(rel)
+        if doc is not None:
+            source = "memory"
+            data = encode_json({"uri": uri, "source": source, "text": doc.text, "hash": doc.hash})
+        else:
+            record, source = self._file_record(ws, path, rel)
+            data = record.splice({"uri": uri, "source": source})
         self.requests["getFile"].record(source)
-        return FileResult(uri=uri, text=text, hash=digest, source=source)
+        return RawJSON(data)
 
-    def get_analysis(self, uri: str) -> AnalysisResult:
+    def get_analysis(self, uri: str) -> RawJSON:
+        """``{"uri", "source", "language", "lines", "bytes", "hash", "symbols", "imports", "metrics"}``."""
         ws, path, rel = self.workspace_for(uri)
-        value, source = self._analysis(ws, path, rel)
+        record, source = self._analysis_record(ws, path, rel)
         self.requests["getAnalysis"].record(source)
-        return AnalysisResult(
-            uri=uri,
-            language=value.get("language"),
-            lines=int(value.get("lines", 0)),
-            bytes=int(value.get("bytes", 0)),
-            hash=str(value.get("hash", "")),
-            symbols=list(value.get("symbols", [])),
-            imports=list(value.get("imports", [])),
-            metrics=dict(value.get("metrics", {})),
-            source=source,
-        )
+        return RawJSON(record.splice({"uri": uri, "source": source}))
 
     def predict(self, uri: str | None, k: int) -> list[PredictionItem]:
         if uri is None:
@@ -422,18 +435,30 @@ class Engine:
             doc = ws.open_docs.get(rel)
         if doc is not None:
             return doc.text, doc.hash, "memory"
+        record, source = self._file_record(ws, path, rel, prefetch)
+        body = record.body()
+        return str(body["text"]), str(body["hash"]), source
+
+    def _file_record(
+        self, ws: Workspace, path: Path, rel: str, prefetch: bool = False
+    ) -> tuple[Record, str]:
+        """The cached record of a file on disk (fresh by its stat fields), loading it on a miss."""
         st = check_regular_file(path, self.settings.max_file_bytes)
         key = ws.file_key(rel)
 
-        def load() -> tuple[Any, str]:
-            return self._read(ws, path), "disk"
+        def load() -> tuple[bytes, str]:
+            return _encode_split(self._read(ws, path), _FILE_FIELDS), "disk"
 
-        value, source = self.cache.get_or_load(key, load, prefetch=prefetch)
-        if not _fresh(value, st):
+        data, source = self.cache.get_or_load(key, load, prefetch=prefetch)
+        checked = _checked(data, None, st)
+        if checked is None:
             self.cache.invalidate(key)
             self.cache.invalidate(ws.analysis_key(rel))
-            value, source = self.cache.get_or_load(key, load, prefetch=prefetch)
-        return str(value["text"]), str(value["hash"]), source
+            data, source = self.cache.get_or_load(key, load, prefetch=prefetch)
+            checked = _checked(data, None, None)
+            if checked is None:
+                raise RecordError(f"the cache holds no readable entry for {rel}")
+        return checked[0], source
 
     def _read(self, ws: Workspace, path: Path) -> dict[str, Any]:
         """The file's text from one checked open (a regular file inside the workspace, bounded)."""
@@ -444,6 +469,15 @@ class Engine:
     def _analysis(
         self, ws: Workspace, path: Path, rel: str, prefetch: bool = False
     ) -> tuple[dict[str, Any], str]:
+        """(the analysis as clients see it, decoded; source): for Python callers."""
+        record, source = self._analysis_record(ws, path, rel, prefetch)
+        return record.body(), source
+
+    def _analysis_record(
+        self, ws: Workspace, path: Path, rel: str, prefetch: bool = False
+    ) -> tuple[Record, str]:
+        """The cached record of a file's analysis (fresh for the editor's buffer or the file on
+        disk), computing it on a miss; teaches the workspace the file's resolved imports."""
         from .analysis import resolve_imports
 
         key = ws.analysis_key(rel)
@@ -451,22 +485,31 @@ class Engine:
             doc = ws.open_docs.get(rel)
         st = None if doc is not None else check_regular_file(path, self.settings.max_file_bytes)
 
-        def load() -> tuple[Any, str]:
+        def load() -> tuple[bytes, str]:
             text, digest, _ = self._file(ws, path, rel, prefetch=prefetch)
             value, source = self._shared_analysis(rel, text, digest)
             resolved = resolve_imports(ws.root, rel, list(value.get("imports", [])), self._exists(ws))
             value["resolvedImports"] = resolved
             if doc is None and st is not None:
                 value["mtime_ns"], value["size"] = st.st_mtime_ns, st.st_size
-            return value, source
+            return _encode_split(value, _ANALYSIS_FIELDS), source
 
-        value, source = self.cache.get_or_load(key, load, prefetch=prefetch)
-        valid = value.get("hash") == doc.hash if doc is not None else st is not None and _fresh(value, st)
-        if not valid:
+        data, source = self.cache.get_or_load(key, load, prefetch=prefetch)
+        checked = _checked(data, doc.hash if doc is not None else None, st)
+        if checked is None:
             self.cache.invalidate(key)
-            value, source = self.cache.get_or_load(key, load, prefetch=prefetch)
-        indexed = self.index.learn(ws, rel, value, st)
-        imports = list(value.get("resolvedImports", []))
+            data, source = self.cache.get_or_load(key, load, prefetch=prefetch)
+            checked = _checked(data, None, None)
+            if checked is None:
+                raise RecordError(f"the cache holds no readable analysis of {rel}")
+        record, meta = checked
+        with ws.lock:
+            entry = ws.graph.entries.get(rel)
+        # the graph knows this state of the file: the meta (names, hash) is all learn() reads then
+        known = entry is not None and entry.hash == meta.get("hash")
+        indexed = self.index.learn(ws, rel, meta if known else {**record.body(), **meta}, st)
+        imports = meta.get("resolvedImports")
+        imports = [str(i) for i in imports] if isinstance(imports, list) else []
         with ws.lock:
             learnt = imports != ws.imports_of(rel) and not indexed
             ws.set_imports(rel, imports)
@@ -474,7 +517,7 @@ class Engine:
         if learnt and current and not prefetch:
             # The file in focus revealed its imports: predict again with that structure known.
             self._prefetch_next(ws, rel, replan=True)
-        return {k: v for k, v in value.items() if k not in _INTERNAL}, source
+        return record, source
 
     def _shared_analysis(self, rel: str, text: str, digest: str) -> tuple[dict[str, Any], str]:
         """Analyse ``text``, or take a teammate's analysis of the same content from Redis."""
@@ -732,9 +775,29 @@ def _owner(path: Path, spaces: list[Workspace], *, literal: bool) -> tuple[Works
     return best
 
 
-def _fresh(value: Any, st: os.stat_result) -> bool:
-    return (
-        isinstance(value, dict)
-        and value.get("mtime_ns") == st.st_mtime_ns
-        and value.get("size") == st.st_size
-    )
+def _encode_split(value: dict[str, Any], fields: dict[str, Any]) -> bytes:
+    """A value as a record: ``fields`` (what clients are sent, in that order) as the body, every
+    other field as the meta. The hash goes to the meta too: it validates against open buffers."""
+    body = {name: value.get(name, default) for name, default in fields.items()}
+    meta = {k: v for k, v in value.items() if k not in fields}
+    if "hash" in value:
+        meta["hash"] = value["hash"]
+    return encode_record(meta, body)
+
+
+def _checked(
+    data: bytes, digest: str | None, st: os.stat_result | None
+) -> tuple[Record, dict[str, Any]] | None:
+    """(record, its meta) if ``data`` is a record that matches the content hash ``digest`` (the
+    editor's buffer) or the stat fields ``st`` (the file on disk), whichever is given; else None
+    (stale, or not a record: an older cache's entry, a damaged row)."""
+    try:
+        record = Record(data)
+        meta = record.meta()
+    except RecordError:
+        return None
+    if digest is not None and meta.get("hash") != digest:
+        return None
+    if st is not None and (meta.get("mtime_ns") != st.st_mtime_ns or meta.get("size") != st.st_size):
+        return None
+    return record, meta

@@ -41,6 +41,11 @@ class RawJSON:
     data: bytes
 
 
+def decoded(result: RawJSON) -> Any:
+    """The value a RawJSON result holds, decoded (for Python callers of the engine)."""
+    return orjson.loads(result.data)
+
+
 class InvalidParams(ValueError):
     """Params of the wrong shape; answered with JSON-RPC InvalidParams (-32602)."""
 

@@ -15,8 +15,11 @@ class BatchedTier(ABC):
     ``clear`` as one-op batches of ``apply``."""
 
     @abstractmethod
-    def get_with_size(self, key: str, *, count: bool = True) -> tuple[Any, int] | None:
-        """(value, stored size in bytes) or None; ``count=False`` records no hit/miss."""
+    def get_with_size(
+        self, key: str, *, count: bool = True, raw: bool = False
+    ) -> tuple[Any, int] | None:
+        """(value, stored size in bytes) or None; ``count=False`` records no hit/miss; ``raw``:
+        the stored bytes, not decoded."""
 
     def get(self, key: str) -> Any | None:
         found = self.get_with_size(key)

@@ -39,6 +39,7 @@ as immutable.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -47,7 +48,7 @@ from typing import Any, Final
 from .policy import MAX_COUNT, TAG_SHIFT, FrequencySketch, GhostList
 from .stats import PrefetchStats, StatsCounter
 
-__all__ = ["MemoryTier"]
+__all__ = ["ENTRY_BYTES", "MemoryTier", "footprint"]
 
 WINDOW: Final = 0
 PROBATION: Final = 1
@@ -66,6 +67,11 @@ SHRINK_GAIN = 1.0  # shrink per main-ghost hit: max(entry size, 1% of the window
 SHRINK_FRACTION = 0.01
 TIE_WINDOW = 0.7  # above this window fraction, frequency ties are admitted (recency pays)
 
+
+# What the tier itself holds per entry beside the value and the key: the _Entry object (GC
+# header included) and the entry's share of the key dict (its slot, the index, the spare room a
+# dict keeps after growing). tests/cache/test_memory.py measures it with tracemalloc.
+ENTRY_BYTES: Final = 208
 
 _INF = float("inf")
 TICK = 0.25  # seconds between updates of the coarse clock
@@ -152,6 +158,13 @@ def _deadline(expires: float | None, prefetched: bool, coarse: bool) -> float:
     if prefetched or (expires is not None and not coarse):
         return -_INF
     return _INF if expires is None else expires
+
+
+def footprint(key: str, value: object) -> int:
+    """The bytes an entry of ``value`` (bytes, or another flat object) under ``key`` holds in the
+    process: the value object, the key string and the tier's bookkeeping. What a budget of
+    real memory charges it."""
+    return sys.getsizeof(value) + sys.getsizeof(key) + ENTRY_BYTES
 
 
 def _sentinel(region: int) -> _Entry:

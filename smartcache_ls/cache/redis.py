@@ -222,32 +222,34 @@ class RedisTier(BatchedTier):
         return result
 
     # reads ------------------------------------------------------------------------------
-    def get_with_size(self, key: str, *, count: bool = True) -> tuple[Any, int] | None:
+    def get_with_size(
+        self, key: str, *, count: bool = True, raw: bool = False
+    ) -> tuple[Any, int] | None:
         if not self.available():
             if count:
                 self._misses += 1
             return None
         try:
-            raw = self._get(self.namespace + key)
+            found = self._get(self.namespace + key)
         except Exception as exc:
             self._error(exc)
-            raw = None
+            found = None
         else:
             if self._down:
                 self._recovered()
-        if raw is None:
+        if found is None:
             if count:
                 self._misses += 1
             return None
         try:
-            value = _loads(raw)
+            value = bytes(found) if raw else _loads(found)
         except ValueError:
             if count:
                 self._misses += 1
             return None
         if count:
             self._hits += 1
-        return value, len(raw)
+        return value, len(found)
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):

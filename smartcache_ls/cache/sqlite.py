@@ -132,6 +132,11 @@ class _QuickCheckFailed(sqlite3.DatabaseError):
     sqlite_errorcode = 11  # reported like SQLITE_CORRUPT
 
 
+def _as_bytes(stored: str | bytes) -> bytes:
+    """A stored value as bytes (values are written as bytes; TEXT rows of older caches are str)."""
+    return stored.encode() if isinstance(stored, str) else stored
+
+
 def _prefix_bounds(prefix: str) -> tuple[str, str | None]:
     """[low, high) key range of a prefix under SQLite's binary (UTF-8 order) collation."""
     if not prefix:
@@ -467,8 +472,11 @@ class SqliteTier(BatchedTier):
             db.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
 
     # reads --------------------------------------------------------------------------
-    def get_with_size(self, key: str, *, count: bool = True) -> tuple[Any, int] | None:
-        """(value, stored size in bytes) or None; ``count=False`` records no hit/miss."""
+    def get_with_size(
+        self, key: str, *, count: bool = True, raw: bool = False
+    ) -> tuple[Any, int] | None:
+        """(value, stored size in bytes) or None; ``count=False`` records no hit/miss; ``raw``:
+        the stored bytes as they are, not decoded."""
         row = None
         failure: sqlite3.Error | None = None
         while True:
@@ -509,7 +517,7 @@ class SqliteTier(BatchedTier):
                 self._counter.misses += 1
             return None
         try:
-            value = _loads(text)
+            value = _as_bytes(text) if raw else _loads(text)
         except ValueError as exc:
             log.warning("SQLite cache %s: entry %r unreadable (%s): dropped", self.path, key, exc)
             self.delete(key)

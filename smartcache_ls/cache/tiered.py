@@ -1,4 +1,9 @@
-"""Tiered cache: memory -> SQLite -> (Redis), promotion on hit, write-through off-thread.
+"""Tiered cache of encoded values: memory -> SQLite -> (Redis), promotion on hit, write-through off-thread.
+
+* Values are ``bytes`` (one encoded JSON document each, e.g. a ``record``), the same bytes in
+  every tier: a hit in any tier is handed on and promoted without decoding or re-encoding.
+  The memory tier is charged each entry's real footprint (``memory.footprint``: the bytes
+  object, its key and the tier's bookkeeping), the lower tiers the length of the bytes.
 
 * ``get`` looks in memory, then in the writes still queued for the lower tiers,
   then SQLite, then Redis; a lower-tier hit is promoted into memory (and a Redis
@@ -23,8 +28,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .codec import encode_sized
-from .memory import MemoryTier
+from .memory import MemoryTier, footprint
 from .sqlite import Op, SqliteTier
 from .stats import StatsCounter
 
@@ -39,10 +43,10 @@ MAX_BATCH = 512
 RECENT_INVALIDATIONS = 4096
 _TOMBSTONE = object()
 
-Loader = Callable[[], tuple[Any, str]]
+Loader = Callable[[], tuple[bytes, str]]
 
 
-class _Flight(Future[tuple[Any, str]]):
+class _Flight(Future[tuple[bytes, str]]):
     """One load in progress; ``waiters`` counts the callers sharing it."""
 
     def __init__(self) -> None:
@@ -53,7 +57,9 @@ class _Flight(Future[tuple[Any, str]]):
 class LowerTier(Protocol):
     """What the background writer and the read path need from SQLite and Redis tiers."""
 
-    def get_with_size(self, key: str, *, count: bool = True) -> tuple[Any, int] | None: ...
+    def get_with_size(
+        self, key: str, *, count: bool = True, raw: bool = False
+    ) -> tuple[Any, int] | None: ...
     def apply(self, ops: Sequence[Op]) -> int: ...
     def stats(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
@@ -83,7 +89,7 @@ class TieredCache:
         # background writer
         self._cond = threading.Condition(threading.Lock())
         self._queue: list[tuple[int, Op]] = []
-        self._pending: dict[str, tuple[int, Any, int]] = {}  # key -> (seq, value | _TOMBSTONE, size)
+        self._pending: dict[str, tuple[int, Any, int]] = {}  # key -> (seq, bytes | _TOMBSTONE, size)
         self._pending_prefixes: list[tuple[int, str]] = []
         self._seq = 0
         self._applied = 0
@@ -102,13 +108,13 @@ class TieredCache:
             self._writer.start()
 
     # reads ---------------------------------------------------------------------------
-    def get(self, key: str) -> tuple[Any, str] | None:
+    def get(self, key: str) -> tuple[bytes, str] | None:
         value = self.memory.get(key)
         if value is not None:
             return value, "memory"
         return self._from_lower(key, demand=True, prefetched=False)
 
-    def _from_lower(self, key: str, *, demand: bool, prefetched: bool) -> tuple[Any, str] | None:
+    def _from_lower(self, key: str, *, demand: bool, prefetched: bool) -> tuple[bytes, str] | None:
         if not self._lower:
             return None
         start = self._epoch
@@ -116,18 +122,18 @@ class TieredCache:
         if pending is _TOMBSTONE:
             return None
         if pending is not None:
-            value, size = pending
-            self._promote(key, value, size, start, prefetched)
+            value, _ = pending
+            self._promote(key, value, start, prefetched)
             return value, self._lower[0][0]
         for name, tier in self._lower:
-            found = tier.get_with_size(key, count=demand)
+            found = tier.get_with_size(key, count=demand, raw=True)
             if found is None:
                 continue
             value, size = found
-            promoted = self._promote(key, value, size, start, prefetched)
+            promoted = self._promote(key, value, start, prefetched)
             if promoted and name == "redis" and self.sqlite is not None:
-                text, size = encode_sized(value)  # keep a local copy for the next session
-                self._enqueue(("set", key, text, size), key, value, size, only="sqlite")
+                # keep a local copy for the next session
+                self._enqueue(("set", key, value, size), key, value, size, only="sqlite")
             return value, name
         return None
 
@@ -150,14 +156,14 @@ class TieredCache:
     def _stale(self, key: str, start: int) -> bool:
         return start < self._floor or self._key_epoch.get(key, -1) > start
 
-    def _promote(self, key: str, value: Any, size: int, start: int, prefetched: bool) -> bool:
+    def _promote(self, key: str, value: bytes, start: int, prefetched: bool) -> bool:
         with self._lock:
             if self._stale(key, start):
                 return False
-            self.memory.set(key, value, size, prefetched=prefetched)
+            self.memory.set(key, value, footprint(key, value), prefetched=prefetched)
             return True
 
-    def _peek(self, key: str) -> tuple[Any, str] | None:
+    def _peek(self, key: str) -> tuple[bytes, str] | None:
         """Like get, without demand statistics; a lower-tier find is promoted as prefetched."""
         value = self.memory.peek(key)
         if value is not None:
@@ -166,8 +172,8 @@ class TieredCache:
 
     def get_or_load(
         self, key: str, loader: Loader, *, prefetch: bool = False
-    ) -> tuple[Any, str]:
-        """The cached value, or the loader's (value, source), stored; one loader call per key at a time."""
+    ) -> tuple[bytes, str]:
+        """The cached bytes, or the loader's (bytes, source), stored; one loader call per key at a time."""
         found = self._peek(key) if prefetch else self.get(key)
         if found is not None:
             return found
@@ -185,7 +191,7 @@ class TieredCache:
             # a flight that ended between our miss and our start may have stored it
             value = self.memory.peek(key)
             if value is not None:
-                result: tuple[Any, str] = (value, "memory")
+                result: tuple[bytes, str] = (value, "memory")
             else:
                 t0 = time.perf_counter()
                 try:
@@ -194,6 +200,8 @@ class TieredCache:
                     self._loads.record_load(time.perf_counter() - t0, ok=False)
                     raise
                 self._loads.record_load(time.perf_counter() - t0)
+                if not isinstance(result[0], bytes):
+                    raise TypeError(f"a loader of {key!r} returned {type(result[0]).__name__}, not bytes")
                 self._store_loaded(key, result[0], start, prefetch)
             flight.set_result(result)
             return result
@@ -210,21 +218,26 @@ class TieredCache:
             flight = self._flights.get(key)
             return flight.waiters if flight is not None else 0
 
-    def _store_loaded(self, key: str, value: Any, start: int, prefetched: bool) -> None:
-        text, size = encode_sized(value)
+    def _store_loaded(self, key: str, value: bytes, start: int, prefetched: bool) -> None:
         with self._lock:
             if self._stale(key, start):
                 log.debug("load of %s raced an invalidation: not stored", key)
                 return
-            self.memory.set(key, value, size, prefetched=prefetched)
-            self._enqueue(("set", key, text, size), key, value, size)
+            self._store(key, value, prefetched)
+
+    def _store(self, key: str, value: bytes, prefetched: bool) -> None:
+        """(Locked) into memory at once, into the lower tiers by the background writer."""
+        self.memory.set(key, value, footprint(key, value), prefetched=prefetched)
+        size = len(value)
+        self._enqueue(("set", key, value, size), key, value, size)
 
     # writes --------------------------------------------------------------------------
-    def put(self, key: str, value: Any, *, prefetched: bool = False) -> None:
-        text, size = encode_sized(value)
+    def put(self, key: str, value: bytes, *, prefetched: bool = False) -> None:
+        """Store ``value``, the encoded JSON document (bytes) of ``key``."""
+        if not isinstance(value, bytes):
+            raise TypeError(f"cached values are bytes, got {type(value).__name__}")
         with self._lock:
-            self.memory.set(key, value, size, prefetched=prefetched)
-            self._enqueue(("set", key, text, size), key, value, size)
+            self._store(key, value, prefetched)
 
     def invalidate(self, key: str) -> None:
         with self._lock:

@@ -158,7 +158,7 @@ def test_backoff_grows_exponentially(redis_server: RedisServer) -> None:
 def test_tiered_cache_with_redis_survives_outage(redis_server: RedisServer, tmp_path: Path) -> None:
     redis_tier = RedisTier(redis_server.url, namespace="team:", backoff_base=0.05)
     cache = TieredCache(MemoryTier(1_000_000), SqliteTier(tmp_path / "c.db", 10_000_000), redis_tier)
-    cache.put("a", {"v": 1})
+    cache.put("a", b'{"v":1}')
     cache.flush()
     assert redis_tier.get("a") == {"v": 1}
     # another machine (fresh memory and sqlite) finds it in Redis, promotes it to its own tiers
@@ -167,19 +167,19 @@ def test_tiered_cache_with_redis_survives_outage(redis_server: RedisServer, tmp_
         SqliteTier(tmp_path / "d.db", 10_000_000),
         RedisTier(redis_server.url, namespace="team:"),
     )
-    assert other.get("a") == ({"v": 1}, "redis")
-    assert other.get("a") == ({"v": 1}, "memory")
+    assert other.get("a") == (b'{"v":1}', "redis")
+    assert other.get("a") == (b'{"v":1}', "memory")
     other.flush()
     assert other.sqlite is not None and other.sqlite.get("a") == {"v": 1}
     cache.invalidate("a")
     cache.flush()
     assert redis_tier.get("a") is None
     redis_server.kill()
-    cache.put("b", 2)  # dropped by the Redis tier, kept by the others
+    cache.put("b", b"2")  # dropped by the Redis tier, kept by the others
     cache.flush()
     cache.clear("memory")
-    assert cache.get("b") == (2, "sqlite")
-    assert cache.get_or_load("c", lambda: (3, "computed")) == (3, "computed")
+    assert cache.get("b") == (b"2", "sqlite")
+    assert cache.get_or_load("c", lambda: (b"3", "computed")) == (b"3", "computed")
     cache.close()
     other.close()
 

@@ -22,8 +22,8 @@ def cache(tmp_path: Path) -> Iterator[TieredCache]:
 
 def test_memory_only_cache_works() -> None:
     c = TieredCache(MemoryTier(1000))
-    c.put("a", 1)
-    assert c.get("a") == (1, "memory")
+    c.put("a", b"1")
+    assert c.get("a") == (b"1", "memory")
     c.invalidate("a")
     assert c.get("a") is None
     assert set(c.stats()["tiers"]) == {"memory"}
@@ -31,14 +31,14 @@ def test_memory_only_cache_works() -> None:
 
 
 def test_promotion_from_sqlite(cache: TieredCache) -> None:
-    cache.put("a", {"x": 1})
-    assert cache.get("a") == ({"x": 1}, "memory")
+    cache.put("a", b'{"x":1}')
+    assert cache.get("a") == (b'{"x":1}', "memory")
     cache.flush()
     cache.clear("memory")
     assert "a" not in cache.memory
-    assert cache.get("a") == ({"x": 1}, "sqlite")
+    assert cache.get("a") == (b'{"x":1}', "sqlite")  # the same bytes, not decoded on the way
     assert "a" in cache.memory
-    assert cache.get("a") == ({"x": 1}, "memory")
+    assert cache.get("a") == (b'{"x":1}', "memory")
 
 
 def test_reads_see_queued_writes(tmp_path: Path) -> None:
@@ -52,10 +52,10 @@ def test_reads_see_queued_writes(tmp_path: Path) -> None:
         return real_apply(ops)
 
     sqlite.apply = slow_apply  # type: ignore[method-assign]
-    cache.put("a", [1, 2, 3])
+    cache.put("a", b"[1,2,3]")
     cache.memory.clear()
     assert sqlite.get("a") is None  # not on disk yet
-    assert cache.get("a") == ([1, 2, 3], "sqlite")  # but visible
+    assert cache.get("a") == (b"[1,2,3]", "sqlite")  # but visible
     cache.invalidate("a")
     cache.memory.clear()
     assert cache.get("a") is None  # a queued deletion hides the queued write
@@ -68,24 +68,24 @@ def test_reads_see_queued_writes(tmp_path: Path) -> None:
 def test_queued_delete_hides_value_on_disk(tmp_path: Path) -> None:
     sqlite = SqliteTier(tmp_path / "c.db", 10_000_000)
     cache = TieredCache(MemoryTier(1_000_000), sqlite)
-    cache.put("a", "old")
+    cache.put("a", b'"old"')
     cache.flush()
     gate = threading.Event()
     real_apply = sqlite.apply
     sqlite.apply = lambda ops: (gate.wait(10), real_apply(ops))[1]  # type: ignore[method-assign]
     cache.invalidate("a")
-    assert sqlite.get("a") == "old"  # still on disk
+    assert sqlite.get("a") == "old"  # still on disk (SqliteTier.get decodes)
     assert cache.get("a") is None  # never served after invalidate
     cache.invalidate_prefix("")
-    cache.put("b", "new")
+    cache.put("b", b'"new"')
     cache.memory.clear()
-    assert cache.get("b") == ("new", "sqlite")  # written after the prefix deletion: visible
+    assert cache.get("b") == (b'"new"', "sqlite")  # written after the prefix deletion: visible
     gate.set()
     cache.close()
 
 
 def test_invalidate_reaches_sqlite(cache: TieredCache) -> None:
-    cache.put("a", 1)
+    cache.put("a", b"1")
     cache.flush()
     cache.invalidate("a")
     assert cache.get("a") is None
@@ -95,14 +95,14 @@ def test_invalidate_reaches_sqlite(cache: TieredCache) -> None:
 
 def test_invalidate_prefix_and_clear_all(cache: TieredCache) -> None:
     for i in range(5):
-        cache.put(f"ws1/{i}", i)
-        cache.put(f"ws2/{i}", i)
+        cache.put(f"ws1/{i}", b"%d" % i)
+        cache.put(f"ws2/{i}", b"%d" % i)
     assert cache.sqlite is not None
     cache.sqlite.set_meta("model", {"m": 1})
     cache.invalidate_prefix("ws1/")
     cache.memory.clear()
     assert cache.get("ws1/1") is None
-    assert cache.get("ws2/1") == (1, "sqlite")
+    assert cache.get("ws2/1") == (b"1", "sqlite")
     cache.clear("all")
     assert cache.get("ws2/1") is None
     cache.flush()
@@ -123,13 +123,13 @@ def test_single_flight(cache: TieredCache) -> None:
     calls = 0
     release = threading.Event()
 
-    def loader() -> tuple[Any, str]:
+    def loader() -> tuple[bytes, str]:
         nonlocal calls
         calls += 1
         release.wait(10)
-        return {"v": calls}, "computed"
+        return b'{"v":%d}' % calls, "computed"
 
-    results: list[tuple[Any, str]] = []
+    results: list[tuple[bytes, str]] = []
 
     def worker() -> None:
         results.append(cache.get_or_load("k", loader))
@@ -143,8 +143,8 @@ def test_single_flight(cache: TieredCache) -> None:
     for t in threads:
         t.join()
     assert calls == 1
-    assert len(results) == 8 and all(r[0] == {"v": 1} for r in results)
-    assert cache.get_or_load("k", loader) == ({"v": 1}, "memory")
+    assert len(results) == 8 and all(r[0] == b'{"v":1}' for r in results)
+    assert cache.get_or_load("k", loader) == (b'{"v":1}', "memory")
     assert calls == 1
     assert cache.stats()["loads"]["loads"] == 1
 
@@ -153,7 +153,7 @@ def test_loader_failure_reaches_every_waiter_and_is_not_cached(cache: TieredCach
     calls = 0
     release = threading.Event()
 
-    def loader() -> tuple[Any, str]:
+    def loader() -> tuple[bytes, str]:
         nonlocal calls
         calls += 1
         release.wait(10)
@@ -177,29 +177,29 @@ def test_loader_failure_reaches_every_waiter_and_is_not_cached(cache: TieredCach
         t.join()
     assert calls == 1 and len(errors) == 4
     assert cache.waiting("k") == 0
-    assert cache.get_or_load("k", lambda: (2, "disk")) == (2, "disk")
+    assert cache.get_or_load("k", lambda: (b"2", "disk")) == (b"2", "disk")
     assert cache.stats()["loads"]["loadFailures"] == 1
 
 
 def test_load_racing_an_invalidation_is_not_stored(cache: TieredCache) -> None:
-    def loader() -> tuple[Any, str]:
+    def loader() -> tuple[bytes, str]:
         cache.invalidate("k")  # the file changed while we were reading it
-        return "stale", "disk"
+        return b'"stale"', "disk"
 
-    assert cache.get_or_load("k", loader) == ("stale", "disk")
+    assert cache.get_or_load("k", loader) == (b'"stale"', "disk")
     assert cache.get("k") is None
-    assert cache.get_or_load("k", lambda: ("fresh", "disk")) == ("fresh", "disk")
-    assert cache.get("k") == ("fresh", "memory")
+    assert cache.get_or_load("k", lambda: (b'"fresh"', "disk")) == (b'"fresh"', "disk")
+    assert cache.get("k") == (b'"fresh"', "memory")
 
 
 def test_prefetch_accounting(cache: TieredCache) -> None:
-    loader = lambda: ("v", "disk")  # noqa: E731
-    assert cache.get_or_load("p1", loader, prefetch=True) == ("v", "disk")
+    loader = lambda: (b'"v"', "disk")  # noqa: E731
+    assert cache.get_or_load("p1", loader, prefetch=True) == (b'"v"', "disk")
     cache.get_or_load("p2", loader, prefetch=True)
     cache.get_or_load("p3", loader, prefetch=True)
     assert cache.memory.stats()["misses"] == 0  # prefetch misses are not demand misses
-    assert cache.get("p1") == ("v", "memory")
-    assert cache.get("p1") == ("v", "memory")
+    assert cache.get("p1") == (b'"v"', "memory")
+    assert cache.get("p1") == (b'"v"', "memory")
     cache.invalidate("p2")
     p = cache.stats()["prefetch"]
     assert (p["issued"], p["used"], p["wasted"]) == (3, 1, 1)
@@ -210,22 +210,22 @@ def test_prefetch_accounting(cache: TieredCache) -> None:
 
 
 def test_prefetch_promotion_from_sqlite_counts_as_issued(cache: TieredCache) -> None:
-    cache.put("a", 1)
+    cache.put("a", b"1")
     cache.flush()
     cache.clear("memory")
-    assert cache.get_or_load("a", lambda: (2, "disk"), prefetch=True) == (1, "sqlite")
+    assert cache.get_or_load("a", lambda: (b"2", "disk"), prefetch=True) == (b"1", "sqlite")
     assert cache.stats()["prefetch"]["issued"] == 1
-    assert cache.get("a") == (1, "memory")
+    assert cache.get("a") == (b"1", "memory")
     assert cache.stats()["prefetch"]["used"] == 1
 
 
 def test_persistence_through_tiered_cache(tmp_path: Path) -> None:
     c = TieredCache(MemoryTier(1_000_000), SqliteTier(tmp_path / "c.db", 10_000_000))
     for i in range(100):
-        c.put(f"k{i}", {"i": i})
+        c.put(f"k{i}", b'{"i":%d}' % i)
     c.close()  # flushes the writer
     c2 = TieredCache(MemoryTier(1_000_000), SqliteTier(tmp_path / "c.db", 10_000_000))
-    assert c2.get("k42") == ({"i": 42}, "sqlite")
+    assert c2.get("k42") == (b'{"i":42}', "sqlite")
     assert c2.stats()["tiers"]["sqlite"]["entries"] == 100
     c2.close()
 
@@ -244,7 +244,7 @@ def test_writes_are_batched(tmp_path: Path) -> None:
 
     sqlite.apply = apply  # type: ignore[method-assign]
     for i in range(200):
-        cache.put(f"k{i}", i)
+        cache.put(f"k{i}", b"%d" % i)
     gate.set()
     cache.flush()
     assert sum(sizes) == 200 and len(sizes) <= 3
@@ -253,28 +253,28 @@ def test_writes_are_batched(tmp_path: Path) -> None:
 
 
 def test_is_hot_and_refresh(cache: TieredCache) -> None:
-    cache.get_or_load("cold", lambda: (1, "computed"))
-    cache.get_or_load("hot", lambda: (1, "computed"))
+    cache.get_or_load("cold", lambda: (b"1", "computed"))
+    cache.get_or_load("hot", lambda: (b"1", "computed"))
     cache.get("hot")
     assert cache.is_hot("hot") and not cache.is_hot("cold")
     done = threading.Event()
 
-    def reload() -> tuple[Any, str]:
+    def reload() -> tuple[bytes, str]:
         done.set()
-        return 2, "computed"
+        return b"2", "computed"
 
     assert cache.refresh("hot", reload)
     assert done.wait(5)
     deadline = time.monotonic() + 5
-    while cache.get("hot") != (2, "memory") and time.monotonic() < deadline:
+    while cache.get("hot") != (b"2", "memory") and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert cache.get("hot") == (2, "memory")
+    assert cache.get("hot") == (b"2", "memory")
     assert not cache.refresh("cold", reload)
     assert cache.get("cold") is None
 
 
 def test_stats_shape(cache: TieredCache) -> None:
-    cache.put("a", 1)
+    cache.put("a", b"1")
     cache.get("a")
     cache.get("b")
     s = cache.stats()

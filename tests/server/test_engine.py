@@ -7,14 +7,27 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from smartcache_ls.cache.record import Record
 from smartcache_ls.engine import DB_NAME, MODEL_META, Engine
 from smartcache_ls.paths import PathRefused, path_to_uri
+from smartcache_ls.protocol import decoded
 from smartcache_ls.settings import Settings
 
 from ..conftest import make_workspace
+
+
+def analysis(engine: Engine, uri: str) -> Any:
+    """getAnalysis as the client gets it, decoded."""
+    return decoded(engine.get_analysis(uri))
+
+
+def file(engine: Engine, uri: str) -> Any:
+    """getFile as the client gets it, decoded."""
+    return decoded(engine.get_file(uri))
 
 
 @pytest.fixture
@@ -30,10 +43,10 @@ def test_two_workspaces_never_see_each_others_entries(engine: Engine, tmp_path: 
     (two / "util.py").write_text("def other():\n    pass\n")
     engine.add_folder(path_to_uri(one))
     engine.add_folder(path_to_uri(two))
-    first = engine.get_file(path_to_uri(one / "util.py"))
-    second = engine.get_file(path_to_uri(two / "util.py"))
-    assert first.text != second.text and first.source == second.source == "disk"
-    assert engine.get_file(path_to_uri(two / "util.py")).text == second.text
+    first = file(engine, path_to_uri(one / "util.py"))
+    second = file(engine, path_to_uri(two / "util.py"))
+    assert first["text"] != second["text"] and first["source"] == second["source"] == "disk"
+    assert file(engine, path_to_uri(two / "util.py"))["text"] == second["text"]
     engine.did_open(path_to_uri(one / "app.py"), (one / "app.py").read_text(), 1)
     engine.did_open(path_to_uri(one / "util.py"), (one / "util.py").read_text(), 1)
     ws_two = engine.workspace_for(path_to_uri(two / "app.py"))[0]
@@ -56,12 +69,12 @@ def test_stale_disk_entry_is_never_served(engine: Engine, tmp_path: Path) -> Non
     ws = make_workspace(tmp_path / "ws")
     engine.add_folder(path_to_uri(ws))
     uri = path_to_uri(ws / "models.py")
-    assert [s["name"] for s in engine.get_analysis(uri).symbols] == ["Beta", "make_beta"]
-    assert engine.get_analysis(uri).source == "memory"
+    assert [s["name"] for s in analysis(engine, uri)["symbols"]] == ["Beta", "make_beta"]
+    assert analysis(engine, uri)["source"] == "memory"
     time.sleep(0.01)
     (ws / "models.py").write_text("def only():\n    pass\n")  # no watcher: the stat check catches it
-    again = engine.get_analysis(uri)
-    assert again.source == "computed" and [s["name"] for s in again.symbols] == ["only"]
+    again = analysis(engine, uri)
+    assert again["source"] == "computed" and [s["name"] for s in again["symbols"]] == ["only"]
 
 
 def test_unsaved_edits_win_then_save_invalidates(engine: Engine, tmp_path: Path) -> None:
@@ -70,12 +83,12 @@ def test_unsaved_edits_win_then_save_invalidates(engine: Engine, tmp_path: Path)
     uri = path_to_uri(ws / "util.py")
     engine.did_open(uri, (ws / "util.py").read_text(), 1)
     engine.did_change(uri, "def edited():\n    pass\n", 2)
-    assert engine.get_file(uri).text == "def edited():\n    pass\n"
-    assert [s["name"] for s in engine.get_analysis(uri).symbols] == ["edited"]
+    assert file(engine, uri)["text"] == "def edited():\n    pass\n"
+    assert [s["name"] for s in analysis(engine, uri)["symbols"]] == ["edited"]
     (ws / "util.py").write_text("def edited():\n    pass\n")
     engine.did_save(uri, None)
     engine.did_close(uri)
-    assert engine.get_file(uri).source == "disk"
+    assert file(engine, uri)["source"] == "disk"
 
 
 def test_model_persists_and_a_corrupt_model_is_rebuilt(tmp_path: Path) -> None:
@@ -137,8 +150,7 @@ def test_prefetch_warms_the_predicted_file(tmp_path: Path) -> None:
         eng.clear("all")
         eng.did_focus(a)
         assert eng.prefetcher.wait_idle(5)
-        analysis = eng.get_analysis(m)
-        assert analysis.source == "memory"
+        assert analysis(eng, m)["source"] == "memory"
         assert eng.stats()["prefetch"]["used"] >= 1
     finally:
         eng.close()
@@ -151,8 +163,8 @@ def test_hot_entries_are_refreshed_ahead_and_cold_ones_dropped(tmp_path: Path) -
         eng.add_folder(path_to_uri(ws))
         hot, cold = path_to_uri(ws / "models.py"), path_to_uri(ws / "util.py")
         for _ in range(3):
-            eng.get_analysis(hot)
-        eng.get_analysis(cold)
+            analysis(eng, hot)
+        analysis(eng, cold)
         assert eng.workspace_for(hot)[0].progress.wait_ready(10)  # the watches are set up
         (ws / "models.py").write_text("class Refreshed:\n    pass\n")
         (ws / "util.py").write_text("def changed():\n    pass\n")
@@ -160,14 +172,14 @@ def test_hot_entries_are_refreshed_ahead_and_cold_ones_dropped(tmp_path: Path) -
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             value = eng.memory.peek(workspace.analysis_key("models.py"))
-            if value is not None and value["symbols"][0]["name"] == "Refreshed":
+            if value is not None and Record(value).body()["symbols"][0]["name"] == "Refreshed":
                 break
             time.sleep(0.05)
-        refreshed = eng.get_analysis(hot)
-        assert refreshed.source == "memory"  # recomputed in the background before it was asked
-        assert [s["name"] for s in refreshed.symbols] == ["Refreshed"]
-        dropped = eng.get_analysis(cold)
-        assert dropped.source == "computed" and [s["name"] for s in dropped.symbols] == ["changed"]
+        refreshed = analysis(eng, hot)
+        assert refreshed["source"] == "memory"  # recomputed in the background before it was asked
+        assert [s["name"] for s in refreshed["symbols"]] == ["Refreshed"]
+        dropped = analysis(eng, cold)
+        assert dropped["source"] == "computed" and [s["name"] for s in dropped["symbols"]] == ["changed"]
     finally:
         eng.close()
 
