@@ -18,6 +18,8 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from .chunks import ChunkReader
+
 if TYPE_CHECKING:
     from tree_sitter import Language, Parser, Tree
 
@@ -146,19 +148,18 @@ def parse(name: str, data: bytes, budget: float | None = None) -> Tree | None:
         limit = PARSE_BUDGET_SECONDS + PARSE_BUDGET_SECONDS_PER_MB * len(data) / 2_000_000
     else:
         limit = budget
-    view = memoryview(data)
     deadline = time.monotonic() + limit
-
-    def read(offset: int, _point: object) -> memoryview:
-        return view[offset:]
+    reader = ChunkReader(data)  # py-tree-sitter keeps what a read callback returns: see chunks.py
 
     def too_long(_offset: int, _has_error: bool) -> bool:
         return time.monotonic() > deadline
 
     try:
-        return parser.parse(read, encoding="utf16le", progress_callback=too_long)
+        return parser.parse(reader.read, encoding="utf16le", progress_callback=too_long)
     except ValueError:
         # Cancelled: a halted parser would resume this parse on its next call.
         parser.reset()
         logger.warning("parsing a %s file of %d bytes took over %.1fs", name, len(data) // 2, limit)
         return None
+    finally:
+        reader.close()
