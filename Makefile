@@ -58,6 +58,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/mcp.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/large_workspace.py
+	$(BIN)/python bench/request_floor.py
+	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/long_session.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -31,7 +31,7 @@ from .cache.shared import fetch_verified
 from .cache.sqlite import SqliteTier
 from .cache.tiered import TieredCache
 from .content import content_hash
-from .heap import freeze_long_lived
+from .heap import freeze_long_lived, gc_monitor
 from .index.service import IndexService
 from .indexing import index_workspace
 from .mcp.link import LIVE_DIR
@@ -146,6 +146,7 @@ class Engine:
         self.index_gate.set()
         self._saver = threading.Thread(target=self._save_loop, name="smartcache-save", daemon=True)
         self._saver.start()
+        gc_monitor.install()  # collector pauses, for stats
 
     # workspace folders -------------------------------------------------------
     def add_folder(self, uri: str, name: str | None = None) -> Workspace:
@@ -669,6 +670,7 @@ class Engine:
             "requests": {name: counter.snapshot() for name, counter in self.requests.items()},
             "predictor": predictor,
             "graph": self.index.stats(spaces),  # the reference graph (index/): files, edges, builder
+            "gc": gc_monitor.snapshot(),
         }
 
     def _load_model(self, ws: Workspace) -> Predictor:

@@ -1,18 +1,91 @@
-"""Garbage-collector policy for a long-running server that holds large, long-lived models."""
+"""Garbage-collector policy for a long-running server, and what the collector costs it.
+
+Cached values are bytes (``cache/record.py``): the collector has nothing to walk in them, only
+one small entry object per cached key. What it still walks is everything else the process
+holds: the imported modules (pygls, lsprotocol, tree-sitter: a few hundred thousand objects),
+the predictors' tables, the memory tier's entries. ``freeze_long_lived`` moves what exists to
+the permanent generation so that full collections skip it; ``GcMonitor`` times every collection
+(``gc.callbacks``), for ``smartcache/stats`` and the benchmarks.
+"""
 
 from __future__ import annotations
 
 import gc
+import os
+import threading
+import time
+from typing import Any
+
+__all__ = ["GcMonitor", "freeze_long_lived", "gc_monitor"]
+
+# SMARTCACHE_GC_FREEZE=0 turns the freezing off (to measure what it is worth: bench/memory.py)
+_FREEZE = os.environ.get("SMARTCACHE_GC_FREEZE", "1") != "0"
 
 
 def freeze_long_lived() -> None:
     """Exempt everything allocated so far from the cyclic garbage collector's scans.
 
-    A workspace model holds hundreds of thousands of small dicts and lists that live as long
-    as the server. Left in the collector's generations, every full collection rescans them
-    all: a 175 ms pause at 50,000 transitions, in the middle of an editor event. Freezing is
-    cheap (the tracked objects move to a permanent generation) and safe for these objects:
-    reference counting still frees them when they are dropped; only cycle detection skips
-    them. The engine calls this after loading a model and after each periodic save.
+    A workspace model holds many small dicts and lists that live as long as the server, and
+    the imported modules hold several hundred thousand objects. Left in the collector's
+    generations, every full collection rescans them all (a 175 ms pause at 50,000
+    transitions). Freezing is cheap (the tracked objects move to a permanent generation) and
+    safe for these objects: reference counting still frees them when they are dropped; only
+    cycle detection skips them. The engine calls this after loading a model and after each
+    periodic save.
     """
-    gc.freeze()
+    if _FREEZE:
+        gc.freeze()
+
+
+class GcMonitor:
+    """Pause times of the cyclic collector, per generation, from ``gc.callbacks``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._start = 0.0
+        self.collections = [0, 0, 0]
+        self.max_ms = [0.0, 0.0, 0.0]
+        self.total_ms = 0.0
+        self.installed = False
+
+    def install(self) -> None:
+        with self._lock:
+            if not self.installed:
+                gc.callbacks.append(self._callback)
+                self.installed = True
+
+    def uninstall(self) -> None:
+        with self._lock:
+            if self.installed:
+                gc.callbacks.remove(self._callback)
+                self.installed = False
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        # runs inside the collection, with the GIL held: no lock, nothing that allocates much
+        if phase == "start":
+            self._start = time.perf_counter()
+            return
+        ms = (time.perf_counter() - self._start) * 1000
+        gen = int(info.get("generation", 2))
+        if 0 <= gen <= 2:
+            self.collections[gen] += 1
+            if ms > self.max_ms[gen]:
+                self.max_ms[gen] = ms
+        self.total_ms += ms
+
+    def reset(self) -> None:
+        self.collections = [0, 0, 0]
+        self.max_ms = [0.0, 0.0, 0.0]
+        self.total_ms = 0.0
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "collections": list(self.collections),
+            "maxPauseMs": [round(ms, 3) for ms in self.max_ms],
+            "totalPauseMs": round(self.total_ms, 3),
+            "frozen": gc.get_freeze_count(),
+            "freezing": _FREEZE,
+        }
+
+
+gc_monitor = GcMonitor()

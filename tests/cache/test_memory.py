@@ -337,3 +337,33 @@ def test_values_leave_memory_when_their_entries_leave_without_waiting_for_gc() -
         assert all(r() is None for r in refs)
     finally:
         gc.enable()
+
+
+def test_entry_bytes_covers_the_tiers_own_bookkeeping() -> None:
+    """footprint() charges what an entry really holds: tracemalloc's count of what a full tier
+    allocates beyond its values and keys stays within ENTRY_BYTES per entry (and near it)."""
+    import gc
+    import sys
+    import tracemalloc
+
+    from smartcache_ls.cache.memory import ENTRY_BYTES, footprint
+
+    for n in (1_000, 22_000, 87_500):  # 87,382 entries: just after a dict resize
+        keys = [f"0123456789abcdef:a:src/pkg/module_{i}.py" for i in range(n)]
+        values = [b"x" * 100 + str(i).encode() for i in range(n)]
+        tier = MemoryTier(1 << 40)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for key, value in zip(keys, values, strict=True):
+                tier.set(key, value, footprint(key, value))
+            tier.maintain()
+            per_entry = (tracemalloc.get_traced_memory()[0] - before) / n
+        finally:
+            tracemalloc.stop()
+        assert 0.5 * ENTRY_BYTES < per_entry <= ENTRY_BYTES, (n, per_entry)
+        charged = tier.stats()["bytes"]
+        assert charged == sum(
+            sys.getsizeof(k) + sys.getsizeof(v) + ENTRY_BYTES for k, v in zip(keys, values, strict=True)
+        )

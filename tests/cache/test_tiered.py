@@ -284,3 +284,26 @@ def test_stats_shape(cache: TieredCache) -> None:
     assert set(s["tiers"]) == {"memory", "sqlite"}
     assert {"issued", "used", "wasted", "accuracy"} <= set(s["prefetch"])
     assert mem["hits"] == 1 and mem["misses"] == 1
+
+
+def test_memory_is_charged_real_footprints_and_lower_tiers_the_bytes(cache: TieredCache) -> None:
+    from smartcache_ls.cache.memory import footprint
+
+    value = b'[2,{},{"text":"' + b"x" * 5000 + b'"}]'
+    cache.put("a", value)
+    assert cache.memory.stats()["bytes"] == footprint("a", value)
+    cache.flush()
+    assert cache.sqlite is not None and cache.sqlite.stats()["bytes"] == len(value)
+    cache.clear("memory")
+    found = cache.get("a")
+    assert found is not None and found[1] == "sqlite"
+    assert found[0] == value and isinstance(found[0], bytes)
+    assert cache.memory.stats()["bytes"] == footprint("a", value)  # promoted, charged the same
+
+
+def test_values_must_be_bytes(cache: TieredCache) -> None:
+    with pytest.raises(TypeError):
+        cache.put("a", {"x": 1})  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        cache.get_or_load("b", lambda: ({"x": 1}, "computed"))  # type: ignore[arg-type, return-value]
+    assert cache.get("b") is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -105,9 +106,10 @@ def test_stdout_holds_only_framed_messages(workspace: Path, tmp_path: Path) -> N
     # Wait for the three answers and for the noisy thread, then shut down.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
+        answered = b"".join(chunks)
         if (
-            b'"id": 3' in b"".join(chunks)
-            and b'"id": 2' in b"".join(chunks)
+            re.search(rb'"id": ?3\b', answered)
+            and re.search(rb'"id": ?2\b', answered)
             and b"raw bytes" in b"".join(errs)
         ):
             break
