@@ -188,7 +188,7 @@ async def run(events: int, n_files: int, max_mb: float, sample: int, request_eve
         f"{full_at:,} (entries {mem['entries']:,}, evictions {mem['evictions']:,}); "
         f"Python {sys.version.split()[0]}"
     )
-    print(f"predictor: {stats['predictor']}; gc: {stats.get('gc')}\n")
+    print(f"predictor: {stats['predictor']}; gc: {stats.get('gc')}; process: {stats.get('process')}\n")
     print(
         table(
             ["server", "RSS start MiB", "RSS end MiB", "MB/10k (tier full)", "MB/10k (all)", "seconds"], rows

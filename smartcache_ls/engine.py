@@ -31,7 +31,7 @@ from .cache.shared import fetch_verified
 from .cache.sqlite import SqliteTier
 from .cache.tiered import TieredCache
 from .content import content_hash
-from .heap import freeze_long_lived, gc_monitor
+from .heap import freeze_long_lived, gc_monitor, process_memory
 from .index.service import IndexService
 from .indexing import index_workspace
 from .mcp.link import LIVE_DIR
@@ -76,6 +76,9 @@ QUIET_SECONDS = 0.05
 TYPING_QUIET_SECONDS = 0.3
 # related / find_symbol wait this long at most for a workspace's index still being built
 INDEX_WAIT = 2.0
+# A workspace model's bound, in bytes of its JSON; its tables in memory take about 7 times that
+# (measured on bench/long_session.py's walk), outside maxMemoryMB: 2 MB keeps it near 15 MB.
+MODEL_BYTES = 2_000_000
 CACHE_SOURCES = frozenset({"memory", "sqlite", "redis"})
 # What clients are sent of a cached file and of a cached analysis (a record's body), with the
 # value a missing field takes; everything else the engine stores beside them (the stat fields
@@ -671,6 +674,7 @@ class Engine:
             "predictor": predictor,
             "graph": self.index.stats(spaces),  # the reference graph (index/): files, edges, builder
             "gc": gc_monitor.snapshot(),
+            "process": process_memory(),
         }
 
     def _load_model(self, ws: Workspace) -> Predictor:
@@ -684,12 +688,12 @@ class Engine:
     def _read_model(self, ws: Workspace) -> Predictor:
         raw = self.sqlite.get_meta(MODEL_META.format(namespace=ws.namespace))
         if raw is None:
-            return Predictor(structure=ws)
+            return Predictor(max_bytes=MODEL_BYTES, structure=ws)
         try:
-            return Predictor.from_json(raw, structure=ws)
+            return Predictor.from_json(raw, max_bytes=MODEL_BYTES, structure=ws)
         except ModelFormatError as exc:
             log.warning("stored model for %s set aside and rebuilt: %s", ws.root, exc)
-            return Predictor(structure=ws)
+            return Predictor(max_bytes=MODEL_BYTES, structure=ws)
 
     def _save_model(self, ws: Workspace) -> None:
         """Persist a changed model, holding the workspace's lock one slice at a time."""

@@ -14,9 +14,10 @@ import gc
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["GcMonitor", "freeze_long_lived", "gc_monitor"]
+__all__ = ["GcMonitor", "freeze_long_lived", "gc_monitor", "process_memory"]
 
 # SMARTCACHE_GC_FREEZE=0 turns the freezing off (to measure what it is worth: bench/memory.py)
 _FREEZE = os.environ.get("SMARTCACHE_GC_FREEZE", "1") != "0"
@@ -89,3 +90,46 @@ class GcMonitor:
 
 
 gc_monitor = GcMonitor()
+
+
+def _sqlite_memory_used() -> Callable[[], int] | None:
+    """``sqlite3_memory_used`` of the SQLite library the sqlite3 module runs (None if that
+    library cannot be found, or is another version than the one the module reports)."""
+    import ctypes
+    import ctypes.util
+    import sqlite3
+
+    name = ctypes.util.find_library("sqlite3")
+    if name is None:
+        return None
+    try:
+        lib = ctypes.CDLL(name)
+        lib.sqlite3_libversion.restype = ctypes.c_char_p
+        if lib.sqlite3_libversion().decode() != sqlite3.sqlite_version:
+            return None
+        used = lib.sqlite3_memory_used
+    except (OSError, AttributeError):
+        return None
+    used.restype = ctypes.c_int64
+    return lambda: int(used())
+
+
+_sqlite_used: list[Callable[[], int] | None] = []
+
+
+def process_memory() -> dict[str, int | None]:
+    """The process's resident memory and what SQLite's allocator holds (its page caches)."""
+    out: dict[str, int | None] = {"rssBytes": None, "sqliteBytes": None}
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    out["rssBytes"] = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    if not _sqlite_used:
+        _sqlite_used.append(_sqlite_memory_used())
+    used = _sqlite_used[0]
+    if used is not None:
+        out["sqliteBytes"] = used()
+    return out
