@@ -14,13 +14,19 @@ line over the samples taken once smartcache-ls's tier is full, in MB per 10k eve
 smartcache-ls <= 2 MB / 10k events. The floor's slope is pygls' own growth (its notification
 futures, for one), which is in ours too.
 
+With ``--without-pygls-leak`` both servers run with ``bench/pygls_notification_fix`` on their
+PYTHONPATH, which drops the notification futures pygls 2.1.1 never releases: the slopes are
+then what is left without that leak (until the server's own JSON-RPC layer fixes it).
+
     .venv/bin/python bench/long_session.py [--events 100000] [--files 3000] [--max-mb 8]
+                                           [--without-pygls-leak]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import tempfile
@@ -136,7 +142,10 @@ class Driver:
         self.samples.append((events, rss(self.client.proc.pid)["VmRSS"]))
 
 
-async def run(events: int, n_files: int, max_mb: float, sample: int, request_every: int) -> None:
+async def run(events: int, n_files: int, max_mb: float, sample: int, request_every: int, fix: bool) -> None:
+    if fix:
+        patch = str(Path(__file__).resolve().parent / "pygls_notification_fix")
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [patch, os.environ.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory(prefix="long-session-") as tmp:
         base = Path(tmp)
         ws = base / "ws"
@@ -188,6 +197,10 @@ async def run(events: int, n_files: int, max_mb: float, sample: int, request_eve
         f"{full_at:,} (entries {mem['entries']:,}, evictions {mem['evictions']:,}); "
         f"Python {sys.version.split()[0]}"
     )
+    print(
+        "pygls notification-future leak: "
+        + ("patched out in both servers" if fix else "present (pygls 2.1.1)")
+    )
     print(f"predictor: {stats['predictor']}; gc: {stats.get('gc')}; process: {stats.get('process')}\n")
     print(
         table(
@@ -210,8 +223,11 @@ def main() -> None:
     parser.add_argument("--max-mb", type=float, default=8)
     parser.add_argument("--sample", type=int, default=5000, help="events between RSS samples")
     parser.add_argument("--request-every", type=int, default=10)
+    parser.add_argument("--without-pygls-leak", action="store_true", help="patch pygls' leak out of both")
     args = parser.parse_args()
-    asyncio.run(run(args.events, args.files, args.max_mb, args.sample, args.request_every))
+    asyncio.run(
+        run(args.events, args.files, args.max_mb, args.sample, args.request_every, args.without_pygls_leak)
+    )
 
 
 if __name__ == "__main__":
