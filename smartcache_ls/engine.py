@@ -774,9 +774,11 @@ def _owner(path: Path, spaces: list[Workspace], *, literal: bool) -> tuple[Works
     holds ``path``, and ``path`` moved under its resolved root."""
     best: tuple[Workspace, Path] | None = None
     depth = -1
+    text = str(path)  # normalised, like the roots: "under a root" is a prefix test on strings
     for ws in spaces:
         for root in (ws.root, ws.literal_root) if literal else (ws.root,):
-            if (path == root or root in path.parents) and len(root.parts) > depth:
+            under = text == str(root) or text.startswith(str(root).rstrip("/") + "/")
+            if under and len(root.parts) > depth:
                 best, depth = (ws, ws.root / path.relative_to(root)), len(root.parts)
     return best
 
