@@ -118,15 +118,19 @@ _sqlite_used: list[Callable[[], int] | None] = []
 
 
 def process_memory() -> dict[str, int | None]:
-    """The process's resident memory and what SQLite's allocator holds (its page caches)."""
-    out: dict[str, int | None] = {"rssBytes": None, "sqliteBytes": None}
+    """The process's resident memory (all, anonymous, file-backed: SQLite's mmap of its file is
+    the latter) and what SQLite's allocator holds (its page caches)."""
+    out: dict[str, int | None] = {"rssBytes": None, "rssAnonBytes": None, "rssFileBytes": None}
+    fields = {"VmRSS": "rssBytes", "RssAnon": "rssAnonBytes", "RssFile": "rssFileBytes"}
     try:
         with open("/proc/self/status") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
-                    out["rssBytes"] = int(line.split()[1]) * 1024
+                name, _, value = line.partition(":")
+                if name in fields:
+                    out[fields[name]] = int(value.split()[0]) * 1024
     except OSError:
         pass
+    out["sqliteBytes"] = None
     if not _sqlite_used:
         _sqlite_used.append(_sqlite_memory_used())
     used = _sqlite_used[0]
