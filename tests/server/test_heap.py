@@ -1,0 +1,43 @@
+"""The collector's pauses are measured, and stats report them with the process's memory."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+from smartcache_ls.engine import Engine
+from smartcache_ls.heap import GcMonitor
+from smartcache_ls.settings import Settings
+
+
+def test_monitor_times_each_collection_per_generation() -> None:
+    monitor = GcMonitor()
+    monitor.install()
+    try:
+        junk = [[i] for i in range(200_000)]  # something for a full collection to walk
+        gc.collect(2)
+        gc.collect(0)
+        del junk
+    finally:
+        monitor.uninstall()
+    snap = monitor.snapshot()
+    assert snap["collections"][2] >= 1 and snap["collections"][0] >= 1
+    assert snap["maxPauseMs"][2] > 0 and snap["maxPauseCpuMs"][2] > 0
+    assert snap["totalPauseMs"] >= snap["maxPauseMs"][2]
+    before = snap["collections"][2]
+    gc.collect(2)  # uninstalled: not counted
+    assert monitor.snapshot()["collections"][2] == before
+
+
+def test_stats_report_gc_and_process_memory(tmp_path: Path) -> None:
+    engine = Engine(Settings(), tmp_path / "cache", watch=False)
+    try:
+        gc.collect()
+        stats = engine.stats()
+    finally:
+        engine.close()
+    assert stats["gc"]["collections"][2] >= 1
+    process = stats["process"]
+    assert process["rssBytes"] > 10 * 2**20
+    assert process["rssAnonBytes"] is not None and process["rssAnonBytes"] <= process["rssBytes"]
+    assert process["sqliteBytes"] is None or process["sqliteBytes"] > 0
