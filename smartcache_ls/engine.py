@@ -76,6 +76,7 @@ QUIET_SECONDS = 0.05
 TYPING_QUIET_SECONDS = 0.3
 # related / find_symbol wait this long at most for a workspace's index still being built
 INDEX_WAIT = 2.0
+FREEZE_EVERY = 10.0  # seconds between freezes of the long-lived heap (heap.freeze_long_lived)
 # A workspace model's bound, in bytes of its JSON; its tables in memory take about 7 times that
 # (measured on bench/long_session.py's walk), outside maxMemoryMB: 2 MB keeps it near 15 MB.
 MODEL_BYTES = 2_000_000
@@ -721,13 +722,18 @@ class Engine:
         self.cache.flush()
 
     def _save_loop(self) -> None:
-        """Background: persist changed models now and then, so a crash loses little."""
-        while not self._stop.wait(SAVE_EVERY):
-            try:
-                self.save()
-            except Exception:
-                log.exception("saving the models failed")
-            freeze_long_lived()  # what the models grew since the last save
+        """Background: persist changed models now and then, so a crash loses little; freeze
+        what the heap grew (models, cache entries) more often than that, so that a full
+        collection only walks the last few seconds' objects."""
+        last_save = time.monotonic()
+        while not self._stop.wait(FREEZE_EVERY):
+            if time.monotonic() - last_save >= SAVE_EVERY:
+                last_save = time.monotonic()
+                try:
+                    self.save()
+                except Exception:
+                    log.exception("saving the models failed")
+            freeze_long_lived()
 
     def close(self) -> None:
         if self._closed:
