@@ -353,7 +353,7 @@ class Engine:
             doc = ws.open_docs.get(rel)
         if doc is not None:
             source = "memory"
-            data = encode_json({"uri": uri, "source": source, "text": doc.text, "hash": doc.hash})
+            data = encode_json({"uri": uri, "text": doc.text, "hash": doc.hash, "source": source})
         else:
             record, source = self._file_record(ws, path, rel)
             data = record.splice({"uri": uri, "source": source})
