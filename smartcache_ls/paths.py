@@ -59,9 +59,6 @@ def resolve_path(path: Path | str) -> Path:
     """``os.path.realpath`` of ``path``; a component swapped while it is resolved (realpath then
     raises, e.g. EINVAL from readlink on what became a directory) or a name no file can have
     is refused, not raised."""
-    fast = _kernel_real_path(path)
-    if fast is not None:
-        return fast
     try:
         return Path(os.path.realpath(path))
     except OSError as exc:
@@ -103,26 +100,6 @@ def confine(uri: str, root: Path, secrets: SecretPatterns = DEFAULT_SECRETS) -> 
         if secrets.matches(rel):
             raise PathRefused("secret", f"{uri} is a secret ({rel} matches secretPatterns): it is never read")
     return resolved, literal
-
-
-def _kernel_real_path(path: Path | str) -> Path | None:
-    """What ``os.path.realpath`` gives for an existing path, from the kernel: one ``O_PATH`` open
-    and a readlink of ``/proc/self/fd`` instead of an lstat and a string join per component (the
-    pure-Python realpath was most of a getAnalysis memory hit). None where it cannot say (a
-    missing path, a loop, a name no file can have, no /proc): realpath decides then."""
-    try:
-        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-    except (OSError, ValueError, AttributeError):
-        return None
-    try:
-        target = os.readlink(f"/proc/self/fd/{fd}")
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    if not target.startswith("/") or target.endswith(" (deleted)"):
-        return None
-    return Path(target)
 
 
 def check_regular_file(path: Path, max_bytes: int) -> os.stat_result:

@@ -79,27 +79,3 @@ def test_a_name_no_file_can_have_is_refused_not_raised(tmp_path: Path, name: str
     with pytest.raises(PathRefused) as info:
         confine(path_to_uri(tmp_path / "ws") + "/" + name, tmp_path / "ws")
     assert info.value.reason == "badUri"
-
-
-def test_resolve_path_is_realpath(tmp_path: Path) -> None:
-    """confine's resolver gives what os.path.realpath gives: symlinked files and folders, '..'
-    after a symlink, missing paths, a symlink loop, a FIFO (never opened for reading)."""
-    from smartcache_ls.paths import resolve_path
-
-    (tmp_path / "real" / "sub").mkdir(parents=True)
-    (tmp_path / "real" / "sub" / "f.py").write_text("x = 1\n")
-    (tmp_path / "link").symlink_to(tmp_path / "real" / "sub")
-    (tmp_path / "real" / "filelink.py").symlink_to(tmp_path / "real" / "sub" / "f.py")
-    (tmp_path / "loop").symlink_to(tmp_path / "loop")
-    os.mkfifo(tmp_path / "fifo")
-    for p in (
-        tmp_path / "link" / "f.py",
-        tmp_path / "real" / "filelink.py",
-        tmp_path / "link" / ".." / "filelink.py",
-        tmp_path / "link" / "missing.py",
-        tmp_path / "missing" / "deeper.py",
-        tmp_path / "loop",
-        tmp_path / "fifo",
-        tmp_path,
-    ):
-        assert resolve_path(p) == Path(os.path.realpath(p)), p

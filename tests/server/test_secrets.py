@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from smartcache_ls.engine import Engine
 from smartcache_ls.ignore import IgnoreRules, scan_files
 from smartcache_ls.paths import PathRefused, confine, path_to_uri
+from smartcache_ls.protocol import decoded
 from smartcache_ls.secrets import DEFAULT_PATTERNS, DEFAULT_SECRETS, SecretPatterns
 from smartcache_ls.settings import Settings
 
@@ -169,7 +170,7 @@ def test_engine_refuses_secrets_and_forgets_them_when_the_patterns_change(
     engine.did_open(vault, "VAULT\n", 1)
     engine.did_open(path_to_uri(root / "app.py"), "x = 1\n", 1)
     engine.did_focus(vault)
-    assert engine.get_file(vault).text == "VAULT\n"
+    assert decoded(engine.get_file(vault))["text"] == "VAULT\n"
     assert any(p.uri == vault for p in engine.predict(path_to_uri(root / "app.py"), 5))
     engine.apply_settings(Settings(secret_patterns=("*.vault",)))
     assert "notes.vault" not in ws.open_docs and "notes.vault" not in ws.known_files
@@ -177,4 +178,4 @@ def test_engine_refuses_secrets_and_forgets_them_when_the_patterns_change(
     with pytest.raises(PathRefused) as info:
         engine.get_file(vault)
     assert info.value.reason == "secret"
-    assert engine.get_file(path_to_uri(root / ".env")).text == "TOKEN=s3cr3t\n"  # no longer listed
+    assert decoded(engine.get_file(path_to_uri(root / ".env")))["text"] == "TOKEN=s3cr3t\n"  # not listed now
