@@ -61,6 +61,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/request_floor.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/long_session.py
+	$(BIN)/python bench/cold_analysis.py
+	$(BIN)/python bench/typing_latency.py
+	$(BIN)/python bench/open_latency.py
+	$(BIN)/python bench/resolve_imports.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,4 +1,11 @@
-"""Analysis throughput on this repository's own files.
+"""analyze() alone, in this process, on this repository's own files: per-language cost.
+
+What it times is the analysis function by itself: texts already in memory, one thread,
+no file reads, no import resolution, no cache, no LSP. It is NOT the rate the server
+analyses files at; bench/cold_analysis.py measures that (getAnalysis over LSP on a
+fresh cache, beside Universal Ctags and the pygls floor). Use this one to see where
+analysis time goes per language, and to compare analyze() versions on the same files
+(bench/analysis_diff.py checks that their outputs stay identical).
 
 Prints analyses/second and MB/second for analyze() over the repo's text files as the
 server sees a workspace (its ignore rules: heavy folders such as .venv, .git and
@@ -74,8 +81,10 @@ def main() -> None:
 
     print(f"first pass (loads grammars): {warmup:.3f}s")
     print(
-        f"analyze: {len(files) / analyze_time:,.0f} analyses/s, {total_bytes / 1e6 / analyze_time:.2f} MB/s"
+        f"analyze() alone: {len(files) / analyze_time:,.0f} analyses/s,"
+        f" {total_bytes / 1e6 / analyze_time:.2f} MB/s"
         f" ({analyze_time * 1000 / max(len(files), 1):.2f} ms/file)"
+        " -- in-process, no I/O or LSP; the server's rate is bench/cold_analysis.py's"
     )
     print(f"baseline content_hash: {len(files) / hash_time:,.0f} files/s")
     print(f"analyze / hash time ratio: {analyze_time / hash_time:,.0f}x")

@@ -19,14 +19,15 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from . import __version__
 from .cache.memory import MemoryTier
 from .cache.private import usable_cache_dir
-from .cache.record import Record, RecordError, encode_json, encode_record
+from .cache.record import Record, RecordError, encode_json, encode_record, pack
 from .cache.shared import fetch_verified
 from .cache.sqlite import SqliteTier
 from .cache.tiered import TieredCache
@@ -55,6 +56,7 @@ from .redact import mask_value
 from .secrets import SecretPatterns
 from .settings import Settings
 from .watch import CREATED, DELETED, ChangeBatch, Watcher
+from .workers import AnalysisPool
 from .workspace import OpenDoc, Workspace
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ DB_NAME = "cache.sqlite3"
 MODEL_META = "model:{namespace}"
 LAST_STATS_META = "stats:last"
 SAVE_EVERY = 60.0  # seconds between background saves of changed models
+WORKER_BOOT_DELAY = 1.0  # seconds after a workspace is indexed before the workers start
 SYNC_MODEL_BYTES = 256 * 1024  # a larger stored model loads in the background (indexing)
 INDEX_GATE_TIMEOUT = 2.0  # seconds indexing waits for the server's go (``initialized``)
 # Background work (prefetch, index) starts a file only after the editor has been quiet this long
@@ -135,6 +138,8 @@ class Engine:
         self.memory = MemoryTier(settings.max_memory_bytes, settings.ttl_seconds)
         self.redis = _open_redis(settings)
         self.cache = TieredCache(self.memory, self.sqlite, self.redis)
+        self.pool = AnalysisPool(settings.analysis_workers)
+        self.pool.start(boot=False)  # threads now, processes after the index or at the first job
         self.prefetcher = Prefetcher(self._warm)
         self.prefetcher.start()
         self.index = IndexService(self)
@@ -197,6 +202,7 @@ class Engine:
             self.index.start_workspace(ws, files)  # the reference graph, in its own thread
         except Exception:
             log.exception("indexing %s failed", ws.root)
+        self.pool.boot(after=WORKER_BOOT_DELAY)  # or at the first analysis, if that comes sooner
 
     def workspace_for(self, uri: str) -> tuple[Workspace, Path, str]:
         """The workspace holding ``uri``, the resolved path and the relative path; or PathRefused.
@@ -346,24 +352,27 @@ class Engine:
     # requests --------------------------------------------------------------------
     # getFile and getAnalysis answer with the reply's JSON bytes: the cached body with ``uri`` and
     # ``source`` spliced in front, never decoded or re-encoded (protocol.decoded gives the dict).
+    # Prefetch holds back while they run (Prefetcher.yielding).
     def get_file(self, uri: str) -> RawJSON:
         """``{"uri", "source", "text", "hash"}`` of a file."""
-        ws, path, rel = self.workspace_for(uri)
-        with ws.lock:
-            doc = ws.open_docs.get(rel)
-        if doc is not None:
-            source = "memory"
-            data = encode_json({"uri": uri, "text": doc.text, "hash": doc.hash, "source": source})
-        else:
-            record, source = self._file_record(ws, path, rel)
-            data = record.splice({"uri": uri, "source": source})
+        with self.prefetcher.yielding():
+            ws, path, rel = self.workspace_for(uri)
+            with ws.lock:
+                doc = ws.open_docs.get(rel)
+            if doc is not None:
+                source = "memory"
+                data = encode_json({"uri": uri, "text": doc.text, "hash": doc.hash, "source": source})
+            else:
+                record, source = self._file_record(ws, path, rel)
+                data = record.splice({"uri": uri, "source": source})
         self.requests["getFile"].record(source)
         return RawJSON(data)
 
     def get_analysis(self, uri: str) -> RawJSON:
         """``{"uri", "source", "language", "lines", "bytes", "hash", "symbols", "imports", "metrics"}``."""
-        ws, path, rel = self.workspace_for(uri)
-        record, source = self._analysis_record(ws, path, rel)
+        with self.prefetcher.yielding():
+            ws, path, rel = self.workspace_for(uri)
+            record, source = self._analysis_record(ws, path, rel)
         self.requests["getAnalysis"].record(source)
         return RawJSON(record.splice({"uri": uri, "source": source}))
 
@@ -483,7 +492,6 @@ class Engine:
     ) -> tuple[Record, str]:
         """The cached record of a file's analysis (fresh for the editor's buffer or the file on
         disk), computing it on a miss; teaches the workspace the file's resolved imports."""
-        from .analysis import resolve_imports
 
         key = ws.analysis_key(rel)
         with ws.lock:
@@ -491,10 +499,11 @@ class Engine:
         st = None if doc is not None else check_regular_file(path, self.settings.max_file_bytes)
 
         def load() -> tuple[bytes, str]:
+            if doc is None and not self._sharing():
+                return self._worker_record(ws, path, rel, prefetch), "computed"
             text, digest, _ = self._file(ws, path, rel, prefetch=prefetch)
-            value, source = self._shared_analysis(rel, text, digest)
-            resolved = resolve_imports(ws.root, rel, list(value.get("imports", [])), self._exists(ws))
-            value["resolvedImports"] = resolved
+            value, source = self._shared_analysis(rel, text, digest, prefetch=prefetch)
+            value["resolvedImports"] = self._resolved(ws, rel, list(value.get("imports", [])))
             if doc is None and st is not None:
                 value["mtime_ns"], value["size"] = st.st_mtime_ns, st.st_size
             return _encode_split(value, _ANALYSIS_FIELDS), source
@@ -524,9 +533,41 @@ class Engine:
             self._prefetch_next(ws, rel, replan=True)
         return record, source
 
-    def _shared_analysis(self, rel: str, text: str, digest: str) -> tuple[dict[str, Any], str]:
+    def _worker_record(self, ws: Workspace, path: Path, rel: str, prefetch: bool) -> bytes:
+        """A worker reads and analyses the file; the record is its analysis JSON as the worker
+        wrote it (the body, never decoded here) and a small meta. The file's text is cached on
+        the way, as a read would have."""
+        limit = self.settings.max_file_bytes
+        done = self.pool.analyze(
+            rel, path=path, root=ws.root, max_bytes=limit, want_data=True, prefetch=prefetch
+        )
+        if prefetch:  # taking the result up holds the GIL: after requests, unless one waits for it
+            analysis_key = ws.analysis_key(rel)
+            self.prefetcher.wait_quiet(until=lambda: self.cache.waiting(analysis_key) > 0)
+        stat = {"mtime_ns": done.mtime_ns, "size": done.size}
+        key = ws.file_key(rel)
+        if done.data is not None and key not in self.memory:  # (a stale copy fails its check later)
+            read = {"text": done.data.decode("utf-8"), "hash": done.hash, **stat}
+            self.cache.put(key, _encode_split(read, _FILE_FIELDS), prefetched=prefetch)
+        meta = {**stat, "resolvedImports": self._resolved(ws, rel, done.imports), "hash": done.hash}
+        # analyze() gives the fields clients are sent, in _ANALYSIS_FIELDS' order: the body as is
+        return pack(encode_json(meta), done.analysis)
+
+    def _resolved(self, ws: Workspace, rel: str, imports: list[str]) -> list[str]:
+        """The workspace files ``imports`` name, resolved in memory (no stat per candidate)."""
+        from .analysis import resolve_imports
+
+        files = ws.known_files
+        return resolve_imports(ws.root, rel, imports, files.__contains__, files.names_in)
+
+    def _sharing(self) -> bool:
+        return self.redis is not None and self.settings.share_analyses
+
+    def _shared_analysis(
+        self, rel: str, text: str, digest: str, *, prefetch: bool = False
+    ) -> tuple[dict[str, Any], str]:
         """Analyse ``text``, or take a teammate's analysis of the same content from Redis."""
-        from .analysis import analyze, language_for
+        from .analysis import language_for
 
         redis = self.redis if self.settings.share_analyses else None
         language = language_for(rel)
@@ -536,18 +577,10 @@ class Engine:
             shared = fetch_verified(redis, key, rel, text, language)  # anyone could have put it there
             if shared is not None:
                 return shared, "redis"
-        value = analyze(rel, text)
+        value: dict[str, Any] = orjson.loads(self.pool.analyze(rel, text=text, prefetch=prefetch).analysis)
         if redis is not None:
             redis.set_shared(key, value)
         return value, "computed"
-
-    def _exists(self, ws: Workspace) -> Callable[[str], bool]:
-        def exists(rel: str) -> bool:
-            if rel in ws.known_files:
-                return True
-            return not ws.rules.ignored(rel) and (ws.root / rel).is_file()
-
-        return exists
 
     def _warm(self, job: Job) -> None:
         """Prefetcher thread: load a file and its analysis into the cache."""
@@ -621,6 +654,8 @@ class Engine:
         """Apply changed settings; the Redis and SQLite connections are set up at start only."""
         if (settings.redis_url, settings.cache_dir) != (self.settings.redis_url, self.settings.cache_dir):
             log.warning("redisUrl and cacheDir changes take effect when the server restarts")
+        if settings.analysis_workers != self.settings.analysis_workers:
+            log.warning("analysisWorkers changes take effect when the server restarts")
         self.settings = settings
         self.memory.resize(settings.max_memory_bytes)
         if settings.secret_patterns != self.secrets.patterns:
@@ -676,6 +711,7 @@ class Engine:
             "graph": self.index.stats(spaces),  # the reference graph (index/): files, edges, builder
             "gc": gc_monitor.snapshot(),
             "process": process_memory(),
+            "workers": self.pool.stats(),
         }
 
     def _load_model(self, ws: Workspace) -> Predictor:
@@ -745,6 +781,7 @@ class Engine:
             self.watcher.stop()
         self.prefetcher.stop()
         self.index.stop()
+        self.pool.close()
         self.save()
         try:
             self.sqlite.set_meta(LAST_STATS_META, mask_value(self.stats()))  # for `smartcache-ls stats`

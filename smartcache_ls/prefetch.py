@@ -4,19 +4,33 @@ An access submits the predicted next files with ``supersede=True``: work queued
 for an earlier access that has not started yet is dropped, since the developer
 has moved on. Explicit requests (``smartcache/prefetch``) and refreshes of hot
 entries are never superseded. The caller never waits on the worker.
+
+Prefetch yields to the requests the user waits for: the engine wraps each in
+:meth:`Prefetcher.yielding`, and the worker starts a job (and the engine takes up a
+finished one, :meth:`Prefetcher.wait_quiet`) only once no request is in flight and
+the last one ended (or the last switch came) ``quiet`` seconds ago, or after
+``MAX_YIELD`` seconds at most,
+so a steady stream of requests slows prefetch down but never starves it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 import attrs
 
 log = logging.getLogger(__name__)
+
+#: Prefetch work waits this long after the last request ended...
+QUIET = 0.01
+#: ...but never longer than this in all.
+MAX_YIELD = 1.0
 
 
 PLAN = "plan"  # a job that plans a switch's prefetch (off the event loop) rather than warming a file
@@ -37,9 +51,14 @@ class Job:
 
 
 class Prefetcher:
-    def __init__(self, warm: Callable[[Job], None], max_queue: int = 256) -> None:
+    def __init__(self, warm: Callable[[Job], None], max_queue: int = 256, quiet: float = QUIET) -> None:
         self._warm = warm
         self.max_queue = max_queue
+        self.quiet = quiet
+        self._requests = 0
+        self._last_request = 0.0
+        self._quiet = threading.Condition()
+        self.yielded = 0.0  # seconds prefetch spent waiting for requests
         self._queue: deque[Job] = deque()
         self._queued: set[tuple[Hashable, str, bool]] = set()
         self._cond = threading.Condition()
@@ -61,6 +80,9 @@ class Prefetcher:
     def submit(self, jobs: list[Job], supersede: bool = False) -> int:
         """Queue ``jobs`` (never blocks). Returns how many were newly queued."""
         added = 0
+        if supersede:  # a switch: the editor's requests about the new file are on their way
+            with self._quiet:
+                self._last_request = time.monotonic()
         with self._cond:
             if supersede:
                 kept = [job for job in self._queue if job.sticky]
@@ -95,6 +117,7 @@ class Prefetcher:
                 job = self._queue.popleft()
                 self._queued.discard(job.key)
                 self._busy = True
+            self.wait_quiet()
             try:
                 self._warm(job)
                 self.completed += 1
@@ -106,6 +129,36 @@ class Prefetcher:
         """Work is queued or running (the index builder waits for it)."""
         with self._cond:
             return bool(self._queue) or self._busy
+
+    @contextlib.contextmanager
+    def yielding(self) -> Iterator[None]:
+        """Mark a request in flight: prefetch work holds back until it is done."""
+        with self._quiet:
+            self._requests += 1
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._requests -= 1
+                self._last_request = time.monotonic()
+                self._quiet.notify_all()
+
+    def wait_quiet(self, limit: float = MAX_YIELD, until: Callable[[], bool] | None = None) -> None:
+        """Block until no request is in flight and none ended in the last ``quiet`` seconds,
+        or ``limit`` seconds passed (prefetch's side of :meth:`yielding`), or ``until()`` holds
+        (looked at every few ms: a request waiting on this very work must not wait longer)."""
+        start = time.monotonic()
+        deadline = start + limit
+        with self._quiet:
+            while until is None or not until():
+                now = time.monotonic()
+                left = deadline - now
+                if self._requests == 0:
+                    left = min(left, self._last_request + self.quiet - now)
+                if left <= 0:
+                    break
+                self._quiet.wait(left if until is None else min(left, 0.005))
+        self.yielded += time.monotonic() - start
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until the queue is empty and the worker idle (tests, replay, shutdown)."""
@@ -128,6 +181,7 @@ class Prefetcher:
             "failed": self.failed,
             "superseded": self.superseded,
             "dropped": self.dropped,
+            "yieldedSeconds": round(self.yielded, 3),
         }
 
     def stop(self, timeout: float = 5.0) -> None:

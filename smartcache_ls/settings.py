@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from .secrets import DEFAULT_PATTERNS, MAX_PATTERN_CHARS, MAX_PATTERNS, SecretPatterns
+from .workers import default_size
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class Settings:
     share_analyses: bool = False
     cache_dir: str | None = None
     secret_patterns: tuple[str, ...] = DEFAULT_PATTERNS
+    analysis_workers: int = attrs.field(factory=default_size)  # 0: analyse on the server's threads
 
     @property
     def max_file_bytes(self) -> int:
@@ -98,6 +100,7 @@ _FIELDS: list[tuple[str, str, type, float | None, float | None]] = [
     ("shareAnalyses", "share_analyses", bool, None, None),
     ("cacheDir", "cache_dir", str, None, None),
     ("secretPatterns", "secret_patterns", tuple, None, None),
+    ("analysisWorkers", "analysis_workers", int, 0, 64),
 ]
 _PREFETCH_FIELDS: list[tuple[str, str, type, float | None, float | None]] = [
     ("enabled", "enabled", bool, None, None),

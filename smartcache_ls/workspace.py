@@ -16,6 +16,7 @@ from pathlib import Path
 import attrs
 
 from .content import content_hash
+from .fileindex import FileIndex
 from .ignore import IgnoreRules
 from .index.graph import RefGraph
 from .indexing import IndexProgress
@@ -67,7 +68,7 @@ class Workspace:
         self.predictor = predictor
         self.lock = threading.RLock()
         self.open_docs: dict[str, OpenDoc] = {}
-        self.known_files: set[str] = set()
+        self.known_files = FileIndex()
         self._imports: dict[str, list[str]] = {}
         self._importers: dict[str, set[str]] = {}
         self.last_access: str | None = None

@@ -100,7 +100,7 @@ def _analyze_tree(path: str, language: str, text: str) -> dict[str, Any] | None:
         if cpp is not None and not cpp.root_node.has_error:
             language, tree = "cpp", cpp
     shape = outline(tree, src, RULES[language])
-    found = scan(tree, SPECS[language])
+    found = scan(tree, SPECS[language], language)
     return {
         "language": language,
         "symbols": shape.symbols,

@@ -176,26 +176,58 @@ def _summary(lines: Sequence[str], comment_lines: Iterable[bool]) -> dict[str, i
 
 
 def metrics_from_spans(text: str, src: Source, spans: Iterable[tuple[int, int]]) -> dict[str, int]:
-    """Metrics of a parsed text, given the UTF-16 byte spans of its comments."""
-    lines = split_lines(text)
-    pieces: list[str] = []
+    """Metrics of a parsed text, given the UTF-16 byte spans of its comments.
+
+    The text is masked in its UTF-16 form (each comment becomes spaces, its line ends
+    kept so lines keep their numbers) and decoded once; a line is a comment line when
+    it is blank masked and not blank as written. Masking only blanks characters, so
+    the comment lines are the masked text's blank lines less the text's own.
+    """
+    lines = count_lines(text)
+    blank = blank_lines(text)
+    data = src.data
+    pieces: list[bytes] = []
     pos = 0
-    data_len = len(src.data)
+    data_len = len(data)
     for start, end in sorted(spans):
         start, end = max(start, pos), min(end, data_len)
         if end <= start:
             continue
-        pieces.append(src.slice(pos, start))
-        # The comment becomes spaces; its line ends stay so lines keep their numbers.
-        pieces.append(re.sub(r"[^\n]", " ", src.slice(start, end)))
-        pos = end
-    if not pieces:
-        return _summary(lines, [False] * len(lines))
-    pieces.append(src.slice(pos, data_len))
-    masked = split_lines("".join(pieces))
-    if len(masked) != len(lines):  # cannot happen with \n kept; stay safe anyway
-        return _summary(lines, [False] * len(lines))
-    return _summary(lines, (not m.strip() for m in masked))
+        start, end = start - (start & 1), end - (end & 1)  # whole UTF-16 code units
+        pieces.append(data[pos:start])
+        pieces.append(_blanked(data[start:end]))
+        pos = max(pos, end)
+    comment = 0
+    if pieces:
+        pieces.append(data[pos - (pos & 1) :])
+        masked = b"".join(pieces).decode("utf-16-le", "replace")
+        if count_lines(masked) == lines:  # cannot differ with \n kept; stay safe anyway
+            comment = blank_lines(masked) - blank
+    return {"lines": lines, "blank": blank, "comment": comment, "code": lines - blank - comment}
+
+
+# A line holding nothing but whitespace (str.isspace(), as str.strip() strips it).
+_BLANK_LINE = re.compile(r"^[^\S\n]*$", re.MULTILINE)
+
+
+def blank_lines(text: str) -> int:
+    """How many of the text's lines (see the module doc) are blank, counted in C."""
+    if not text:
+        return 0
+    found = len(_BLANK_LINE.findall(text))
+    return found - 1 if text.endswith("\n") else found  # (the end after a last line end)
+
+
+_NEWLINE16 = "\n".encode("utf-16-le")
+_SPACE16 = " ".encode("utf-16-le")
+
+
+def _blanked(chunk: bytes) -> bytes:
+    """A UTF-16LE chunk with everything but its line ends turned into spaces."""
+    if _NEWLINE16 not in chunk:
+        return _SPACE16 * (len(chunk) // 2)
+    parts = chunk.decode("utf-16-le", "replace").split("\n")
+    return "\n".join(" " * len(part) for part in parts).encode("utf-16-le")
 
 
 def text_metrics(path: str, text: str, syntax: CommentSyntax | None = None) -> dict[str, int]:

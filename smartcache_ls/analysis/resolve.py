@@ -1,11 +1,11 @@
 """Map import specifiers to the workspace files they name.
 
 Paths are POSIX, relative to the workspace root. A candidate is returned only when
-``exists(candidate)`` says so (the engine's callback knows the workspace's files and
-ignore rules); directories are listed from ``root`` only for Go packages and Java
-wildcard imports. Best effort, never raises, deterministic: results are deduplicated
-and in the order of the imports (one file per import, except Go packages and
-Java ``.*`` imports, which name several).
+``exists(candidate)`` says so (the engine passes its in-memory file index: no disk access
+per candidate); directories are listed only for Go packages and Java wildcard imports,
+by ``listing(dir)`` when given (the index again), else from ``root``. Best effort,
+never raises, deterministic: results are deduplicated and in the order of the imports
+(one file per import, except Go packages and Java ``.*`` imports, which name several).
 
 - python: absolute ``a.b`` -> ``a/b.py``, ``a/b/__init__.py`` (also ``.pyi``) under the
   root, ``src/``, then the importing file's directory and its parents; relative
@@ -38,6 +38,7 @@ from .languages import language_for
 logger = logging.getLogger(__name__)
 
 Exists = Callable[[str], bool]
+Listing = Callable[[str], Iterable[str]]
 
 #: Files listed for one Go package or Java wildcard import, at most.
 MAX_FILES_PER_PACKAGE = 50
@@ -64,8 +65,12 @@ def _join(*parts: str) -> str:
     return posixpath.join(*[p for p in parts if p])
 
 
-def resolve_imports(root: Path, rel_path: str, imports: list[str], exists: Exists) -> list[str]:
-    """Workspace-relative paths of the files the imports of ``rel_path`` name."""
+def resolve_imports(
+    root: Path, rel_path: str, imports: list[str], exists: Exists, listing: Listing | None = None
+) -> list[str]:
+    """Workspace-relative paths of the files the imports of ``rel_path`` name.
+
+    ``listing(dir)``, when given, names the files of a workspace directory ('' is the root)."""
     rel_path = rel_path.replace("\\", "/")
     language = language_for(rel_path)
     resolver = _RESOLVERS.get(language or "")
@@ -86,7 +91,7 @@ def resolve_imports(root: Path, rel_path: str, imports: list[str], exists: Exist
 
     out: list[str] = []
     seen = {rel_path}
-    ctx = _Context(root, rel_path, check)
+    ctx = _Context(root, rel_path, check, listing)
     for spec in imports:
         if not isinstance(spec, str) or not spec:
             continue
@@ -103,11 +108,14 @@ def resolve_imports(root: Path, rel_path: str, imports: list[str], exists: Exist
 
 
 class _Context:
-    def __init__(self, root: Path, rel_path: str, check: Callable[[str | None], bool]) -> None:
+    def __init__(
+        self, root: Path, rel_path: str, check: Callable[[str | None], bool], listing: Listing | None
+    ) -> None:
         self.root = root
         self.rel_path = rel_path
         self.dir = posixpath.dirname(rel_path)
         self.check = check
+        self.listing = listing
 
     def first(self, candidates: Iterable[str | None]) -> Iterator[str]:
         """The first candidate that exists (normalised), if any."""
@@ -132,10 +140,11 @@ class _Context:
         if norm is None:
             return []
         directory = self.root / norm if norm else self.root
-        if not _lists_inside(directory, self.root):
+        if self.listing is None and not _lists_inside(directory, self.root):
             return []
         try:
-            names = sorted(os.listdir(directory))
+            # the index (only files the workspace scan found), else the directory itself
+            names = sorted(self.listing(norm) if self.listing is not None else os.listdir(directory))
         except OSError:
             return []
         out: list[str] = []

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..analysis import language_for, resolve_imports
+from ..analysis import language_for
 from ..content import content_hash
 from ..paths import PathRefused, confine, decode_text, path_to_uri
 from ..reader import read_checked
@@ -132,10 +132,9 @@ class IndexService:
                 text = decode_text(path, data)
             except PathRefused:
                 return None
-        value, _ = engine._shared_analysis(rel, text, content_hash(text))
-        value["resolvedImports"] = resolve_imports(
-            ws.root, rel, list(value.get("imports", [])), engine._exists(ws)
-        )
+        # (in the prefetch worker: the index is background work, below the requests)
+        value, _ = engine._shared_analysis(rel, text, content_hash(text), prefetch=True)
+        value["resolvedImports"] = engine._resolved(ws, rel, list(value.get("imports", [])))
         if st is None:
             return entry_from_analysis(value, OPEN_DOC, OPEN_DOC)
         return entry_from_analysis(value, st.st_mtime_ns, st.st_size)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from smartcache_ls.prefetch import Job, Prefetcher
 
@@ -62,4 +63,38 @@ def test_drop_forgets_a_workspace() -> None:
     worker.submit([Job("a", "x"), Job("b", "y")])
     worker.drop("a")
     assert worker.stats()["queued"] == 1
+    worker.stop()
+
+
+def test_prefetch_waits_for_requests_in_flight_but_is_never_starved() -> None:
+    started: list[float] = []
+    worker = Prefetcher(lambda job: started.append(time.monotonic()), quiet=0.05)
+    worker.start()
+    try:
+        with worker.yielding():
+            t0 = time.monotonic()
+            worker.submit([Job("ws", "a")])
+            time.sleep(0.3)
+            assert not started  # held back while the request is in flight
+        assert worker.wait_idle(5)
+        assert started[0] - t0 >= 0.3 + 0.05 - 0.01  # after it ended, and a quiet spell
+        with worker.yielding():  # a request that never ends (or a steady stream of them)
+            t1 = time.monotonic()
+            worker.submit([Job("ws", "b")])
+            assert worker.wait_idle(5)
+        assert 0.9 <= started[1] - t1 < 3  # MAX_YIELD, then it goes anyway
+        assert worker.stats()["yieldedSeconds"] >= 1.2
+    finally:
+        worker.stop()
+
+
+def test_prefetch_stops_yielding_to_a_request_that_waits_for_it() -> None:
+    """The request in flight waits on the very work prefetch holds: prefetch must go on."""
+    worker = Prefetcher(lambda job: None, quiet=0.05)
+    waiting = threading.Event()
+    with worker.yielding():
+        threading.Timer(0.1, waiting.set).start()
+        t0 = time.monotonic()
+        worker.wait_quiet(limit=5.0, until=waiting.is_set)
+        assert time.monotonic() - t0 < 2.0  # not the 5 s limit
     worker.stop()
