@@ -16,6 +16,7 @@ import pytest
 from smartcache_ls.analysis import analyze
 from smartcache_ls.engine import Engine
 from smartcache_ls.paths import PathRefused, path_to_uri
+from smartcache_ls.protocol import decoded
 from smartcache_ls.settings import Settings
 from smartcache_ls.workers import NICE_PREFETCH, NICE_REQUESTS, AnalysisPool, WorkerFailed
 
@@ -229,9 +230,11 @@ def test_engine_answers_the_same_with_and_without_workers(tmp_path: Path, root: 
         try:
             eng.add_folder(path_to_uri(root))
             uri = path_to_uri(root / "app.py")
-            first = eng.get_analysis(uri)
-            assert first.source == "computed"
-            assert eng.get_file(uri).source == "memory"  # the worker's read was cached too
+            first = decoded(eng.get_analysis(uri))
+            assert first["source"] == "computed"
+            assert decoded(eng.get_file(uri))["source"] == "memory"  # the worker's read was cached too
+            again = decoded(eng.get_analysis(uri))
+            assert again["source"] == "memory" and {**again, "source": "computed"} == first
             answers.append(first)
             with pytest.raises(PathRefused) as info:
                 eng.get_analysis(path_to_uri(root / "data.bin"))
