@@ -492,7 +492,6 @@ class Engine:
     ) -> tuple[Record, str]:
         """The cached record of a file's analysis (fresh for the editor's buffer or the file on
         disk), computing it on a miss; teaches the workspace the file's resolved imports."""
-
         key = ws.analysis_key(rel)
         with ws.lock:
             doc = ws.open_docs.get(rel)
