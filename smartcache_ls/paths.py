@@ -110,6 +110,13 @@ def check_regular_file(path: Path, max_bytes: int) -> os.stat_result:
         raise PathRefused("notFound", f"{path} does not exist") from None
     except OSError as exc:
         raise PathRefused("unreadable", f"{path} cannot be read: {exc.strerror}") from None
+    check_stat(path, st, max_bytes)
+    return st
+
+
+def check_stat(path: Path, st: os.stat_result, max_bytes: int) -> None:
+    """Refuse what ``st`` (of ``path``, or of a descriptor opened on it) says is not a regular file
+    of at most ``max_bytes`` bytes."""
     if stat.S_ISDIR(st.st_mode):
         raise PathRefused("isDirectory", f"{path} is a directory")
     if not stat.S_ISREG(st.st_mode):
@@ -119,7 +126,6 @@ def check_regular_file(path: Path, max_bytes: int) -> os.stat_result:
             "tooLarge",
             f"{path} is {st.st_size} bytes, above the limit of {max_bytes} bytes (maxFileKB)",
         )
-    return st
 
 
 def decode_text(path: Path, data: bytes) -> str:

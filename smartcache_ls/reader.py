@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 from pathlib import Path
 
-from .paths import PathRefused, resolve_path
+from .paths import PathRefused, check_stat, resolve_path
 
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
 # A directory on the way down: a handle to walk through (O_PATH needs no read permission).
@@ -60,14 +59,7 @@ def open_checked(path: Path, root: Path, max_bytes: int) -> tuple[int, os.stat_r
         fd = _open_beneath(path, root, rel)
     try:
         st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise PathRefused("isDirectory", f"{path} is a directory")
-        if not stat.S_ISREG(st.st_mode):
-            raise PathRefused("notRegularFile", f"{path} is not a regular file")
-        if st.st_size > max_bytes:
-            raise PathRefused(
-                "tooLarge", f"{path} is {st.st_size} bytes, above the limit of {max_bytes} bytes"
-            )
+        check_stat(path, st, max_bytes)
         real = _opened_path(fd)
         if real is not None and real != str(root) and _below(real, str(root)) is None:
             raise PathRefused("outsideWorkspace", f"{path} opened {real}, outside {root}")

@@ -18,7 +18,7 @@ import attrs
 from .content import content_hash
 from .fileindex import FileIndex
 from .ignore import IgnoreRules
-from .index.graph import RefGraph
+from .index.graph import GraphQueries, RefGraph
 from .indexing import IndexProgress
 from .paths import uri_to_path
 from .predict.model import Predictor
@@ -47,7 +47,7 @@ def namespace_of(root: Path) -> str:
     return hashlib.blake2b(str(root).encode(), digest_size=8).hexdigest()
 
 
-class Workspace:
+class Workspace(GraphQueries):
     """One workspace folder. The engine serialises access with ``lock``."""
 
     def __init__(
@@ -97,25 +97,6 @@ class Workspace:
 
     def files(self) -> Iterable[str]:
         return self.known_files
-
-    def references_of(self, path: str, k: int) -> list[tuple[str, float]]:
-        """The files ``path`` refers to (imports and names it uses), heaviest first, with weights."""
-        return [(e.target, e.weight) for e in self.graph.refs(path, k)]
-
-    def referrers_of(self, path: str, k: int) -> list[tuple[str, float]]:
-        return [(e.target, e.weight) for e in self.graph.referrers(path, k)]
-
-    def ranked_from(self, seeds: dict[str, float], k: int) -> list[tuple[str, float]]:
-        """Personalised PageRank over the reference graph from the session's interest."""
-        return self.graph.ranked(seeds, k)
-
-    def reference_weight(self, src: str, target: str) -> float:
-        edge = self.graph.edge(src, target)
-        return edge.weight if edge is not None else 0.0
-
-    def reference_names(self, src: str, target: str) -> tuple[str, ...]:
-        edge = self.graph.edge(src, target)
-        return edge.names if edge is not None else ()
 
     def set_imports(self, rel: str, targets: list[str]) -> None:
         before = self._imports.get(rel, [])

@@ -347,3 +347,29 @@ class RefGraph:
             raise GraphFormatError(f"corrupt reference graph: {exc!r}") from exc
         graph.update(items)
         return graph
+
+
+class GraphQueries:
+    """The predictor's reference-graph questions, answered from ``self.graph`` (the server's
+    Workspace and the offline GraphStructure both ask them this way)."""
+
+    graph: RefGraph
+
+    def references_of(self, path: str, k: int) -> list[tuple[str, float]]:
+        """The files ``path`` refers to (imports and names it uses), heaviest first, with weights."""
+        return [(e.target, e.weight) for e in self.graph.refs(path, k)]
+
+    def referrers_of(self, path: str, k: int) -> list[tuple[str, float]]:
+        return [(e.target, e.weight) for e in self.graph.referrers(path, k)]
+
+    def ranked_from(self, seeds: dict[str, float], k: int) -> list[tuple[str, float]]:
+        """Personalised PageRank over the reference graph from the session's interest."""
+        return self.graph.ranked(seeds, k)
+
+    def reference_weight(self, src: str, target: str) -> float:
+        edge = self.graph.edge(src, target)
+        return edge.weight if edge is not None else 0.0
+
+    def reference_names(self, src: str, target: str) -> tuple[str, ...]:
+        edge = self.graph.edge(src, target)
+        return edge.names if edge is not None else ()

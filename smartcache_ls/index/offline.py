@@ -11,7 +11,7 @@ from ..analysis import analyze, language_for, resolve_imports
 from ..ignore import IgnoreRules, scan_files
 from ..paths import PathRefused, decode_text
 from ..reader import read_checked
-from .graph import FileEntry, RefGraph, entry_from_analysis
+from .graph import FileEntry, GraphQueries, RefGraph, entry_from_analysis
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # the server's default maxFileKB
 
@@ -40,7 +40,7 @@ def build_graph(root: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[RefGraph, 
     return graph, files
 
 
-class GraphStructure:
+class GraphStructure(GraphQueries):
     """A predictor's structure provider over a built graph (what the server's Workspace is)."""
 
     def __init__(self, graph: RefGraph, files: Iterable[str]) -> None:
@@ -60,20 +60,3 @@ class GraphStructure:
 
     def files(self) -> list[str]:
         return self._files
-
-    def references_of(self, path: str, k: int) -> list[tuple[str, float]]:
-        return [(e.target, e.weight) for e in self.graph.refs(path, k)]
-
-    def referrers_of(self, path: str, k: int) -> list[tuple[str, float]]:
-        return [(e.target, e.weight) for e in self.graph.referrers(path, k)]
-
-    def ranked_from(self, seeds: dict[str, float], k: int) -> list[tuple[str, float]]:
-        return self.graph.ranked(seeds, k)
-
-    def reference_weight(self, src: str, target: str) -> float:
-        edge = self.graph.edge(src, target)
-        return edge.weight if edge is not None else 0.0
-
-    def reference_names(self, src: str, target: str) -> tuple[str, ...]:
-        edge = self.graph.edge(src, target)
-        return edge.names if edge is not None else ()
