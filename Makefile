@@ -65,6 +65,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/typing_latency.py
 	$(BIN)/python bench/open_latency.py
 	$(BIN)/python bench/resolve_imports.py
+	$(BIN)/python bench/protocol.py
+	$(BIN)/python bench/disk_bound.py
+	$(BIN)/python bench/reader.py
+	$(BIN)/python bench/replay_real.py
+	$(BIN)/python bench/prefetch_budget.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
