@@ -228,13 +228,28 @@ def test_requests_after_shutdown_are_answered_and_exit_ends_the_process(server: 
 
 # 7. second initialize -------------------------------------------------------------------------------
 def test_a_second_initialize_is_refused_and_builds_nothing(server: RawServer, workspace: Path) -> None:
-    threads = _threads(server.proc.pid)
+    threads = _settled_threads(server)
     for msg_id in range(40, 45):
         params = {"processId": None, "capabilities": {}, "rootUri": path_to_uri(workspace)}
         server.send(frame({"jsonrpc": "2.0", "id": msg_id, "method": "initialize", "params": params}))
         assert error_of(server.reply(msg_id, timeout=10))["code"] == -32600
     assert _threads(server.proc.pid) <= threads + 2
     still_serving(server)
+
+
+def _settled_threads(srv: RawServer, quiet: float = 0.5, bound: float = 10.0) -> int:
+    """The server's thread count once it stops changing: pygls grows its worker pool per request
+    and the engine starts some threads lazily (the analysis pool after indexing), and neither is
+    a second engine."""
+    still_serving(srv)
+    deadline = time.monotonic() + bound
+    count, since = _threads(srv.proc.pid), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        time.sleep(0.05)
+        now = _threads(srv.proc.pid)
+        if now != count:
+            count, since = now, time.monotonic()
+    return count
 
 
 def _threads(pid: int) -> int:
