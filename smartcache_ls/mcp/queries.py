@@ -13,6 +13,8 @@ refusals such as secrets raised as :class:`PathRefused`).
 from __future__ import annotations
 
 import posixpath
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,34 @@ from ..protocol import RawJSON
 from ..workspace import Workspace
 
 SUMMARY_SYMBOLS = 4  # top-level names a one-line summary names
+CACHED_RESHAPES = 64  # outlines kept already reshaped, per process
+
+
+class BytesCache:
+    """A small bounded LRU map, safe across threads: answers already built, keyed by what they
+    were built from (cached bytes, or a path and content hash), so a key can never be stale."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+_outlines = BytesCache(CACHED_RESHAPES)
 
 
 class BadArgument(ValueError):
@@ -118,18 +148,29 @@ def working_set(engine: Engine, root: Path, k: int) -> dict[str, Any]:
     return {"current": current, "open": open_docs, "files": files}
 
 
-def outline(engine: Engine, root: Path, path: object) -> dict[str, Any]:
+def outline(engine: Engine, root: Path, path: object) -> RawJSON:
+    """The outline as encoded JSON: built once per analysis bytes (which hold the uri, the
+    source and the content hash), then handed on as the same bytes."""
     _, uri, rel = target(engine, root, path)
-    value = plain_result(engine.get_analysis(uri))
-    return {
-        "path": rel,
-        "language": value.get("language"),
-        "lines": value.get("lines", 0),
-        "hash": value.get("hash", ""),
-        "source": value.get("source", ""),
-        "imports": value.get("imports", []),
-        "symbols": value.get("symbols", []),
-    }
+    analysis = engine.get_analysis(uri)
+    data = analysis.data if isinstance(analysis, RawJSON) else orjson.dumps(plain_result(analysis))
+    key = (rel, data)
+    cached: bytes | None = _outlines.get(key)
+    if cached is None:
+        value = orjson.loads(data)
+        cached = orjson.dumps(
+            {
+                "path": rel,
+                "language": value.get("language"),
+                "lines": value.get("lines", 0),
+                "hash": value.get("hash", ""),
+                "source": value.get("source", ""),
+                "imports": value.get("imports", []),
+                "symbols": value.get("symbols", []),
+            }
+        )
+        _outlines.put(key, cached)
+    return RawJSON(cached)
 
 
 def read_file(engine: Engine, root: Path, path: object) -> dict[str, Any]:
