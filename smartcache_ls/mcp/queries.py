@@ -28,7 +28,8 @@ from ..protocol import RawJSON
 from ..workspace import Workspace
 
 SUMMARY_SYMBOLS = 4  # top-level names a one-line summary names
-CACHED_RESHAPES = 64  # outlines kept already reshaped, per process
+CACHED_RESHAPES = 32  # outlines kept already reshaped, per process (keys hold analysis bytes)
+CACHED_SUMMARIES = 64  # one-line file summaries kept, per process (keys hold analysis bytes)
 
 
 class BytesCache:
@@ -56,6 +57,7 @@ class BytesCache:
 
 
 _outlines = BytesCache(CACHED_RESHAPES)
+_summaries = BytesCache(CACHED_SUMMARIES)
 
 
 class BadArgument(ValueError):
@@ -118,11 +120,21 @@ def _summary(analysis: dict[str, Any]) -> str:
 
 
 def _file_summary(engine: Engine, ws: Workspace, rel: str) -> str:
+    """The file's one-line summary, made once per analysis record (its bytes: content and stat
+    fields): a warm working set decodes no outline."""
     try:
-        # not a request of the developer's: the editor's request hit ratios must not count it
-        return _summary(engine.background_analysis(path_to_uri(ws.root / rel)))
+        # not a request of the developer's: loaded like a prefetch (as Engine.background_analysis),
+        # so the editor's request hit ratios do not count it; checked fresh like any other read
+        fws, path, frel = engine.workspace_for(path_to_uri(ws.root / rel))
+        record, _ = engine._analysis_record(fws, path, frel, prefetch=True)
     except PathRefused as exc:
         return f"not readable: {exc.reason}"
+    key = (frel, record.data)
+    summary: str | None = _summaries.get(key)
+    if summary is None:
+        summary = _summary(record.body())
+        _summaries.put(key, summary)
+    return summary
 
 
 def working_set(engine: Engine, root: Path, k: int) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from .queries import BytesCache
 
 # Outline answers already fitted, keyed by the outline's bytes (content hash and source inside),
 # the session and the budget: a warm outline is a dictionary lookup, never stale.
-_outlines = BytesCache(64)
+_outlines = BytesCache(32)
 
 WORKING_SET_TOKENS = 2_000
 OUTLINE_TOKENS = 4_000
