@@ -23,7 +23,7 @@ import attrs
 import orjson
 
 from ..engine import Engine
-from ..paths import PathRefused, path_to_uri, relative_to_root, uri_to_path
+from ..paths import PathRefused, confine, path_to_uri, relative_to_root, uri_to_path
 from ..protocol import RawJSON
 from ..workspace import Workspace
 
@@ -120,16 +120,20 @@ def _summary(analysis: dict[str, Any]) -> str:
 
 
 def _file_summary(engine: Engine, ws: Workspace, rel: str) -> str:
-    """The file's one-line summary, made once per analysis record (its bytes: content and stat
+    """The file's one-line summary, made once per analysis record (its meta: content hash and stat
     fields): a warm working set decodes no outline."""
     try:
         # not a request of the developer's: loaded like a prefetch (as Engine.background_analysis),
         # so the editor's request hit ratios do not count it; checked fresh like any other read
-        fws, path, frel = engine.workspace_for(path_to_uri(ws.root / rel))
-        record, _ = engine._analysis_record(fws, path, frel, prefetch=True)
+        # ws is the file's own folder (the predictor's): confined in it directly, as workspace_for
+        # would once it found the owner (symlinks resolved, bounds, secrets), without the uri walk
+        path, frel = confine(path_to_uri(ws.root / rel), ws.root, ws.rules.secrets)
+        record, _ = engine._analysis_record(ws, path, frel, prefetch=True)
     except PathRefused as exc:
         return f"not readable: {exc.reason}"
-    key = (frel, record.data)
+    # the meta (the content hash, stat fields) names the body's content: a small key to hash
+    meta = record.data[record.meta_start : record.meta_end]
+    key = (frel, meta if b'"hash":' in meta else record.data)
     summary: str | None = _summaries.get(key)
     if summary is None:
         summary = _summary(record.body())
