@@ -12,6 +12,7 @@ refusals such as secrets raised as :class:`PathRefused`).
 
 from __future__ import annotations
 
+import os
 import posixpath
 import threading
 from collections import OrderedDict
@@ -119,15 +120,32 @@ def _summary(analysis: dict[str, Any]) -> str:
     return f"{language}, {analysis.get('lines', 0)} lines, {imports} imports{defines}"
 
 
+def _confined(ws: Workspace, rel: str) -> tuple[Path, str]:
+    """(resolved path, relative path) of a file the workspace itself names, confined in it.
+
+    ``rel`` is the predictor's, so ``ws`` is its folder: when the whole path resolves to itself
+    (no symlink on the way, nothing swapped; the root is resolved) it is what
+    :func:`~smartcache_ls.paths.confine` would return, found with one ``realpath`` and no uri or
+    pathlib walk; anything else goes through ``confine`` (symlinks, bounds, refusals)."""
+    full = os.path.join(str(ws.root), rel)
+    try:
+        real = os.path.realpath(full)
+    except (OSError, ValueError):
+        real = ""
+    if real == full and rel and not rel.startswith("/"):
+        if ws.rules.secrets.matches(rel):
+            raise PathRefused("secret", f"{rel} is a secret (it matches secretPatterns): it is never read")
+        return Path(full), rel
+    return confine(path_to_uri(ws.root / rel), ws.root, ws.rules.secrets)
+
+
 def _file_summary(engine: Engine, ws: Workspace, rel: str) -> str:
     """The file's one-line summary, made once per analysis record (its meta: content hash and stat
     fields): a warm working set decodes no outline."""
     try:
         # not a request of the developer's: loaded like a prefetch (as Engine.background_analysis),
         # so the editor's request hit ratios do not count it; checked fresh like any other read
-        # ws is the file's own folder (the predictor's): confined in it directly, as workspace_for
-        # would once it found the owner (symlinks resolved, bounds, secrets), without the uri walk
-        path, frel = confine(path_to_uri(ws.root / rel), ws.root, ws.rules.secrets)
+        path, frel = _confined(ws, rel)
         record, _ = engine._analysis_record(ws, path, frel, prefetch=True)
     except PathRefused as exc:
         return f"not readable: {exc.reason}"
