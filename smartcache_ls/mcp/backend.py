@@ -15,8 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..engine import Engine
 from ..paths import PathRefused, path_to_uri
+from ..protocol import RawJSON
 from ..settings import Settings
 from . import queries
 from .link import Client, LinkError, RemoteError
@@ -79,8 +82,19 @@ class Backend:
 
     def call(self, method: str, params: dict[str, Any]) -> Any:
         """The answer to one query, from the editor's session if live, else from the own engine."""
+        value = self._ask(method, params)
+        return orjson.loads(value) if isinstance(value, bytes) else value
+
+    def call_raw(self, method: str, params: dict[str, Any]) -> bytes:
+        """:meth:`call`'s answer as encoded JSON: the editor's reply bytes as they came, or the own
+        engine's (pre-encoded where the query returns RawJSON), not decoded here."""
+        value = self._ask(method, params)
+        return value if isinstance(value, bytes) else orjson.dumps(value)
+
+    def _ask(self, method: str, params: dict[str, Any]) -> Any:
+        """The editor's reply bytes (live), else the own engine's answer as plain data or bytes."""
         try:
-            result = self.link.call(method, params)
+            result = self.link.call_raw(method, params)
         except LinkError as exc:
             if self.mode == "live":
                 log.info("editor session gone (%s): answering alone", exc)
@@ -95,9 +109,10 @@ class Backend:
             self.mode = "live"
             return result
         try:
-            return dispatch(self.engine(), self.root, method, params)
+            value = dispatch(self.engine(), self.root, method, params)
         except RemoteError as exc:
             raise ToolFailure(exc.reason, exc.message) from None
+        return value.data if isinstance(value, RawJSON) else value
 
     def _retire_engine(self) -> None:
         """The editor answers now: close the standalone engine (flushing its cache writes) off this call."""

@@ -35,6 +35,7 @@ from typing import Any
 
 import orjson
 
+from ..protocol import RawJSON
 from ..workspace import namespace_of
 
 log = logging.getLogger(__name__)
@@ -217,7 +218,10 @@ class Endpoint:
             method, params = request.get("method"), request.get("params") or {}
             if not isinstance(method, str) or not isinstance(params, dict):
                 raise RemoteError("invalidRequest", "a request has a string method and object params")
-            return orjson.dumps({"id": msg_id, "result": self._handle(method, params)})
+            result = self._handle(method, params)
+            if isinstance(result, RawJSON):  # already encoded: written into the reply as it is
+                result = orjson.Fragment(result.data)
+            return orjson.dumps({"id": msg_id, "result": result})
         except RemoteError as exc:
             return orjson.dumps({"id": msg_id, "error": _error(exc.reason, exc.message)})
         except Exception:
@@ -288,6 +292,11 @@ class Client:
 
     def call(self, method: str, params: dict[str, Any]) -> Any:
         """The editor session's answer; LinkError when there is none (or it went away mid-call)."""
+        return orjson.loads(self.call_raw(method, params))
+
+    def call_raw(self, method: str, params: dict[str, Any]) -> bytes:
+        """The editor session's answer as the JSON bytes it sent, not decoded; LinkError or
+        RemoteError as :meth:`call`."""
         with self._lock:
             if time.monotonic() < self._quiet_until:
                 raise LinkError("the editor session did not answer in time lately")
@@ -312,11 +321,16 @@ class Client:
                     raise LinkError(f"the editor session did not answer within {self.timeout:g} s")
                 if attempt == 2:
                     raise LinkError("the editor session closed the connection")
-            reply = orjson.loads(line)
-        if "error" in reply:
+            msg_id = self._ids
+        head = b'{"id":%d,"result":' % msg_id
+        if line.startswith(head) and line.endswith(b"}\n"):  # the endpoint's own encoding
+            result: bytes = line[len(head) : -2]
+            return result
+        reply = orjson.loads(line)
+        if isinstance(reply, dict) and "error" in reply:
             error_obj = reply["error"]
             raise RemoteError(str(error_obj.get("reason", "internal")), str(error_obj.get("message", "")))
-        return reply.get("result")
+        return orjson.dumps(reply.get("result") if isinstance(reply, dict) else None)
 
     @property
     def connected(self) -> bool:

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from . import budget
 from .backend import Backend, ToolFailure
+from .queries import BytesCache
+
+# Outline answers already fitted, keyed by the outline's bytes (content hash and source inside),
+# the session and the budget: a warm outline is a dictionary lookup, never stale.
+_outlines = BytesCache(32)
 
 WORKING_SET_TOKENS = 2_000
 OUTLINE_TOKENS = 4_000
@@ -59,7 +66,17 @@ def working_set(backend: Backend, k: int, max_tokens: int) -> dict[str, Any]:
 
 
 def outline(backend: Backend, path: str, max_tokens: int) -> dict[str, Any]:
-    value = backend.call("outline", {"path": path})
+    """The outline fitted to ``max_tokens`` (the answer is shared between calls: do not mutate it)."""
+    raw = backend.call_raw("outline", {"path": path})
+    key = (raw, _session(backend), path, max_tokens)
+    out: dict[str, Any] | None = _outlines.get(key)
+    if out is None:
+        out = _fit_outline(backend, orjson.loads(raw), path, max_tokens)
+        _outlines.put(key, out)
+    return out
+
+
+def _fit_outline(backend: Backend, value: dict[str, Any], path: str, max_tokens: int) -> dict[str, Any]:
     symbols = [_symbol(s) for s in value.get("symbols", [])]
     imports = list(value.get("imports", []))
     out: dict[str, Any] = {
