@@ -520,7 +520,9 @@ class Engine:
             entry = ws.graph.entries.get(rel)
         # the graph knows this state of the file: the meta (names, hash) is all learn() reads then
         known = entry is not None and entry.hash == meta.get("hash")
-        indexed = self.index.learn(ws, rel, meta if known else {**record.body(), **meta}, st)
+        # a worker's meta carries what the graph reads (names, imports, definitions): no decode
+        whole = known or "definitions" in meta
+        indexed = self.index.learn(ws, rel, meta if whole else {**record.body(), **meta}, st)
         imports = meta.get("resolvedImports")
         imports = [str(i) for i in imports] if isinstance(imports, list) else []
         with ws.lock:
@@ -548,7 +550,14 @@ class Engine:
         if done.data is not None and key not in self.memory:  # (a stale copy fails its check later)
             read = {"text": done.data.decode("utf-8"), "hash": done.hash, **stat}
             self.cache.put(key, _encode_split(read, _FILE_FIELDS), prefetched=prefetch)
-        meta = {**stat, "resolvedImports": self._resolved(ws, rel, done.imports), "hash": done.hash}
+        meta = {
+            **stat,
+            "resolvedImports": self._resolved(ws, rel, done.imports),
+            "hash": done.hash,
+            "names": done.names,
+            "imports": done.imports,
+            "definitions": done.definitions,
+        }
         # analyze() gives the fields clients are sent, in _ANALYSIS_FIELDS' order: the body as is
         return pack(encode_json(meta), done.analysis)
 
@@ -576,7 +585,9 @@ class Engine:
             shared = fetch_verified(redis, key, rel, text, language)  # anyone could have put it there
             if shared is not None:
                 return shared, "redis"
-        value: dict[str, Any] = orjson.loads(self.pool.analyze(rel, text=text, prefetch=prefetch).analysis)
+        done = self.pool.analyze(rel, text=text, prefetch=prefetch)
+        value: dict[str, Any] = orjson.loads(done.analysis)
+        value["names"] = done.names  # (the worker sends them beside the analysis)
         if redis is not None:
             redis.set_shared(key, value)
         return value, "computed"

@@ -93,6 +93,8 @@ class Analysed:
     analysis: bytes  # JSON of analyze()'s dict
     hash: str  # content_hash of the text
     imports: list[str]  # the analysis's import specifiers (to resolve without decoding it)
+    names: Any  # the names the file defines and uses (index/: never sent to clients)
+    definitions: list[Any]  # its outline's definitions, [name, kind, range] (index/symbols.py)
     data: bytes | None  # the file's bytes (checked UTF-8 text) when asked for and read
     mtime_ns: int | None  # fstat of what was read (None for the editor's text)
     size: int | None
@@ -149,6 +151,7 @@ def _write_all(fd: int, data: bytes) -> None:
 def run_job(header: dict[str, Any], blobs: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
     """Do one analysis job; what a worker answers (header, blobs). Refusals raise PathRefused."""
     from .analysis import analyze
+    from .index.symbols import definitions
 
     rel = str(header["rel"])
     data: bytes | None = None
@@ -162,6 +165,10 @@ def run_job(header: dict[str, Any], blobs: list[bytes]) -> tuple[dict[str, Any],
         reply["mtime_ns"], reply["size"] = st.st_mtime_ns, st.st_size
     result = analyze(rel, text)
     reply["hash"], reply["imports"] = result["hash"], result["imports"]
+    # What the reference graph reads travels beside the analysis, so the server never decodes
+    # an outline to learn it; the names are the server's own and stay out of what clients get.
+    reply["names"] = result.pop("names", None)
+    reply["definitions"] = definitions(result["symbols"])
     out = [orjson.dumps(result)]
     if data is not None and header.get("wantData"):
         out.append(data)
@@ -185,6 +192,8 @@ def _result(reply: dict[str, Any], out: list[bytes]) -> Analysed:
         analysis=out[0],
         hash=str(reply["hash"]),
         imports=[str(spec) for spec in reply.get("imports") or []],
+        names=reply.get("names"),
+        definitions=list(reply.get("definitions") or []),
         data=out[1] if len(out) > 1 else None,
         mtime_ns=reply.get("mtime_ns"),
         size=reply.get("size"),

@@ -99,8 +99,20 @@ def entry_from_analysis(value: dict[str, Any], mtime_ns: int, size: int) -> File
         package if isinstance(package, str) else None,
         {n: c for n, c in uses.items() if n not in external},
         resolved,
-        definitions(value.get("symbols", [])),
+        _definitions(value),
     )
+
+
+def _definitions(value: dict[str, Any]) -> list[Definition]:
+    """The definitions an analysis worker listed beside the analysis, else the outline's own."""
+    listed = value.get("definitions")
+    if not isinstance(listed, list):
+        return definitions(value.get("symbols", []))
+    return [
+        (d[0], d[1], d[2] if isinstance(d[2], dict) else {})
+        for d in listed
+        if isinstance(d, list | tuple) and len(d) == 3 and isinstance(d[0], str) and isinstance(d[1], str)
+    ]
 
 
 _SEPARATORS = re.compile(r"::|[./\\]")

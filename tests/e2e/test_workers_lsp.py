@@ -62,6 +62,20 @@ async def test_analysis_runs_in_workers_that_stop_with_the_server(tmp_path: Path
     client = await _serve(root, tmp_path / "cache")
     result = await client.request("smartcache/getAnalysis", {"uri": path_to_uri(root / "models.py")})
     assert [s["name"] for s in result["symbols"]] == ["Beta", "make_beta"]
+    # the names a file uses are the reference graph's, kept in the record's meta: never sent
+    assert sorted(result) == [
+        "bytes",
+        "hash",
+        "imports",
+        "language",
+        "lines",
+        "metrics",
+        "source",
+        "symbols",
+        "uri",
+    ]
+    again = await client.request("smartcache/getAnalysis", {"uri": path_to_uri(root / "models.py")})
+    assert again["source"] == "memory" and "names" not in again
     stats = await client.request("smartcache/stats", {})
     assert stats["workers"]["jobs"] >= 1 and stats["workers"]["alive"] == stats["workers"]["workers"] >= 2
     workers = _children(client.proc.pid)

@@ -9,12 +9,14 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from smartcache_ls.analysis import analyze
 from smartcache_ls.engine import Engine
+from smartcache_ls.index.symbols import definitions
 from smartcache_ls.paths import PathRefused, path_to_uri
 from smartcache_ls.protocol import decoded
 from smartcache_ls.settings import Settings
@@ -51,12 +53,16 @@ def _wait_alive(pool: AnalysisPool, n: int) -> list[int]:
 def test_a_worker_reads_and_analyses_like_the_server_would(pool: AnalysisPool, root: Path) -> None:
     text = (root / "models.py").read_text()
     done = pool.analyze("models.py", path=root / "models.py", root=root, max_bytes=MAX, want_data=True)
-    assert orjson.loads(done.analysis) == analyze("models.py", text)
+    expected = analyze("models.py", text)
+    names = expected.pop("names")  # the reference graph's: beside the analysis, never in it
+    assert orjson.loads(done.analysis) == expected
+    assert done.names == names
+    assert done.definitions == [list(d) for d in definitions(expected["symbols"])]
     assert done.data == text.encode() and done.hash == analyze("models.py", text)["hash"]
     st = (root / "models.py").stat()
     assert (done.mtime_ns, done.size) == (st.st_mtime_ns, st.st_size)
     edited = "class Edited:\n    pass\n\ud800"  # the editor's text, a lone surrogate included
-    assert orjson.loads(pool.analyze("x.py", text=edited).analysis) == analyze("x.py", edited)
+    assert orjson.loads(pool.analyze("x.py", text=edited).analysis) == _without_names(analyze("x.py", edited))
 
 
 def test_refusals_come_back_with_their_reason(pool: AnalysisPool, root: Path, tmp_path: Path) -> None:
@@ -258,3 +264,7 @@ def test_a_worker_grown_past_its_memory_bound_is_replaced(root: Path) -> None:
         assert small.stats()["failed"] == 0
     finally:
         small.close()
+
+
+def _without_names(analysis: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in analysis.items() if k != "names"}
