@@ -43,6 +43,7 @@ from harness import FLOOR, ours, percentile, start, table
 from smartcache_ls.ignore import IgnoreRules
 from smartcache_ls.paths import path_to_uri
 from smartcache_ls.rpc_client import RpcError, StdioRpcClient
+from tests.inotify import inotify_inodes  # the watches the tests count, read the same way
 
 TREE_VERSION = 1
 PER_DIR = 100
@@ -125,22 +126,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def inotify_inodes(pid: int) -> list[int]:
-    inodes = []
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") != "anon_inode:inotify":
-                continue
-            info = Path(f"/proc/{pid}/fdinfo/{fd}").read_text()
-        except OSError:
-            continue
-        for line in info.splitlines():
-            if line.startswith("inotify"):
-                fields = dict(f.split(":", 1) for f in line.split()[1:])
-                inodes.append(int(fields["ino"], 16))
-    return inodes
 
 
 def dir_inodes(ws: Path) -> dict[int, str]:
