@@ -66,9 +66,9 @@ async def run_session(
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="smartcache-replay-") as cache_dir:
         client = await StdioRpcClient.start(
-            sys.executable, "-m", "smartcache_ls", "--cache-dir", cache_dir, "--log-level", log_level
+            sys.executable, "-m", "smartcache_ls", "--cache-dir", cache_dir, "--log-level", log_level,
+            echo_stderr=True,
         )
-        drain = asyncio.create_task(_drain(client.proc.stderr))
         root_uri = path_to_uri(workspace)
         await client.request(
             "initialize",
@@ -129,7 +129,6 @@ async def run_session(
             await asyncio.sleep(think)
         stats = await client.request("smartcache/stats", {})
         await client.close()
-        drain.cancel()
     hits = sum(n for s, n in sources.items() if s in ("memory", "sqlite", "redis"))
     opens = len(latencies)
     tiers = stats.get("tiers", {})
@@ -148,14 +147,6 @@ async def run_session(
         "memoryBytes": tiers.get("memory", {}).get("bytes", 0),
         "sqliteBytes": tiers.get("sqlite", {}).get("bytes", 0),
     }
-
-
-async def _drain(stream: asyncio.StreamReader | None) -> None:
-    """Read the server's stderr so it can never block on a full pipe; echo warnings."""
-    if stream is None:
-        return
-    while line := await stream.readline():
-        sys.stderr.write("  server: " + line.decode(errors="replace"))
 
 
 def format_table(results: list[dict[str, Any]]) -> str:

@@ -12,7 +12,11 @@ import asyncio
 import contextlib
 import itertools
 import json
+import sys
+from collections import deque
 from typing import Any
+
+STDERR_TAIL_LINES = 200  # what a failing caller can show of the server's log
 
 
 class RpcError(Exception):
@@ -24,24 +28,43 @@ class RpcError(Exception):
 
 
 class StdioRpcClient:
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+    """A client of one server process.
+
+    When the server's stderr is a pipe the client reads it for as long as the
+    server runs, so a server that logs a lot never blocks on a full pipe; the
+    last lines are kept in `stderr_tail`, and echoed when `echo_stderr` is set.
+    """
+
+    def __init__(self, proc: asyncio.subprocess.Process, *, echo_stderr: bool = False) -> None:
         assert proc.stdin is not None and proc.stdout is not None
         self.proc = proc
         self._stdin = proc.stdin
         self._stdout = proc.stdout
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
+        self.stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        self._echo_stderr = echo_stderr
         self._reader = asyncio.create_task(self._read())
+        self._stderr_reader = asyncio.create_task(self._read_stderr(proc.stderr))
 
     @classmethod
-    async def start(cls, *command: str) -> StdioRpcClient:
+    async def start(cls, *command: str, echo_stderr: bool = False) -> StdioRpcClient:
         proc = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        return cls(proc)
+        return cls(proc, echo_stderr=echo_stderr)
+
+    async def _read_stderr(self, stream: asyncio.StreamReader | None) -> None:
+        if stream is None:
+            return
+        while line := await stream.readline():
+            text = line.decode(errors="replace")
+            self.stderr_tail.append(text)
+            if self._echo_stderr:
+                sys.stderr.write("  server: " + text)
 
     def _send(self, message: dict[str, Any]) -> None:
         body = json.dumps(message).encode()
@@ -103,3 +126,4 @@ class StdioRpcClient:
             self.proc.kill()
             await self.proc.wait()
         self._reader.cancel()
+        self._stderr_reader.cancel()

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,6 +46,7 @@ class SmartCacheServer(LanguageServer):
         self.watch = watch
         self.engine: Engine | None = None
         self.live: LiveEndpoints | None = None  # the link `smartcache-ls mcp` answers through
+        self.log_handler: LspLogHandler | None = None  # installed by `initialize`
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def merge_settings(self, raw: Any, origin: str) -> Settings:
@@ -88,21 +90,45 @@ def _answer(call: Callable[[], T]) -> Any:
 
 
 class LspLogHandler(logging.Handler):
-    """Forwards warnings and errors to the client's ``window/logMessage`` from any thread."""
+    """Forwards warnings and errors to the client's ``window/logMessage`` from any thread.
+
+    Installed when ``initialize`` arrives, so what that handler warns of (a refused cache dir or
+    workspace folder, a clamped setting) reaches the client too: held until ``initialized``
+    sends it (at most ``HELD`` messages), then sent as it happens.
+    """
+
+    HELD = 64
 
     def __init__(self, server: SmartCacheServer) -> None:
         super().__init__(logging.WARNING)
         self.server = server
         self.addFilter(MaskingFilter())  # no credential reaches the client
+        self._held: list[types.LogMessageParams] | None = []
+        self._lock = threading.Lock()
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.name.startswith("smartcache_ls.jsonrpc"):
             return  # refused messages: the client has its error reply, stderr has the line
+        kind = types.MessageType.Error if record.levelno >= logging.ERROR else types.MessageType.Warning
+        params = types.LogMessageParams(type=kind, message=f"smartcache: {self.format(record)}")
+        with self._lock:
+            if self._held is not None:
+                if len(self._held) < self.HELD:
+                    self._held.append(params)
+                return
+        self._send(params)
+
+    def send_held(self) -> None:
+        """The client is initialized: send what was held, and from now on send at once."""
+        with self._lock:
+            held, self._held = self._held or [], None
+        for params in held:
+            self._send(params)
+
+    def _send(self, params: types.LogMessageParams) -> None:
         loop = self.server.loop
         if loop is None or loop.is_closed():
             return
-        kind = types.MessageType.Error if record.levelno >= logging.ERROR else types.MessageType.Warning
-        params = types.LogMessageParams(type=kind, message=f"smartcache: {self.format(record)}")
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             loop.call_soon_threadsafe(self.server.window_log_message, params)
 
@@ -140,6 +166,8 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: SmartCacheServer, params: types.InitializeParams) -> None:
+        ls.log_handler = LspLogHandler(ls)
+        logging.getLogger("smartcache_ls").addHandler(ls.log_handler)
         settings = ls.merge_settings(params.initialization_options, "initializationOptions")
         ls.engine = Engine(settings, _cache_dir(ls, settings), watch=ls.watch)
         ls.engine.index_gate.clear()  # no indexing competing with this reply: `initialized` opens it
@@ -159,7 +187,8 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
         ls.loop = asyncio.get_running_loop()
         if ls.engine is not None:
             ls.engine.index_gate.set()
-        logging.getLogger("smartcache_ls").addHandler(LspLogHandler(ls))
+        if ls.log_handler is not None:
+            ls.log_handler.send_held()
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: SmartCacheServer, params: None) -> None:

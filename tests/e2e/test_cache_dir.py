@@ -32,8 +32,8 @@ def umask(value: int) -> Iterator[None]:
         os.umask(old)
 
 
-def serve_once(workspace: Path, cache: Path) -> tuple[dict[str, object], str]:
-    """Start a server on ``cache``, fetch a file and its analysis, stop: (stats, stderr)."""
+def serve_once(workspace: Path, cache: Path) -> tuple[dict[str, object], str, list[str]]:
+    """Start a server on ``cache``, fetch a file and its analysis, stop: (stats, stderr, logMessages)."""
     with umask(0):  # the child inherits it: nothing may depend on the umask
         server = WireServer()
     server.initialize(workspace, cacheDir=str(cache))
@@ -41,13 +41,14 @@ def serve_once(workspace: Path, cache: Path) -> tuple[dict[str, object], str]:
     assert server.result("smartcache/getFile", {"uri": uri})["text"].startswith("class Beta")
     server.result("smartcache/getAnalysis", {"uri": uri})
     stats = server.result("smartcache/stats", {})
+    logged = server.log_messages()
     assert server.close() == 0
-    return stats, server.stderr
+    return stats, server.stderr, logged
 
 
 def test_created_private_whatever_the_umask(workspace: Path, tmp_path: Path) -> None:
     cache = tmp_path / "new" / "cache"
-    stats, _ = serve_once(workspace, cache)
+    stats, _, _ = serve_once(workspace, cache)
     assert stats["cacheDir"] == str(cache)
     assert mode(tmp_path / "new") == 0o700 and mode(cache) == 0o700
     assert DB_NAME in {p.name for p in cache.iterdir()}
@@ -68,9 +69,11 @@ def test_an_old_readable_cache_is_tightened(workspace: Path, tmp_path: Path) -> 
 
 
 def _assert_refused(workspace: Path, cache: Path, why: str) -> None:
-    stats, stderr = serve_once(workspace, cache)
+    stats, stderr, logged = serve_once(workspace, cache)
     assert "cache directory refused" in stderr and why in stderr, stderr
     assert why in str(stats["cacheDirRefused"])  # the client can see it too
+    # ... and was told: the warning of the `initialize` handler reaches window/logMessage
+    assert any("cache directory refused" in m and why in m for m in logged), logged
     used = Path(str(stats["cacheDir"]))
     assert used != cache and not (cache / DB_NAME).exists()  # nothing written where others can reach
     assert not used.exists()  # the session directory goes with the server

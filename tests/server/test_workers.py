@@ -172,7 +172,11 @@ def test_requests_go_before_queued_prefetch_work(root: Path) -> None:
 
         threads = [threading.Thread(target=run, args=("big.py", True))]
         threads[0].start()
-        for name in ("app.py", "models.py"):
+        # The queued prefetch jobs take long enough (tens of ms) that the order their threads
+        # return in is the order the worker ran them, not how the OS happened to wake the threads.
+        for name in ("mid1.py", "mid2.py"):
+            (root / name).write_text(big_python(20_000))
+        for name in ("mid1.py", "mid2.py"):
             threads.append(threading.Thread(target=run, args=(name, True)))
             threads[-1].start()
         _wait_queued(single, 2)  # big.py runs, two prefetch jobs wait
