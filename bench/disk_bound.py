@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import random
 import shutil
 import tempfile
 import threading
@@ -20,26 +18,10 @@ from pathlib import Path
 
 from harness import ours, start
 
-from smartcache_ls.engine import DB_NAME
 from smartcache_ls.paths import path_to_uri
+from tests.disk_usage import notes_workspace, on_disk
 
 MB = 1 << 20
-
-
-def on_disk(cache: Path) -> int:
-    return sum(os.stat(p).st_size for p in (cache / DB_NAME, cache / f"{DB_NAME}-wal") if p.exists())
-
-
-def workspace(root: Path, files: int, seed: int = 3) -> list[Path]:
-    rng = random.Random(seed)
-    root.mkdir()
-    paths = []
-    for i in range(files):
-        words = " ".join(rng.choice(["alpha", "beta", "gamma", "delta", f"w{i}"]) for _ in range(200))
-        path = root / f"notes_{i:03}.txt"
-        path.write_text((words + "\n") * rng.randint(40, 160))  # 50-200 KB
-        paths.append(path)
-    return paths
 
 
 async def session(ws: Path, files: list[Path], cache: Path, max_mb: float) -> tuple[int, int, float]:
@@ -72,7 +54,7 @@ def main() -> int:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-disk-"))
     try:
-        files = workspace(tmp / "ws", args.files)
+        files = notes_workspace(tmp / "ws", args.files)
         written = sum(p.stat().st_size for p in files)
         peak, rest, took = asyncio.run(session(tmp / "ws", files, tmp / "cache", args.max_disk_mb))
     finally:

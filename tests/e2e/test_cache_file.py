@@ -15,29 +15,14 @@ import pytest
 from smartcache_ls.engine import DB_NAME
 from smartcache_ls.paths import path_to_uri
 
+from ..disk_usage import notes_workspace, on_disk
 from .wire import WireServer
 
 MB = 1 << 20
 
 
-def on_disk(cache: Path) -> int:
-    return sum(os.stat(p).st_size for p in (cache / DB_NAME, cache / f"{DB_NAME}-wal") if p.exists())
-
-
-def _big_workspace(root: Path, files: int, seed: int = 3) -> list[Path]:
-    rng = random.Random(seed)
-    root.mkdir()
-    paths = []
-    for i in range(files):
-        words = " ".join(rng.choice(["alpha", "beta", "gamma", "delta", f"w{i}"]) for _ in range(200))
-        path = root / f"notes_{i:03}.txt"
-        path.write_text((words + "\n") * rng.randint(40, 160))  # 50-200 KB
-        paths.append(path)
-    return paths
-
-
 def test_max_disk_mb_bounds_the_files_on_disk(tmp_path: Path) -> None:
-    files = _big_workspace(tmp_path / "ws", 120)
+    files = notes_workspace(tmp_path / "ws", 120)
     assert sum(p.stat().st_size for p in files) > 12 * MB
     cache = tmp_path / "cache"
     peak = [0]
