@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from smartcache_ls.paths import PathRefused
+from smartcache_ls import reader
 from smartcache_ls.reader import open_checked, read_checked, read_optional_text
 
 
@@ -80,18 +81,19 @@ def test_a_directory_swapped_after_resolving_is_never_opened_through(
         writer_released.set()
         os.close(fd)
 
-    real_realpath = os.path.realpath
+    real_resolve = reader.resolve_path
 
-    def realpath_then_swap(path: object, *args: object, **kwargs: object) -> str:
-        resolved = real_realpath(path, *args, **kwargs)  # type: ignore[call-overload]
+    def resolve_then_swap(path: Path | str) -> Path:
+        resolved = real_resolve(path)
+        assert resolved == root / "sub" / "f.py"  # resolved while nothing was swapped yet
         if (root / "sub").is_dir() and not (root / "sub").is_symlink():
             os.rename(root / "sub", root / "sub.real")
             (root / "sub").symlink_to(out, target_is_directory=True)
-        return str(resolved)
+        return resolved
 
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
-    monkeypatch.setattr(os.path, "realpath", realpath_then_swap)
+    monkeypatch.setattr(reader, "resolve_path", resolve_then_swap)
     assert refused(lambda: open_checked(root / "via" / "f.py", root, 100)) == "symlinkRace"
     monkeypatch.undo()
     assert not writer_released.wait(0.3), "the reader opened the FIFO outside the root"
@@ -104,17 +106,18 @@ def test_a_file_swapped_for_a_symlink_after_resolving_is_refused(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (root / "via.py").symlink_to(root / "sub" / "f.py")
-    real_realpath = os.path.realpath
+    real_resolve = reader.resolve_path
 
-    def realpath_then_swap(path: object, *args: object, **kwargs: object) -> str:
-        resolved = real_realpath(path, *args, **kwargs)  # type: ignore[call-overload]
+    def resolve_then_swap(path: Path | str) -> Path:
+        resolved = real_resolve(path)
         target = root / "sub" / "f.py"
+        assert resolved == target  # resolved while nothing was swapped yet
         if not target.is_symlink():
             target.unlink()
             target.symlink_to(tmp_path / "outside.py")
-        return str(resolved)
+        return resolved
 
-    monkeypatch.setattr(os.path, "realpath", realpath_then_swap)
+    monkeypatch.setattr(reader, "resolve_path", resolve_then_swap)
     assert refused(lambda: read_checked(root / "via.py", root, 100)) == "symlinkRace"
 
 
