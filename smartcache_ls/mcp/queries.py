@@ -12,10 +12,7 @@ refusals such as secrets raised as :class:`PathRefused`).
 
 from __future__ import annotations
 
-import os
 import posixpath
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,41 +21,16 @@ import attrs
 import orjson
 
 from ..engine import Engine
-from ..paths import PathRefused, confine, path_to_uri, relative_to_root, uri_to_path
+from ..paths import PathRefused, path_to_uri, relative_to_root, uri_to_path
 from ..protocol import RawJSON
 from ..workspace import Workspace
+from . import summaries
+from .cache import BytesCache
 
-SUMMARY_SYMBOLS = 4  # top-level names a one-line summary names
 CACHED_RESHAPES = 32  # outlines kept already reshaped, per process (keys hold analysis bytes)
-CACHED_SUMMARIES = 64  # one-line file summaries kept, per process (keys hold analysis bytes)
-
-
-class BytesCache:
-    """A small bounded LRU map, safe across threads: answers already built, keyed by what they
-    were built from (cached bytes, or a path and content hash), so a key can never be stale."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: Any, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
 
 
 _outlines = BytesCache(CACHED_RESHAPES)
-_summaries = BytesCache(CACHED_SUMMARIES)
 
 
 class BadArgument(ValueError):
@@ -110,55 +82,6 @@ def plain_result(value: Any) -> Any:
     return value
 
 
-def _summary(analysis: dict[str, Any]) -> str:
-    symbols = analysis.get("symbols") or []
-    head = ", ".join(f"{s.get('kind', '?')} {s.get('name', '?')}" for s in symbols[:SUMMARY_SYMBOLS])
-    more = f" (+{len(symbols) - SUMMARY_SYMBOLS} more)" if len(symbols) > SUMMARY_SYMBOLS else ""
-    imports = len(analysis.get("imports") or [])
-    language = analysis.get("language") or "text"
-    defines = f"; defines {head}{more}" if head else ""
-    return f"{language}, {analysis.get('lines', 0)} lines, {imports} imports{defines}"
-
-
-def _confined(ws: Workspace, rel: str) -> tuple[Path, str]:
-    """(resolved path, relative path) of a file the workspace itself names, confined in it.
-
-    ``rel`` is the predictor's, so ``ws`` is its folder: when the whole path resolves to itself
-    (no symlink on the way, nothing swapped; the root is resolved) it is what
-    :func:`~smartcache_ls.paths.confine` would return, found with one ``realpath`` and no uri or
-    pathlib walk; anything else goes through ``confine`` (symlinks, bounds, refusals)."""
-    full = os.path.join(str(ws.root), rel)
-    try:
-        real = os.path.realpath(full)
-    except (OSError, ValueError):
-        real = ""
-    if real == full and rel and not rel.startswith("/"):
-        if ws.rules.secrets.matches(rel):
-            raise PathRefused("secret", f"{rel} is a secret (it matches secretPatterns): it is never read")
-        return Path(full), rel
-    return confine(path_to_uri(ws.root / rel), ws.root, ws.rules.secrets)
-
-
-def _file_summary(engine: Engine, ws: Workspace, rel: str) -> str:
-    """The file's one-line summary, made once per analysis record (its meta: content hash and stat
-    fields): a warm working set decodes no outline."""
-    try:
-        # not a request of the developer's: loaded like a prefetch (as Engine.background_analysis),
-        # so the editor's request hit ratios do not count it; checked fresh like any other read
-        path, frel = _confined(ws, rel)
-        record, _ = engine._analysis_record(ws, path, frel, prefetch=True)
-    except PathRefused as exc:
-        return f"not readable: {exc.reason}"
-    # the meta (the content hash, stat fields) names the body's content: a small key to hash
-    meta = record.data[record.meta_start : record.meta_end]
-    key = (frel, meta if b'"hash":' in meta else record.data)
-    summary: str | None = _summaries.get(key)
-    if summary is None:
-        summary = _summary(record.body())
-        _summaries.put(key, summary)
-    return summary
-
-
 def working_set(engine: Engine, root: Path, k: int) -> dict[str, Any]:
     ws = workspace_of(engine, root)
     with ws.lock:
@@ -177,8 +100,9 @@ def working_set(engine: Engine, root: Path, k: int) -> dict[str, Any]:
         files.append(
             {"path": p.path, "role": "predicted", "probability": round(p.probability, 4), "reasons": reasons}
         )
+    walk = summaries.Walk(ws.root)  # the directories on the way checked once for all the files
     for item in files:
-        item["summary"] = _file_summary(engine, ws, item["path"])
+        item["summary"] = summaries.file_summary(engine, ws, item["path"], walk)
     return {"current": current, "open": open_docs, "files": files}
 
 

@@ -12,7 +12,7 @@ import orjson
 
 from . import budget
 from .backend import Backend, ToolFailure
-from .queries import BytesCache
+from .cache import BytesCache
 
 # Outline answers already fitted, keyed by the outline's bytes (content hash and source inside),
 # the session and the budget: a warm outline is a dictionary lookup, never stale.

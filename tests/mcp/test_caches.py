@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from smartcache_ls.mcp import queries, tools
+from smartcache_ls.engine import Engine
+from smartcache_ls.mcp import queries, summaries, tools
 from smartcache_ls.mcp.backend import Backend
+from smartcache_ls.paths import path_to_uri
+from smartcache_ls.workspace import Workspace
+from tests.e2e.test_confinement import _renameat2_works, swapping
 
 
 @pytest.fixture
@@ -20,6 +24,16 @@ def backend(workspace: Path, tmp_path: Path) -> Iterator[Backend]:
     b = Backend(Path(os.path.realpath(workspace)), tmp_path / "cache")
     yield b
     b.close()
+
+
+@pytest.fixture
+def swap_ok(tmp_path: Path) -> None:
+    if not _renameat2_works(tmp_path):
+        pytest.skip("renameat2(RENAME_EXCHANGE) is not available here")
+
+
+def summary(engine: Engine, ws: Workspace, rel: str) -> str:
+    return summaries.file_summary(engine, ws, rel, summaries.Walk(ws.root))
 
 
 def _edit(path: Path, text: str) -> None:
@@ -30,11 +44,11 @@ def _edit(path: Path, text: str) -> None:
 
 def test_summary_follows_an_edit_on_disk(backend: Backend) -> None:
     engine, ws = backend.engine(), queries.workspace_of(backend.engine(), backend.root)
-    first = queries._file_summary(engine, ws, "util.py")
-    assert first == queries._file_summary(engine, ws, "util.py")
+    first = summary(engine, ws, "util.py")
+    assert first == summary(engine, ws, "util.py")
     assert "function helper" in first and "1 more" not in first
     _edit(backend.root / "util.py", "import os\n\n\nclass Fresh:\n    pass\n")
-    second = queries._file_summary(engine, ws, "util.py")
+    second = summary(engine, ws, "util.py")
     assert "class Fresh" in second and "1 imports" in second and "helper" not in second
 
 
@@ -45,9 +59,61 @@ def test_summary_of_a_symlink_out_of_the_workspace_is_refused(backend: Backend, 
     (backend.root / "inner.py").symlink_to(backend.root / "util.py")
     (backend.root / ".env").write_text("TOKEN=1\n")
     engine, ws = backend.engine(), queries.workspace_of(backend.engine(), backend.root)
-    assert queries._file_summary(engine, ws, "link.py") == "not readable: outsideWorkspace"
-    assert queries._file_summary(engine, ws, ".env") == "not readable: secret"
-    assert "function helper" in queries._file_summary(engine, ws, "inner.py")  # a link inside: resolved
+    assert summary(engine, ws, "link.py") == "not readable: outsideWorkspace"
+    assert summary(engine, ws, ".env") == "not readable: secret"
+    assert "function helper" in summary(engine, ws, "inner.py")  # a link inside: resolved
+
+
+def test_summary_follows_the_editor_buffer(backend: Backend) -> None:
+    engine, ws = backend.engine(), queries.workspace_of(backend.engine(), backend.root)
+    uri = path_to_uri(backend.root / "util.py")
+    assert "function helper" in summary(engine, ws, "util.py")
+    engine.did_open(uri, "class Buffered:\n    pass\n", 1)
+    assert "class Buffered" in summary(engine, ws, "util.py")
+    engine.did_change(uri, "import os\n\n\ndef changed():\n    pass\n", 2)
+    changed = summary(engine, ws, "util.py")
+    assert "function changed" in changed and "1 imports" in changed
+    assert changed == summary(engine, ws, "util.py")
+    engine.did_close(uri)
+    assert "function helper" in summary(engine, ws, "util.py")  # the disk again
+
+
+def test_summaries_never_describe_a_folder_swapped_in_from_outside(tmp_path: Path, swap_ok: None) -> None:
+    """A folder the predictor names swapped again and again for a symlink to a folder outside
+    (files of the same sizes and mtimes there) while summaries are asked: the quick confinement
+    and the state keys never let outside content in."""
+    ws, out = Path(os.path.realpath(tmp_path)) / "ws", Path(os.path.realpath(tmp_path)) / "outside"
+    (ws / "sub").mkdir(parents=True)
+    out.mkdir()
+    rels = [f"sub/f{i:02}.py" for i in range(12)]
+    for i, rel in enumerate(rels):
+        (ws / rel).write_text(f"def inside_{i:02}():\n    pass\n")
+        (out / rel[4:]).write_text(f"def outside{i:02}():\n    pass\n")
+        st = (ws / rel).stat()
+        os.utime(out / rel[4:], ns=(st.st_atime_ns, st.st_mtime_ns))
+    (ws / "sub.swap").symlink_to(out, target_is_directory=True)
+    b = Backend(ws, tmp_path / "cache")
+    try:
+        engine = b.engine()
+        space = queries.workspace_of(engine, ws)
+        answers: list[str] = []
+        with swapping([(ws / "sub", ws / "sub.swap")]) as swaps:
+            rounds, deadline = 0, time.monotonic() + 20
+            while (rounds < 8 or swaps[0] < 100) and time.monotonic() < deadline:
+                rounds += 1
+                walk = summaries.Walk(ws)
+                answers += [summaries.file_summary(engine, space, rel, walk) for rel in rels]
+                engine.clear("all")
+                summaries.forget()
+        assert swaps[0] >= 100, "the swapper hardly ran"
+    finally:
+        b.close()
+    assert not [a for a in answers if "function outside" in a]
+    inside = [a for a in answers if "function inside_" in a]
+    refused = {a for a in answers if a.startswith("not readable")}
+    assert inside and refused, (len(inside), refused)  # the race was really run
+    assert len(inside) + sum(a.startswith("not readable") for a in answers) == len(answers)
+    assert refused <= {f"not readable: {r}" for r in ("outsideWorkspace", "symlinkRace", "notFound")}, refused
 
 
 def test_outline_follows_an_edit_on_disk(backend: Backend) -> None:
