@@ -40,6 +40,7 @@ from .paths import (
     PathRefused,
     check_regular_file,
     confine,
+    confine_path,
     decode_text,
     path_to_uri,
     resolve_path,
@@ -125,8 +126,13 @@ class RequestCounter:
 
 
 class Engine:
-    def __init__(self, settings: Settings, cache_dir: Path, *, watch: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, cache_dir: Path, *, watch: bool = True, session_stats: bool = True
+    ) -> None:
+        """``session_stats``: leave this session's statistics for ``smartcache-ls stats`` at close
+        (the editor's server; a standalone MCP engine must not replace the editor's)."""
         self.settings = settings
+        self.session_stats = session_stats
         # a directory other users could read or write is refused for a private session dir
         cache_dir, self.cache_dir_refused = usable_cache_dir(cache_dir, (DB_NAME,), (LIVE_DIR,))
         self.cache_dir = cache_dir
@@ -233,7 +239,7 @@ class Engine:
 
     @staticmethod
     def _confined(ws: Workspace, mapped: Path) -> tuple[Workspace, Path, str]:
-        resolved, rel = confine(path_to_uri(mapped), ws.root, ws.rules.secrets)
+        resolved, rel = confine_path(mapped, ws.root, ws.rules.secrets)
         return ws, resolved, rel
 
     # editor events -------------------------------------------------------------
@@ -794,7 +800,8 @@ class Engine:
         self.pool.close()
         self.save()
         try:
-            self.sqlite.set_meta(LAST_STATS_META, mask_value(self.stats()))  # for `smartcache-ls stats`
+            if self.session_stats:
+                self.sqlite.set_meta(LAST_STATS_META, mask_value(self.stats()))  # for `smartcache-ls stats`
         except Exception:
             log.exception("saving the session's statistics failed")
         self.cache.close()
@@ -832,7 +839,8 @@ def _owner(path: Path, spaces: list[Workspace], *, literal: bool) -> tuple[Works
         for root in (ws.root, ws.literal_root) if literal else (ws.root,):
             under = text == str(root) or text.startswith(str(root).rstrip("/") + "/")
             if under and len(root.parts) > depth:
-                best, depth = (ws, ws.root / path.relative_to(root)), len(root.parts)
+                mapped = path if root is ws.root else ws.root / path.relative_to(root)
+                best, depth = (ws, mapped), len(root.parts)
     return best
 
 

@@ -121,20 +121,33 @@ def confine(uri: str, root: Path, secrets: SecretPatterns = DEFAULT_SECRETS) -> 
     Raises :class:`PathRefused` when it leaves the workspace, or when the name
     the editor uses or the file it resolves to is a secret (``secrets``).
     """
-    path = uri_to_path(uri)
+    return confine_path(uri_to_path(uri), root, secrets, uri)
+
+
+def confine_path(
+    path: Path, root: Path, secrets: SecretPatterns = DEFAULT_SECRETS, name: str | None = None
+) -> tuple[Path, str]:
+    """:func:`confine` of an absolute, normalised ``path`` (as :func:`uri_to_path` makes them);
+    refusals name it as ``name`` (the uri the client sent), else as its uri."""
     text, root_text = str(path), str(root)
     real = _kernel_real_path(text)
     if real is None:
         real = str(_realpath(path))
     if real == root_text:
-        raise PathRefused("isDirectory", f"{uri} is the workspace folder itself")
+        raise PathRefused("isDirectory", f"{name or path_to_uri(path)} is the workspace folder itself")
     target = _below(real, root_text)
     if target is None:
-        raise PathRefused("outsideWorkspace", f"{uri} resolves to {real}, outside the workspace {root}")
+        raise PathRefused(
+            "outsideWorkspace",
+            f"{name or path_to_uri(path)} resolves to {real}, outside the workspace {root}",
+        )
     literal = target if real == text else (_below(text, root_text) or target)
     for rel in (literal,) if literal == target else (literal, target):
         if secrets.matches(rel):
-            raise PathRefused("secret", f"{uri} is a secret ({rel} matches secretPatterns): it is never read")
+            raise PathRefused(
+                "secret",
+                f"{name or path_to_uri(path)} is a secret ({rel} matches secretPatterns): it is never read",
+            )
     return (path if real == text else Path(real)), literal
 
 

@@ -100,6 +100,8 @@ class Workspace(GraphQueries):
 
     def set_imports(self, rel: str, targets: list[str]) -> None:
         before = self._imports.get(rel, [])
+        if targets == before and rel in self._imports:  # (every cached analysis read sets them again)
+            return
         for old in before:
             self._importers.get(old, set()).discard(rel)
         self._imports[rel] = targets

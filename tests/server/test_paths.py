@@ -140,6 +140,9 @@ def test_confine_answers_alike_with_and_without_the_kernel(
         return out
 
     fast = answers()
+    for uri, answer in zip(uris, fast, strict=True):  # confine_path: the same, from the path
+        if isinstance(answer[0], Path):  # type: ignore[index]
+            assert paths.confine_path(paths.uri_to_path(uri), tmp_path / "real") == answer
     monkeypatch.setattr(paths, "_kernel_real_path", lambda path: None)
     assert answers() == fast
     assert fast[0] == (tmp_path / "real" / "sub" / "f.py", "sub/f.py")

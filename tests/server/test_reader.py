@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from smartcache_ls.paths import PathRefused
 from smartcache_ls import reader
+from smartcache_ls.paths import PathRefused
 from smartcache_ls.reader import open_checked, read_checked, read_optional_text
 
 
