@@ -75,7 +75,8 @@ class Backend:
         """The standalone engine, made on first use."""
         with self._engine_lock:
             if self._engine is None:
-                engine = Engine(self.settings, self.cache_dir, watch=True)
+                # its statistics are not the editor's session: `smartcache-ls stats` keeps those
+                engine = Engine(self.settings, self.cache_dir, watch=True, session_stats=False)
                 engine.add_folder(path_to_uri(self.root))
                 self._engine = engine
             return self._engine

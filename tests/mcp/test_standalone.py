@@ -274,3 +274,21 @@ async def test_resources_for_attaching_files_outlines_and_the_working_set(
             .contents[0]
             .text.startswith("def helper")
         )
+
+
+async def test_a_standalone_session_leaves_the_editors_statistics(workspace: Path, tmp_path: Path) -> None:
+    """`smartcache-ls stats` shows the last editor session's statistics, not an MCP server's own."""
+    from smartcache_ls.inspect import collect
+
+    cache = tmp_path / "cache"
+    editor = Engine(Settings(), cache, watch=False)
+    editor.add_folder(path_to_uri(workspace))
+    editor.get_file(path_to_uri(workspace / "util.py"))
+    editor.close()
+    before = collect(cache)["lastSession"]
+    assert before["requests"]["getFile"]["count"] == 1
+    async with mcp_session(workspace, cache) as session:
+        for path in ("app.py", "models.py", "util.py"):
+            assert not (await session.call_tool("read_file", {"path": path})).is_error
+    after = collect(cache)["lastSession"]
+    assert after == before
