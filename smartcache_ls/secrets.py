@@ -51,6 +51,10 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
 MAX_PATTERNS = 1000
 MAX_PATTERN_CHARS = 1000
 
+# Answers kept per pattern list: the combined regex costs ~30k instructions for a path of the
+# defaults (each alternative backtracks over the path), a dict lookup ~100.
+KNOWN_ANSWERS = 4096
+
 _GROUP = re.compile(r"\(\?P<[^>]*>")
 
 
@@ -61,6 +65,7 @@ class SecretPatterns:
         self.patterns = tuple(patterns)
         self._spec = pathspec.GitIgnoreSpec.from_lines(self.patterns)
         self._any = _combined(self._spec)
+        self._known: dict[str, bool] = {}  # answers already given (the patterns never change)
 
     def matches(self, rel: str, is_dir: bool = False) -> bool:
         """True when the workspace-relative POSIX path ``rel`` (a folder if ``is_dir``) is a secret,
@@ -68,9 +73,14 @@ class SecretPatterns:
         if not rel:
             return False
         path = rel + "/" if is_dir else rel
-        if self._any is not None:
-            return self._any.match(path) is not None
-        return self._spec.match_file(path)
+        known = self._known.get(path)
+        if known is not None:  # the files in use are asked about on every request
+            return known
+        found = self._any.match(path) is not None if self._any is not None else self._spec.match_file(path)
+        if len(self._known) >= KNOWN_ANSWERS:  # (a workspace scan asks once per file: start over)
+            self._known.clear()
+        self._known[path] = found
+        return found
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SecretPatterns) and other.patterns == self.patterns

@@ -30,6 +30,15 @@ class BytesCache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
+    def built_from(self, key: Any, source: bytes) -> Any:
+        """What :meth:`put_built` keeps under ``key`` if it was built from these same bytes, else
+        None. The bytes are compared, not hashed: for a fresh 10 KB reply a memcmp, not a siphash."""
+        entry = self.get(key)
+        return entry[1] if entry is not None and entry[0] == source else None
+
+    def put_built(self, key: Any, source: bytes, value: Any) -> None:
+        self.put(key, (source, value))
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

@@ -112,8 +112,7 @@ def outline(engine: Engine, root: Path, path: object) -> RawJSON:
     _, uri, rel = target(engine, root, path)
     analysis = engine.get_analysis(uri)
     data = analysis.data if isinstance(analysis, RawJSON) else orjson.dumps(plain_result(analysis))
-    key = (rel, data)
-    cached: bytes | None = _outlines.get(key)
+    cached: bytes | None = _outlines.built_from(rel, data)
     if cached is None:
         value = orjson.loads(data)
         cached = orjson.dumps(
@@ -127,7 +126,7 @@ def outline(engine: Engine, root: Path, path: object) -> RawJSON:
                 "symbols": value.get("symbols", []),
             }
         )
-        _outlines.put(key, cached)
+        _outlines.put_built(rel, data, cached)
     return RawJSON(cached)
 
 

@@ -14,8 +14,8 @@ from . import budget
 from .backend import Backend, ToolFailure
 from .cache import BytesCache
 
-# Outline answers already fitted, keyed by the outline's bytes (content hash and source inside),
-# the session and the budget: a warm outline is a dictionary lookup, never stale.
+# Outline answers already fitted, per session, path and budget, each with the outline's bytes it
+# was fitted from (content hash and source inside), compared on every call: never stale.
 _outlines = BytesCache(32)
 
 WORKING_SET_TOKENS = 2_000
@@ -68,11 +68,11 @@ def working_set(backend: Backend, k: int, max_tokens: int) -> dict[str, Any]:
 def outline(backend: Backend, path: str, max_tokens: int) -> dict[str, Any]:
     """The outline fitted to ``max_tokens`` (the answer is shared between calls: do not mutate it)."""
     raw = backend.call_raw("outline", {"path": path})
-    key = (raw, _session(backend), path, max_tokens)
-    out: dict[str, Any] | None = _outlines.get(key)
+    key = (_session(backend), path, max_tokens)
+    out: dict[str, Any] | None = _outlines.built_from(key, raw)
     if out is None:
         out = _fit_outline(backend, orjson.loads(raw), path, max_tokens)
-        _outlines.put(key, out)
+        _outlines.put_built(key, raw, out)
     return out
 
 

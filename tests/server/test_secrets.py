@@ -98,6 +98,22 @@ def test_the_combined_matcher_agrees_with_pathspec(parts: list[str], is_dir: boo
     assert DEFAULT_SECRETS.matches(rel, is_dir) == spec.match_file(rel + "/" if is_dir else rel)
 
 
+def test_answers_kept_are_the_same_answers_and_bounded() -> None:
+    from smartcache_ls import secrets
+
+    patterns = SecretPatterns()
+    paths = [*SECRETS, "src/app.py", "src/.env.example/x.py", "keys/", "notes.txt"]
+    first = [(patterns.matches(p), patterns.matches(p, is_dir=True)) for p in paths]
+    again = [(patterns.matches(p), patterns.matches(p, is_dir=True)) for p in paths]
+    spec = pathspec.GitIgnoreSpec.from_lines(DEFAULT_PATTERNS)
+    assert first == again == [(spec.match_file(p), spec.match_file(p + "/")) for p in paths]
+    assert sum(a for a, _ in first) >= len(SECRETS)
+    for i in range(secrets.KNOWN_ANSWERS + 10):
+        assert patterns.matches(f"src/f{i}.py") is False
+    assert len(patterns._known) <= secrets.KNOWN_ANSWERS
+    assert patterns.matches(".env") is True and patterns.matches(".env", is_dir=True) is True
+
+
 def test_negations_and_replacement_lists() -> None:
     custom = SecretPatterns(["*.pem", "!public.pem", "vault/"])
     assert custom.matches("a/private.pem") and not custom.matches("a/public.pem")
