@@ -88,6 +88,9 @@ FILE_BYTES = 64
 ENTRY_BYTES = 15  # per entry, besides its indexes and tick: count, separators, brackets
 HEADER_BYTES = 4096  # weights and the rest
 LEARNING_RATE = 0.1
+# pseudo-count added to a transition row's total (additive smoothing): a transition seen once
+# is evidence, not certainty; its share approaches its frequency as the row fills
+TRANSITION_PRIOR = 1.0
 MIN_GRAD_PROB = 1e-3
 SEP = "\x1f"
 
@@ -545,7 +548,7 @@ class Predictor:
                 return best
             # heapq.nlargest(TOP_NEXT, ...), ties in row order; sorting is faster at these sizes
             entries = sorted(row.items(), key=_by_count, reverse=True)[:TOP_NEXT]
-        total = totals.get(key, 1.0)
+        total = totals.get(key, 1.0) + TRANSITION_PRIOR
         log1p = math.log1p
         out = [(c, (share, e[0] / total), (count, log1p(e[0]))) for c, e in entries]
         if memo is not None:
