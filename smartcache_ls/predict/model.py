@@ -10,8 +10,9 @@ signals, each a small sparse feature vector:
   among the files of the session by last visit, visits, edits);
 * transitions conditioned on the current file and on the file before it
   (first and second order, interpolated like the PPM family: both orders are
-  features, the second absent when its context is unseen) and on returns
-  (the candidate led to the current file before);
+  features, the second absent when its context is unseen; a transition's share of its
+  context is smoothed with ``TRANSITION_PRIOR`` pseudo-counts, so one observation is not
+  certainty) and on returns (the candidate led to the current file before);
 * overall frequency;
 * co-occurrence: files in the same sessions (for commit traces, ROSE-style
   association rules), with the current file and with the session's recent files,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from smartcache_ls.predict.model import ModelFormatError, Prediction, Predictor
+from smartcache_ls.predict.model import TRANSITION_PRIOR, F, ModelFormatError, Prediction, Predictor
 
 
 def walk(model: Predictor, paths: list[str], t0: float = 1000.0, step: float = 5.0) -> float:
@@ -195,3 +195,19 @@ def test_forget_and_rename_keep_the_co_change_top_lists_exact() -> None:
         kept = dict(model._git_top)
         model._refresh_git_top()
         assert kept == model._git_top
+
+
+def test_a_transition_seen_once_is_evidence_not_certainty() -> None:
+    """The first-order share is smoothed with TRANSITION_PRIOR pseudo-counts: a transition seen
+    once (of once) weighs less than one seen three times of three, both less than certainty."""
+    def share_of_c(visits: int) -> float:
+        model = Predictor()
+        walk(model, ["a.py", "c.py", "b.py"] * visits + ["a.py"])
+        scored = model._score("a.py", "b.py")
+        feats = dict(scored.feats[scored.paths.index("c.py")])
+        return feats[F["m1"]]
+
+    once, thrice = share_of_c(1), share_of_c(3)
+    assert once == pytest.approx(1 / (1 + TRANSITION_PRIOR))
+    assert thrice == pytest.approx(3 / (3 + TRANSITION_PRIOR))
+    assert once < thrice < 1.0
