@@ -200,6 +200,7 @@ def test_forget_and_rename_keep_the_co_change_top_lists_exact() -> None:
 def test_a_transition_seen_once_is_evidence_not_certainty() -> None:
     """The first-order share is smoothed with TRANSITION_PRIOR pseudo-counts: a transition seen
     once (of once) weighs less than one seen three times of three, both less than certainty."""
+
     def share_of_c(visits: int) -> float:
         model = Predictor()
         walk(model, ["a.py", "c.py", "b.py"] * visits + ["a.py"])
