@@ -133,10 +133,7 @@ def serve(argv: list[str]) -> int:
         else:
             server.start_io(sys.stdin.buffer, rpc_out)
     finally:
-        if server.live is not None:
-            server.live.close()
-        if server.engine is not None:
-            server.engine.close()
+        server.close_engine()
     return 0
 
 

@@ -15,30 +15,17 @@ from typing import Any, TypeVar
 import attrs
 import orjson
 
-STATS = "smartcache/stats"
-PREDICT = "smartcache/predict"
-GET_FILE = "smartcache/getFile"
-GET_ANALYSIS = "smartcache/getAnalysis"
-PREFETCH = "smartcache/prefetch"
-CLEAR = "smartcache/clear"
-RELATED = "smartcache/related"
-FIND_SYMBOL = "smartcache/findSymbol"
-DID_FOCUS = "smartcache/didFocus"
-"""Notification: the editor switched to an already-open file (no didOpen is sent then)."""
-
-# LSP error code for a request that was well-formed but could not be served.
-REQUEST_FAILED = -32803
-
-
-@attrs.frozen
-class RawJSON:
-    """A result already encoded as strict JSON (UTF-8 bytes of one JSON value).
-
-    A handler that returns one has it written into the response as it is: no
-    deep copy, no cattrs, no second ``json.dumps`` of data that is already plain.
-    """
-
-    data: bytes
+from .methods import CLEAR as CLEAR
+from .methods import DID_FOCUS as DID_FOCUS
+from .methods import FIND_SYMBOL as FIND_SYMBOL
+from .methods import GET_ANALYSIS as GET_ANALYSIS
+from .methods import GET_FILE as GET_FILE
+from .methods import PREDICT as PREDICT
+from .methods import PREFETCH as PREFETCH
+from .methods import RELATED as RELATED
+from .methods import REQUEST_FAILED as REQUEST_FAILED
+from .methods import STATS as STATS
+from .methods import RawJSON as RawJSON
 
 
 def decoded(result: RawJSON) -> Any:

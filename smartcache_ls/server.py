@@ -3,6 +3,11 @@
 No cache or model logic lives here. Requests that may touch disk or compute
 run on pygls' worker threads (``@server.thread()``); editor notifications run
 on the event loop and only do in-memory work.
+
+``initialize`` is answered before the engine exists: the engine, its imports and the
+workspace folders are set up right after the reply, on a thread (``startup``); the
+notifications that arrive meanwhile wait in order and requests wait for it. This
+module imports nothing of the engine at start-up for that reason.
 """
 
 from __future__ import annotations
@@ -14,24 +19,26 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
-from . import __version__, protocol
-from .engine import Engine
+from . import __version__, methods
 from .jsonrpc import RpcProtocol, run_stdio, run_tcp
-from .mcp.endpoints import LiveEndpoints
-from .paths import PathRefused
 from .redact import MaskingFilter
-from .settings import Settings
+from .startup import DeferredEngine
+
+if TYPE_CHECKING:
+    from . import protocol
+    from .engine import Engine
+    from .mcp.endpoints import LiveEndpoints
+    from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-P = TypeVar("P")
 
 
 class SmartCacheServer(LanguageServer):
@@ -42,20 +49,52 @@ class SmartCacheServer(LanguageServer):
     def __init__(self, cache_dir: Path, settings: Settings | None = None, *, watch: bool = True) -> None:
         super().__init__("smartcache-ls", __version__, protocol_cls=RpcProtocol, max_workers=8)
         self.default_cache_dir = cache_dir
-        self.settings = settings or Settings()
+        self._settings = settings
         self.watch = watch
-        self.engine: Engine | None = None
-        self.live: LiveEndpoints | None = None  # the link `smartcache-ls mcp` answers through
+        self.startup: DeferredEngine[tuple[Engine, LiveEndpoints]] | None = None  # from initialize on
         self.log_handler: LspLogHandler | None = None  # installed by `initialize`
         self.loop: asyncio.AbstractEventLoop | None = None
 
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from .settings import Settings
+
+            self._settings = Settings()
+        return self._settings
+
+    @property
+    def engine(self) -> Engine | None:
+        """The engine once it is built and serving (None before, or when it could not start)."""
+        built = None if self.startup is None else self.startup.engine
+        return None if built is None else built[0]
+
+    @property
+    def live(self) -> LiveEndpoints | None:
+        """The link `smartcache-ls mcp` answers through."""
+        built = None if self.startup is None else self.startup.engine
+        return None if built is None else built[1]
+
     def merge_settings(self, raw: Any, origin: str) -> Settings:
         """Apply what the client sent to the current settings; log what was ignored."""
-        settings, problems = self.settings.merged(protocol.plain(raw))
+        from .protocol import plain
+
+        settings, problems = self.settings.merged(plain(raw))
         for problem in problems:
             log.warning("%s: %s", origin, problem)
-        self.settings = settings
+        self._settings = settings
         return settings
+
+    def on_engine(self, call: Callable[[Engine], None]) -> None:
+        """On the loop: ``call(engine)`` now, or once it is built (editor events keep their order)."""
+        if self.startup is None:
+            raise JsonRpcException("the server is not initialized", code=-32002)
+        self.startup.on_engine(lambda built: call(built[0]))
+
+    def close_engine(self) -> None:
+        """Close the engine and its endpoints (waiting for the one being built)."""
+        if self.startup is not None:
+            self.startup.close()
 
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         run_stdio(self, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
@@ -67,9 +106,11 @@ class SmartCacheServer(LanguageServer):
         log.error("%s", error)  # one line in the log; no window/showMessage popup
 
     def require_engine(self) -> Engine:
-        if self.engine is None:
+        """The engine, for a request on a worker thread: waits while it is being built."""
+        built = None if self.startup is None else self.startup.wait()
+        if built is None:
             raise JsonRpcException("the server is not initialized", code=-32002)
-        return self.engine
+        return built[0]
 
 
 def _say_listening(host: str, port: int) -> None:
@@ -78,6 +119,9 @@ def _say_listening(host: str, port: int) -> None:
 
 def _answer(call: Callable[[], T]) -> Any:
     """Run an engine call and turn its refusals into JSON-RPC errors."""
+    from . import protocol  # (imported by the engine already: a lookup)
+    from .paths import PathRefused
+
     try:
         # Encoded here, on the request's worker thread: the protocol splices the bytes in as they are.
         return protocol.encode_result(call())
@@ -136,13 +180,18 @@ class LspLogHandler(logging.Handler):
 def _request(
     server: SmartCacheServer,
     method: str,
-    params_type: type[P],
-    call: Callable[[Engine, P], Any],
+    params_type: str,
+    call: Callable[[Engine, Any], Any],
 ) -> None:
-    """Register a custom request: parse its params, call the engine, answer or raise a JSON-RPC error."""
+    """Register a custom request: parse its params (``protocol.<params_type>``), call the engine,
+    answer or raise a JSON-RPC error."""
 
     def handler(ls: SmartCacheServer, params: Any) -> Any:
-        return _answer(lambda: call(ls.require_engine(), protocol.parse_params(params, params_type)))
+        from . import protocol
+
+        return _answer(
+            lambda: call(ls.require_engine(), protocol.parse_params(params, getattr(protocol, params_type)))
+        )
 
     handler.__name__ = method.replace("/", "_")
     server.feature(method)(server.thread()(handler))
@@ -161,6 +210,44 @@ def _cache_dir(ls: SmartCacheServer, settings: Settings) -> Path:
         return ls.default_cache_dir
 
 
+def _start_engine(
+    ls: SmartCacheServer, options: Any, folders: list[tuple[str, str | None]]
+) -> tuple[Engine, LiveEndpoints]:
+    """On the start-up thread: import the engine, build it, serve the folders, open the live link."""
+    import gc
+
+    # As in cli._import_server: no full collection walks the protocol stack halfway through
+    # these imports (it would hold the GIL the event loop needs), and what they made is frozen.
+    gc.disable()
+    try:
+        from .engine import Engine
+        from .mcp.endpoints import LiveEndpoints
+        from .paths import PathRefused
+    finally:
+        gc.freeze()
+        gc.enable()
+    settings = ls.merge_settings(options, "initializationOptions")
+    engine = Engine(settings, _cache_dir(ls, settings), watch=ls.watch)
+    try:
+        for uri, name in folders:
+            try:
+                engine.add_folder(uri, name)
+            except PathRefused as exc:
+                log.warning("not serving workspace folder: %s", exc.message)
+        live = LiveEndpoints(engine)
+        live.sync()
+    except BaseException:
+        engine.close()
+        raise
+    return engine, live
+
+
+def _close_engine(built: tuple[Engine, LiveEndpoints]) -> None:
+    engine, live = built
+    live.close()
+    engine.close()
+
+
 def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
     server = SmartCacheServer(cache_dir, watch=watch)
 
@@ -168,39 +255,29 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
     def initialize(ls: SmartCacheServer, params: types.InitializeParams) -> None:
         ls.log_handler = LspLogHandler(ls)
         logging.getLogger("smartcache_ls").addHandler(ls.log_handler)
-        settings = ls.merge_settings(params.initialization_options, "initializationOptions")
-        ls.engine = Engine(settings, _cache_dir(ls, settings), watch=ls.watch)
-        ls.engine.index_gate.clear()  # no indexing competing with this reply: `initialized` opens it
         folders: list[tuple[str, str | None]] = [(f.uri, f.name) for f in params.workspace_folders or []]
         if not folders and params.root_uri:
             folders = [(params.root_uri, None)]
-        for uri, name in folders:
-            try:
-                ls.engine.add_folder(uri, name)
-            except PathRefused as exc:
-                log.warning("not serving workspace folder: %s", exc.message)
-        ls.live = LiveEndpoints(ls.engine)
-        ls.live.sync()
+        options = params.initialization_options
+        ls.startup = startup = DeferredEngine(lambda: _start_engine(ls, options, folders), _close_engine)
+        loop = asyncio.get_running_loop()
+        # The reply is written once this handler returns: build the engine after it is out.
+        loop.call_soon(ls.protocol.after_output, lambda: startup.start(loop))
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: SmartCacheServer, params: types.InitializedParams) -> None:
         ls.loop = asyncio.get_running_loop()
-        if ls.engine is not None:
-            ls.engine.index_gate.set()
         if ls.log_handler is not None:
             ls.log_handler.send_held()
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: SmartCacheServer, params: None) -> None:
-        if ls.live is not None:
-            ls.live.close()
-        if ls.engine is not None:
-            ls.engine.close()
+        ls.close_engine()
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SmartCacheServer, params: types.DidOpenTextDocumentParams) -> None:
         doc = params.text_document
-        ls.require_engine().did_open(doc.uri, doc.text, doc.version)
+        ls.on_engine(lambda e: e.did_open(doc.uri, doc.text, doc.version))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: SmartCacheServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -208,64 +285,95 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
         # never gets here): never read the text from disk.
         uri = params.text_document.uri
         text = ls.protocol.open_text(uri)
+        version = params.text_document.version
         if text is not None:
-            ls.require_engine().did_change(uri, text, params.text_document.version)
+            ls.on_engine(lambda e: e.did_change(uri, text, version))
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     def did_save(ls: SmartCacheServer, params: types.DidSaveTextDocumentParams) -> None:
-        ls.require_engine().did_save(params.text_document.uri, params.text)
+        uri, text = params.text_document.uri, params.text
+        ls.on_engine(lambda e: e.did_save(uri, text))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SmartCacheServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.require_engine().did_close(params.text_document.uri)
+        uri = params.text_document.uri
+        ls.on_engine(lambda e: e.did_close(uri))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(ls: SmartCacheServer, params: types.DidChangeConfigurationParams) -> None:
-        ls.require_engine().apply_settings(ls.merge_settings(params.settings, "configuration"))
+        raw = params.settings
+        ls.on_engine(lambda e: e.apply_settings(ls.merge_settings(raw, "configuration")))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     def did_change_folders(ls: SmartCacheServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
-        engine = ls.require_engine()
-        for folder in params.event.removed:
-            engine.remove_folder(folder.uri)
-        for folder in params.event.added:
-            try:
-                engine.add_folder(folder.uri, folder.name)
-            except PathRefused as exc:
-                log.warning("not serving workspace folder: %s", exc.message)
-        if ls.live is not None:
-            ls.live.sync()
+        event = params.event
 
-    @server.feature(protocol.DID_FOCUS)
+        def change(engine: Engine) -> None:
+            from .paths import PathRefused
+
+            for folder in event.removed:
+                engine.remove_folder(folder.uri)
+            for folder in event.added:
+                try:
+                    engine.add_folder(folder.uri, folder.name)
+                except PathRefused as exc:
+                    log.warning("not serving workspace folder: %s", exc.message)
+            if ls.live is not None:
+                ls.live.sync()
+
+        ls.on_engine(change)
+
+    @server.feature(methods.DID_FOCUS)
     def did_focus(ls: SmartCacheServer, params: Any) -> None:
-        try:
-            parsed = protocol.parse_params(params, protocol.UriParams)
-        except protocol.InvalidParams as exc:
-            log.debug("ignoring %s: %s", protocol.DID_FOCUS, exc)
-            return
-        ls.require_engine().did_focus(parsed.uri)
+        def focus(engine: Engine) -> None:
+            from . import protocol
+
+            try:
+                parsed = protocol.parse_params(params, protocol.UriParams)
+            except protocol.InvalidParams as exc:
+                log.debug("ignoring %s: %s", methods.DID_FOCUS, exc)
+                return
+            engine.did_focus(parsed.uri)
+
+        ls.on_engine(focus)
 
     def clear(engine: Engine, p: protocol.ClearParams) -> protocol.ClearResult:
+        from .protocol import ClearResult
+
         engine.clear(p.scope)
-        return protocol.ClearResult(scope=p.scope)
+        return ClearResult(scope=p.scope)
+
+    def prefetch(engine: Engine, p: protocol.PrefetchParams) -> protocol.PrefetchResult:
+        from .protocol import PrefetchResult
+
+        return PrefetchResult(queued=engine.prefetch(p.uris))
+
+    def stats(engine: Engine, p: protocol.StatsParams) -> Any:
+        return engine.stats()
+
+    def predict(engine: Engine, p: protocol.PredictParams) -> Any:
+        return engine.predict(p.uri, p.k)
+
+    def get_file(engine: Engine, p: protocol.UriParams) -> Any:
+        return engine.get_file(p.uri)
+
+    def get_analysis(engine: Engine, p: protocol.UriParams) -> Any:
+        return engine.get_analysis(p.uri)
+
+    def related(engine: Engine, p: protocol.RelatedParams) -> Any:
+        return engine.related(p.uri, p.k)
+
+    def find_symbol(engine: Engine, p: protocol.FindSymbolParams) -> Any:
+        return engine.find_symbol(p.name, p.kind, p.k)
 
     # Every request may touch disk (stats count SQLite rows), so each runs on a worker thread.
-    _request(server, protocol.STATS, protocol.StatsParams, lambda e, p: e.stats())
-    _request(server, protocol.PREDICT, protocol.PredictParams, lambda e, p: e.predict(p.uri, p.k))
-    _request(server, protocol.GET_FILE, protocol.UriParams, lambda e, p: e.get_file(p.uri))
-    _request(server, protocol.GET_ANALYSIS, protocol.UriParams, lambda e, p: e.get_analysis(p.uri))
-    _request(
-        server,
-        protocol.PREFETCH,
-        protocol.PrefetchParams,
-        lambda e, p: protocol.PrefetchResult(queued=e.prefetch(p.uris)),
-    )
-    _request(server, protocol.CLEAR, protocol.ClearParams, clear)
-    _request(server, protocol.RELATED, protocol.RelatedParams, lambda e, p: e.related(p.uri, p.k))
-    _request(
-        server,
-        protocol.FIND_SYMBOL,
-        protocol.FindSymbolParams,
-        lambda e, p: e.find_symbol(p.name, p.kind, p.k),
-    )
+    # (The params types are named: `protocol` is imported with the engine, after the reply.)
+    _request(server, methods.STATS, "StatsParams", stats)
+    _request(server, methods.PREDICT, "PredictParams", predict)
+    _request(server, methods.GET_FILE, "UriParams", get_file)
+    _request(server, methods.GET_ANALYSIS, "UriParams", get_analysis)
+    _request(server, methods.PREFETCH, "PrefetchParams", prefetch)
+    _request(server, methods.CLEAR, "ClearParams", clear)
+    _request(server, methods.RELATED, "RelatedParams", related)
+    _request(server, methods.FIND_SYMBOL, "FindSymbolParams", find_symbol)
     return server

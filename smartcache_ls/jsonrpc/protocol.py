@@ -39,7 +39,7 @@ from pygls.protocol import (
     lsp_method,
 )
 
-from ..protocol import RawJSON
+from ..methods import RawJSON
 from . import messages, shapes
 from .messages import MsgId, Refusal
 from .messages import readable_id as msg_id_of
@@ -261,6 +261,14 @@ class RpcProtocol(LanguageServerProtocol):
         data = b"Content-Length: %d\r\n\r\n%s" % (len(body), body) if self._include_headers else body
         with self._write_lock:
             writer.write(data)
+
+    def after_output(self, call: Callable[[], None]) -> None:
+        """Call ``call`` once what was written so far is out (on the writer's thread), else now."""
+        after = getattr(self.writer, "after", None)
+        if after is None:
+            call()
+        else:
+            after(call)
 
     # documents: in memory only, never from disk ----------------------------------------
     def open_text(self, uri: str) -> str | None:

@@ -11,7 +11,10 @@ what Neovim sends for an object (a Lua table as an array), which cattrs takes.
 
 :func:`shape_of` derives the shape of any type lsprotocol uses (attrs classes,
 ``Optional``/``Union``, ``Sequence``, ``Mapping``, ``Literal``, enums,
-``LSPAny``); shapes are cached per type, recursive types included.
+``LSPAny``); shapes are cached per type, recursive types included. The fields of an
+attrs type are read when a value is first checked against them: ``initialize`` names
+the whole ClientCapabilities tree, of which a client sends a part (deriving all of it
+cost about 7 ms of the start-up).
 """
 
 from __future__ import annotations
@@ -47,14 +50,43 @@ class ShapeError(ValueError):
 class Shape:
     """What a JSON value at one place may be. ``kinds`` None means anything."""
 
-    __slots__ = ("fields", "items", "kinds", "required", "values")
+    __slots__ = ("_attrs", "_fields", "_required", "items", "kinds", "values")
 
     def __init__(self) -> None:
         self.kinds: frozenset[str] | None = frozenset()
-        self.fields: dict[str, Shape] = {}
-        self.required: frozenset[str] = frozenset()
+        self._fields: dict[str, Shape] = {}
+        self._required: frozenset[str] = frozenset()
+        self._attrs: type | None = None  # an attrs type whose fields are not read yet
         self.items: Shape | None = None
         self.values: Shape | None = None
+
+    @property
+    def fields(self) -> dict[str, Shape]:
+        if self._attrs is not None:
+            self._read_attrs()
+        return self._fields
+
+    @fields.setter
+    def fields(self, value: dict[str, Shape]) -> None:
+        self._fields = value
+
+    @property
+    def required(self) -> frozenset[str]:
+        if self._attrs is not None:
+            self._read_attrs()
+        return self._required
+
+    @required.setter
+    def required(self, value: frozenset[str]) -> None:
+        self._required = value
+
+    def _read_attrs(self) -> None:
+        tp, self._attrs = self._attrs, None
+        assert tp is not None
+        hints = type_hints(tp)
+        fields = attrs.fields(tp)
+        self._fields = {_camel(f.name): shape_of(hints.get(f.name, Any)) for f in fields}
+        self._required = frozenset(_camel(f.name) for f in fields if f.default is attrs.NOTHING)
 
     def merge(self, other: Shape) -> None:
         """Widen this shape to also allow ``other`` (a union)."""
@@ -114,12 +146,8 @@ def shape_of(tp: Any) -> Shape:
         return cached
     if isinstance(tp, type) and attrs.has(tp):
         shape = _kind(OBJECT)
-        _CACHE[tp] = shape  # before the fields: a type may hold itself
-        hints = type_hints(tp)
-        for field in attrs.fields(tp):
-            wire = _camel(field.name)
-            shape.fields[wire] = shape_of(hints.get(field.name, Any))
-        shape.required = frozenset(_camel(f.name) for f in attrs.fields(tp) if f.default is attrs.NOTHING)
+        shape._attrs = tp  # its fields when first needed (a type may hold itself)
+        _CACHE[tp] = shape
         return shape
     shape = _shape_of_type(tp)
     with contextlib.suppress(TypeError):  # an unhashable annotation

@@ -51,7 +51,7 @@ class PipeWriter:
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
         # Bounded: a client that stops reading slows the server down instead of growing its memory.
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4096)
+        self._queue: queue.Queue[bytes | Callable[[], None] | None] = queue.Queue(maxsize=4096)
         self._broken = False
         self._thread = threading.Thread(target=self._run, name="smartcache-stdout", daemon=True)
         self._thread.start()
@@ -60,8 +60,23 @@ class PipeWriter:
         if not self._broken:
             self._queue.put(data)
 
+    def after(self, call: Callable[[], None]) -> None:
+        """Call ``call`` on the writer's thread once what was written before it is out."""
+        self._queue.put(call)
+
     def _run(self) -> None:
         while (data := self._queue.get()) is not None:
+            if callable(data):
+                try:
+                    if not self._broken:
+                        self._stream.flush()  # out to the client before the call's work begins
+                except (BrokenPipeError, OSError, ValueError):
+                    self._broken = True
+                try:
+                    data()
+                except Exception:
+                    log.exception("a callback after output failed")
+                continue
             try:
                 self._stream.write(data)
                 if self._queue.empty():
