@@ -12,7 +12,7 @@ MYPYC_SOURCES := $(shell $(PYTHON) -c 'import tomllib; print(*tomllib.load(open(
 BUILD_MODE := $(VENV)/.build-mode
 MODE := $(if $(filter-out 0,$(SMARTCACHE_PURE_PYTHON)),pure,compiled)
 
-.PHONY: install demo test lint typecheck pytest editor-deps bench clean FORCE
+.PHONY: install bytecode demo test lint typecheck pytest editor-deps bench clean FORCE
 
 $(BUILD_MODE): FORCE
 	@mkdir -p $(VENV)
@@ -28,7 +28,12 @@ $(STAMP): pyproject.toml setup.py $(MYPYC_SOURCES) $(BUILD_MODE)
 	@$(BIN)/python -c 'import smartcache_ls.cache.memory as m; print("memory tier:", m.__file__)'
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) bytecode
+
+## The byte code of every module edited since (compileall skips the rest): the stamp above
+## is not redone for an edited .py, and without byte code each start compiles it again.
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q smartcache_ls
 
 ## The main job on the embedded default (memory + SQLite in a temporary cache dir).
 demo: $(STAMP)
@@ -51,7 +56,7 @@ editor-deps:
 	bash editor-clients/neovim/scripts/install-deps.sh
 	bash editor-clients/vscode/scripts/install-deps.sh
 
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	$(BIN)/python bench/predictor.py
 	$(BIN)/python bench/ops.py
 	$(BIN)/python bench/hit_ratio.py

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import pathspec
+    from .pathmatch import PathMatcher
 
 from .reader import read_optional_text
 from .secrets import DEFAULT_SECRETS, SecretPatterns
@@ -65,10 +65,10 @@ class IgnoreRules:
         self.excluded = tuple(
             p.relative_to(root).as_posix() for p in exclude if p != root and p.is_relative_to(root)
         )
-        self._spec: pathspec.GitIgnoreSpec | None = None
+        self._spec: PathMatcher | None = None
         self._loaded = False  # read on first use (off the initialize handler)
 
-    def _load_spec(self) -> pathspec.GitIgnoreSpec | None:
+    def _load_spec(self) -> PathMatcher | None:
         lines: list[str] = []
         for name in (".gitignore", ".git/info/exclude"):
             # through the checked reader: a FIFO, a device or a link out of the workspace is skipped
@@ -79,8 +79,10 @@ class IgnoreRules:
             return None
         import pathspec  # (its import costs 20+ ms: only once there is a .gitignore)
 
+        from .pathmatch import PathMatcher
+
         try:
-            return pathspec.GitIgnoreSpec.from_lines(lines)
+            return PathMatcher(pathspec.GitIgnoreSpec.from_lines(lines))
         except (ValueError, TypeError) as exc:
             log.warning("ignoring unreadable .gitignore in %s: %s", self.root, exc)
             return None
@@ -103,7 +105,16 @@ class IgnoreRules:
             self.reload()
         if self._spec is None:
             return False
-        return self._spec.match_file(rel + "/" if is_dir else rel)
+        return self._spec.match(rel, is_dir)
+
+    def file_ignored(self, rel: str) -> bool:
+        """:meth:`ignored` for a file listed in a folder these rules keep (a walk that does not
+        descend into ignored folders): only its own name and the .gitignore can leave it out."""
+        if self.secrets.matches(rel):
+            return True
+        if not self._loaded:
+            self.reload()
+        return self._spec is not None and self._spec.match(rel, False)
 
 
 def scan_files(root: Path, rules: IgnoreRules, limit: int = 50_000) -> list[str]:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INDEX_SLICE = 256  # files added to the index per hold of the workspace lock (~0.5 ms)
+MAX_FILES = 50_000  # files indexed at most (see the README: past it, files are served, not indexed)
 MAX_COMMITS = 2000  # commits of git history read
 
 
@@ -87,27 +88,38 @@ def index_workspace(ws: Workspace, watcher: Watcher | None, alive: Callable[[], 
                 ws.predictor = ws.predictor.replay(model)  # what the editor taught it meanwhile
             progress.deferred_model = None
         freeze_long_lived()
+    secrets = ws.rules.secrets  # the patterns the scan filters with
+    files: list[str] | None = None
     if watcher is not None:
         progress.enter("watching")
-        watcher.add(ws.root, ws.rules)
+        listed: list[str] = []
+        # one walk watches the folders and lists their files (the scan, in the same pass)
+        if watcher.add(ws.root, ws.rules, listed.append):
+            files = listed
         progress.watch_count = functools.partial(watcher.watched_dirs, ws.root)
     progress.enter("scanning")
-    try:
-        files = scan_files(ws.root, ws.rules)
-    except OSError as exc:
-        log.warning("indexing %s failed: %s", ws.root, exc)
-        files = []
+    if files is None:
+        try:
+            files = scan_files(ws.root, ws.rules)
+        except OSError as exc:
+            log.warning("indexing %s failed: %s", ws.root, exc)
+            files = []
+    else:
+        files.sort()
+    del files[MAX_FILES:]
     for start in range(0, len(files), INDEX_SLICE):
         if not alive():
             return
         chunk = files[start : start + INDEX_SLICE]
         entries = [index_entry(rel) for rel in chunk]  # the costly part, outside the lock
         with ws.lock:
-            # the secret patterns as they are now: secretPatterns may have changed during the scan
-            secret = ws.rules.secrets.matches
-            ws.known_files.update(rel for rel in chunk if not secret(rel))
-            ws.predictor.index_entries([e for rel, e in zip(chunk, entries, strict=True) if not secret(rel)])
-        progress.files = start + len(chunk)
+            if ws.rules.secrets is not secrets:  # secretPatterns changed during the scan
+                secret = ws.rules.secrets.matches
+                kept = [(rel, e) for rel, e in zip(chunk, entries, strict=True) if not secret(rel)]
+                chunk, entries = [rel for rel, _ in kept], [e for _, e in kept]
+            ws.known_files.update(chunk)
+            ws.predictor.index_entries(entries)
+        progress.files += len(chunk)
     progress.enter("history")
     keep = {rel: rel for rel in files}
     table = CoChangeTable()

@@ -8,13 +8,11 @@ matches a directory and everything under it, ``!pattern`` re-includes. The
 
 from __future__ import annotations
 
-import logging
-import re
 from collections.abc import Iterable
 
 import pathspec
 
-log = logging.getLogger(__name__)
+from .pathmatch import PathMatcher
 
 DEFAULT_PATTERNS: tuple[str, ...] = (
     # environment files and credential stores of tools
@@ -51,11 +49,9 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
 MAX_PATTERNS = 1000
 MAX_PATTERN_CHARS = 1000
 
-# Answers kept per pattern list: the combined regex costs ~30k instructions for a path of the
-# defaults (each alternative backtracks over the path), a dict lookup ~100.
+# Answers kept per pattern list: the files in use are asked about on every request, and a dict
+# lookup is cheaper still than the per-name match.
 KNOWN_ANSWERS = 4096
-
-_GROUP = re.compile(r"\(\?P<[^>]*>")
 
 
 class SecretPatterns:
@@ -63,8 +59,9 @@ class SecretPatterns:
 
     def __init__(self, patterns: Iterable[str] = DEFAULT_PATTERNS) -> None:
         self.patterns = tuple(patterns)
-        self._spec = pathspec.GitIgnoreSpec.from_lines(self.patterns)
-        self._any = _combined(self._spec)
+        # every file of a workspace scan is asked about: names matched one regex at a time, per
+        # folder once (0.9 us a file against 3.2 us for one regex over the path, 5 us for pathspec)
+        self._match = PathMatcher(pathspec.GitIgnoreSpec.from_lines(self.patterns)).match
         self._known: dict[str, bool] = {}  # answers already given (the patterns never change)
 
     def matches(self, rel: str, is_dir: bool = False) -> bool:
@@ -76,7 +73,7 @@ class SecretPatterns:
         known = self._known.get(path)
         if known is not None:  # the files in use are asked about on every request
             return known
-        found = self._any.match(path) is not None if self._any is not None else self._spec.match_file(path)
+        found = self._match(rel, is_dir)
         if len(self._known) >= KNOWN_ANSWERS:  # (a workspace scan asks once per file: start over)
             self._known.clear()
         self._known[path] = found
@@ -90,28 +87,6 @@ class SecretPatterns:
 
     def __repr__(self) -> str:
         return f"SecretPatterns({list(self.patterns)!r})"
-
-
-def _combined(spec: pathspec.GitIgnoreSpec) -> re.Pattern[str] | None:
-    """One regex for a list of only including patterns (a path is a secret when any matches):
-    2 us a path against 5 us for pathspec's pattern-by-pattern match of the defaults, paid
-    by every file of a workspace scan. None when a negation makes the order matter."""
-    regexes: list[str] = []
-    for pattern in spec.patterns:
-        include = getattr(pattern, "include", None)
-        regex = getattr(pattern, "regex", None)
-        if include is None:  # a blank line or a comment
-            continue
-        if include is not True or not isinstance(regex, re.Pattern):
-            return None
-        regexes.append(_GROUP.sub("(?:", regex.pattern))
-    if not regexes:
-        return re.compile(r"(?!)")
-    try:
-        return re.compile("|".join(f"(?:{r})" for r in regexes))
-    except re.error:
-        log.debug("secret patterns not combined; matching them one by one", exc_info=True)
-        return None
 
 
 DEFAULT_SECRETS = SecretPatterns()

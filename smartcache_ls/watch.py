@@ -87,6 +87,21 @@ DIR_MASK = (
 MAX_PENDING_MOVES = 4096  # moved-from events remembered while waiting for their moved-to
 
 
+_DIR, _FILE, _LINKED_DIR = 0, 1, 2
+
+
+def _kind(entry: os.DirEntry[str]) -> int:
+    """A directory (descended, watched), a file (reported; a link to a file too, as ``os.walk``
+    lists it), or a link to a directory (neither: never followed)."""
+    if entry.is_dir(follow_symlinks=False):
+        return _DIR
+    if entry.is_symlink():
+        with contextlib.suppress(OSError):
+            if entry.is_dir():
+                return _LINKED_DIR
+    return _FILE
+
+
 class _Tree:
     """The watches of one workspace folder: one per non-ignored directory, on ``fd``.
 
@@ -161,15 +176,15 @@ class _Tree:
             prefix = rel + "/" if rel else ""
             try:
                 with os.scandir(self.root / rel if rel else self.root) as entries:
-                    listed = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+                    listed = [(e.name, _kind(e)) for e in entries]
             except OSError:
                 continue
-            for name, is_dir in listed:
+            for name, kind in listed:
                 child = prefix + name
-                if is_dir:
+                if kind == _DIR:
                     if not self.rules.ignored(child, is_dir=True):
                         stack.append(child)
-                elif found is not None and not self.rules.ignored(child):
+                elif kind == _FILE and found is not None and not self.rules.file_ignored(child):
                     found(child)
 
     def sync(self) -> None:
@@ -296,9 +311,11 @@ class Watcher:
             self._flusher = threading.Thread(target=self._flush_loop, name="smartcache-watch", daemon=True)
             self._flusher.start()
 
-    def add(self, root: Path, rules: IgnoreRules) -> bool:
-        """Watch the non-ignored directories of ``root`` (this call walks them). False (and a log
-        line) when the OS refuses to watch ``root`` itself."""
+    def add(self, root: Path, rules: IgnoreRules, found: Callable[[str], None] | None = None) -> bool | None:
+        """Watch the non-ignored directories of ``root``. This call walks them, and gives ``found``
+        every non-ignored file it lists (the workspace scan, in the same pass). True: watched and
+        walked; None: watched, not walked (already watched, or a recursive observer: scan it);
+        False (and a log line): the OS refuses to watch ``root`` itself."""
         self.start()
         with self._lock:
             if self._stopping:
@@ -306,11 +323,11 @@ class Watcher:
             fd = self._fd
             if fd is not None:
                 if root in self._trees:
-                    return True
+                    return None
                 tree = self._trees[root] = _Tree(self, fd, root, rules)
         if fd is None:
-            return self._add_recursive(root, rules)
-        tree.walk("")
+            return None if self._add_recursive(root, rules) else False
+        tree.walk("", found)
         return bool(tree.wd_of)
 
     def watched_dirs(self, root: Path) -> int:
