@@ -14,7 +14,8 @@ on the tree and measures, from the client:
   traffic: ``smartcache/didFocus`` of a workspace file (the floor ignores it) then an
   unknown-method request that pygls answers on its event loop (MethodNotFound); the
   worst and p99 reply latency. The floor gets the same probe for the same time;
-- RSS: VmRSS of the server 2 s after ready;
+- RSS: VmRSS of the server 2 s after ready, and ``+workers``: with its analysis worker
+  processes (children of the server; the floor has none);
 - watches: inotify watches of the server process (/proc/PID/fdinfo), mapped to the
   tree's directories, and how many of them lie in an ignored directory.
 
@@ -128,6 +129,17 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (the analysis workers of a server)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(entry.name))
+    return out
+
+
 def dir_inodes(ws: Path) -> dict[int, str]:
     out = {ws.stat().st_ino: ""}
     for dirpath, dirnames, _ in os.walk(ws):
@@ -200,6 +212,8 @@ async def run_ours(ws: Path, cache: Path, uris: list[str], by_inode: dict[int, s
     await asyncio.sleep(2.0)
     pid = client.proc.pid
     rss = rss_mb(pid)
+    workers = children(pid)
+    rss_all = rss + sum(rss_mb(c) for c in workers)
     n_watch, bad = watches(pid, ws, by_inode)
     await client.close()
     return {
@@ -212,6 +226,8 @@ async def run_ours(ws: Path, cache: Path, uris: list[str], by_inode: dict[int, s
         "stallAt": worst_at,
         "p99": percentile(lat, 99),
         "rss": rss,
+        "rssAll": rss_all,
+        "workers": len(workers),
         "watches": n_watch,
         "ignored": bad,
     }
@@ -283,6 +299,7 @@ async def main() -> None:
                     max(x["stall"] for x in full) * 1000,
                     max(x["p99"] for x in full) * 1000,
                     statistics.median(x["rss"] for x in full),
+                    statistics.median(x.get("rssAll", x["rss"]) for x in full),
                     max(x.get("watches", 0) for x in full) if label != "floor" else "-",
                     max(x.get("ignored", 0) for x in full) if label != "floor" else "-",
                 ]
@@ -291,7 +308,8 @@ async def main() -> None:
             print(
                 f"  ours: server ready {x['serverReady']} s, {x['files']:,} files indexed, "
                 f"{x['commits']} commits, worst stall {x['stall'] * 1000:.1f} ms "
-                f"{x['stallAt']:.2f} s after initialize",
+                f"{x['stallAt']:.2f} s after initialize; RSS {x['rss']:.1f} MB, "
+                f"{x['rssAll']:.1f} MB with its {x['workers']} analysis workers",
                 flush=True,
             )
     print(
@@ -309,6 +327,7 @@ async def main() -> None:
                 "worst stall",
                 "p99 probe",
                 "RSS",
+                "+workers",
                 "watches",
                 "in ignored",
             ],

@@ -93,20 +93,22 @@ def index_workspace(ws: Workspace, watcher: Watcher | None, alive: Callable[[], 
     if watcher is not None:
         progress.enter("watching")
         listed: list[str] = []
+
+        def found(rel: str) -> None:
+            if len(listed) < MAX_FILES:
+                listed.append(rel)
+
         # one walk watches the folders and lists their files (the scan, in the same pass)
-        if watcher.add(ws.root, ws.rules, listed.append):
+        if watcher.add(ws.root, ws.rules, found):
             files = listed
         progress.watch_count = functools.partial(watcher.watched_dirs, ws.root)
     progress.enter("scanning")
     if files is None:
         try:
-            files = scan_files(ws.root, ws.rules)
+            files = scan_files(ws.root, ws.rules, MAX_FILES)
         except OSError as exc:
             log.warning("indexing %s failed: %s", ws.root, exc)
             files = []
-    else:
-        files.sort()
-    del files[MAX_FILES:]
     for start in range(0, len(files), INDEX_SLICE):
         if not alive():
             return

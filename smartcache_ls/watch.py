@@ -176,16 +176,18 @@ class _Tree:
             prefix = rel + "/" if rel else ""
             try:
                 with os.scandir(self.root / rel if rel else self.root) as entries:
-                    listed = [(e.name, _kind(e)) for e in entries]
+                    listed = sorted((e.name, _kind(e)) for e in entries)  # (os.walk's order: by name)
             except OSError:
                 continue
+            below = []
             for name, kind in listed:
                 child = prefix + name
                 if kind == _DIR:
                     if not self.rules.ignored(child, is_dir=True):
-                        stack.append(child)
+                        below.append(child)
                 elif kind == _FILE and found is not None and not self.rules.file_ignored(child):
                     found(child)
+            stack.extend(reversed(below))
 
     def sync(self) -> None:
         """Watch what is not ignored now and drop watches of what is (after a .gitignore change)."""
