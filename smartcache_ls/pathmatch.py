@@ -69,18 +69,35 @@ class PathMatcher:
         return self._names.match(rel[cut + 1 :]) is not None
 
     def _folder(self, rel: str) -> bool:
-        """Whether folder ``rel`` or one above it matches (remembered per folder)."""
-        known = self._folders.get(rel)
+        """Whether folder ``rel`` or one above it matches (remembered per folder; no recursion:
+        a path may be thousands of folders deep)."""
+        folders = self._folders
+        known = folders.get(rel)
         if known is not None:
             return known
         assert self._names is not None
-        cut = rel.rfind("/")
-        hit = (cut >= 0 and self._folder(rel[:cut])) or self._names.match(rel[cut + 1 :] + "/") is not None
-        if len(self._folders) >= MAX_FOLDERS:
-            self._folders = {}
-        self._folders[rel] = hit
+        if len(folders) >= MAX_FOLDERS:
+            self._folders = folders = {}
+        # the nearest folder above with a known answer, then down from there
+        ends = []
+        end = len(rel)
+        hit = False
+        while True:
+            ends.append(end)
+            cut = rel.rfind("/", 0, end)
+            if cut < 0:
+                break
+            above = folders.get(rel[:cut])
+            if above is not None:
+                hit = above
+                break
+            end = cut
+        for end in reversed(ends):
+            if not hit:
+                start = rel.rfind("/", 0, end) + 1
+                hit = self._names.match(rel[start:end] + "/") is not None
+            folders[rel[:end]] = hit
         return hit
-
 
 def _including(spec: pathspec.PathSpec[Any]) -> tuple[list[str] | None, bool]:
     """The regexes of a list of including patterns only (None if one excludes), and whether

@@ -106,6 +106,9 @@ class Shape:
                         self.fields[name] = shape
                 if self.values is not None or other.values is not None:
                     self.values = _union(self.values, other.values)
+            elif other._attrs is not None:  # (Optional[X]: X's fields read when needed, here too)
+                self._attrs = other._attrs
+                self.values = other.values
             else:
                 self.fields = dict(other.fields)
                 self.required = other.required

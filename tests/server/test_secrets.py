@@ -195,3 +195,19 @@ def test_engine_refuses_secrets_and_forgets_them_when_the_patterns_change(
         engine.get_file(vault)
     assert info.value.reason == "secret"
     assert decoded(engine.get_file(path_to_uri(root / ".env")))["text"] == "TOKEN=s3cr3t\n"  # not listed now
+
+
+@given(parts=st.lists(_NAME, min_size=1, max_size=5), is_dir=st.booleans())
+def test_the_per_folder_matcher_agrees_with_pathspec_for_any_list(parts: list[str], is_dir: bool) -> None:
+    from smartcache_ls.pathmatch import PathMatcher
+
+    rel = "/".join(parts)
+    for lines in (["*.pem", "keys/", "src"], ["/src", "a/**/b", "*.key"], ["*.py", "!a.py"], ["**"]):
+        spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        assert PathMatcher(spec)(rel, is_dir) == spec.match_file(rel + "/" if is_dir else rel), lines
+
+
+def test_a_path_thousands_of_folders_deep_is_matched_without_recursion() -> None:
+    deep = "/".join(["d"] * 5000)
+    assert not DEFAULT_SECRETS.matches(deep + "/x.py")
+    assert DEFAULT_SECRETS.matches(deep + "/.ssh/config") and DEFAULT_SECRETS.matches(deep + "/.env")
