@@ -72,6 +72,9 @@ async def start_editor(ws: Path, cache_dir: Path) -> LanguageClient:
             initialization_options={"cacheDir": str(cache_dir)},
         )
     )
+    # The engine and its live endpoint come up just after the initialize reply: a first request
+    # is answered once they are.
+    await client.protocol.send_request_async("smartcache/stats", {})
     return client
 
 
