@@ -10,6 +10,10 @@ is held briefly. Its priority is a matter of order, not of the OS: ``entry_for``
 the editor is quiet and the prefetcher idle, and the thread yields between files. (Not a nice
 value: a low-priority thread that holds the GIL while the OS runs other work would make the
 editor's event loop wait for it: a priority inversion.)
+
+The graph recomputes edges lazily (graph.RefGraph.settle): whoever updates a workspace's graph
+calls ``settle_later``, and the builder, once its queue is empty, settles that graph a slice at
+a time through ``settle`` (which waits for the editor to be quiet, like ``entry_for``).
 """
 
 from __future__ import annotations
@@ -30,12 +34,15 @@ BATCH = 16  # entries applied per take of the workspace lock
 
 EntryFor = Callable[[Hashable, str], "FileEntry | str | None"]
 Apply = Callable[[Hashable, dict[str, FileEntry | None]], None]
+Settle = Callable[[Hashable], int]  # settle a slice of an owner's graph; how many files remain due
 
 
 class IndexBuilder:
-    def __init__(self, entry_for: EntryFor, apply: Apply) -> None:
+    def __init__(self, entry_for: EntryFor, apply: Apply, settle: Settle | None = None) -> None:
         self._entry_for = entry_for
         self._apply = apply
+        self._settle = settle
+        self._unsettled: set[Hashable] = set()  # owners whose graph has edges due
         self._queue: OrderedDict[tuple[Hashable, str], None] = OrderedDict()
         self._cond = threading.Condition()
         self._busy = False
@@ -59,25 +66,38 @@ class IndexBuilder:
                 self._queue[(owner, rel)] = None
             self._cond.notify()
 
+    def settle_later(self, owner: Hashable) -> None:
+        """The owner's graph has edges due: settle it once the queue is empty (never blocks)."""
+        if self._settle is None:
+            return
+        with self._cond:
+            if owner not in self._unsettled:
+                self._unsettled.add(owner)
+                self._cond.notify()
+
     def drop(self, owner: Hashable) -> None:
         with self._cond:
+            self._unsettled.discard(owner)
             for key in [k for k in self._queue if k[0] == owner]:
                 del self._queue[key]
 
     def pending(self, owner: Hashable | None = None) -> int:
         with self._cond:
+            busy = 1 if self._busy else 0
             if owner is None:
-                return len(self._queue) + (1 if self._busy else 0)
-            return sum(1 for k in self._queue if k[0] == owner) + (1 if self._busy else 0)
+                return len(self._queue) + len(self._unsettled) + busy
+            return sum(1 for k in self._queue if k[0] == owner) + (owner in self._unsettled) + busy
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         with self._cond:
-            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+            return self._cond.wait_for(
+                lambda: not self._queue and not self._unsettled and not self._busy, timeout
+            )
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._stopping:
+                while not self._queue and not self._unsettled and not self._stopping:
                     self._busy = False
                     self._cond.notify_all()
                     self._cond.wait()
@@ -85,11 +105,18 @@ class IndexBuilder:
                     self._busy = False
                     self._cond.notify_all()
                     return
-                owner = next(iter(self._queue))[0]
-                batch = [k for k in self._queue if k[0] == owner][:BATCH]
-                for key in batch:
-                    del self._queue[key]
                 self._busy = True
+                batch: list[tuple[Hashable, str]] = []
+                if not self._queue:  # only edges to settle
+                    owner = self._unsettled.pop()
+                else:
+                    owner = next(iter(self._queue))[0]
+                    batch = [k for k in self._queue if k[0] == owner][:BATCH]
+                    for key in batch:
+                        del self._queue[key]
+            if not batch:
+                self._settle_step(owner)
+                continue
             results: dict[str, FileEntry | None] = {}
             for _, rel in batch:
                 start = time.thread_time()
@@ -116,6 +143,21 @@ class IndexBuilder:
                 except Exception:
                     log.exception("updating the reference graph failed")
 
+    def _settle_step(self, owner: Hashable) -> None:
+        assert self._settle is not None
+        start = time.thread_time()
+        try:
+            left = self._settle(owner)
+        except Exception:
+            log.exception("settling the reference graph failed")
+            left = 0
+        finally:
+            self.cpu_seconds += time.thread_time() - start
+        if left:
+            with self._cond:
+                self._unsettled.add(owner)
+        time.sleep(0)  # let the event loop and request threads have the GIL
+
     def stats(self) -> dict[str, Any]:
         return {
             "queued": self.pending(),
@@ -130,6 +172,7 @@ class IndexBuilder:
         with self._cond:
             self._stopping = True
             self._queue.clear()
+            self._unsettled.clear()
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)

@@ -25,6 +25,7 @@ The owner serialises access (the workspace's lock).
 from __future__ import annotations
 
 import heapq
+import itertools
 import posixpath
 import re
 from collections.abc import Iterable
@@ -42,6 +43,14 @@ IMPORT_WEIGHT = 1.0
 PPR_RESTART = 0.25
 PPR_NEIGHBOURS = 16
 PPR_PUSHES = 64
+#: Edges are recomputed lazily: an update marks the files it affects due, and ``settle``
+#: recomputes them a slice at a time (the index builder does, when the editor is quiet), so a
+#: file that many updates affect in a row (a common name's users, while a workspace is built)
+#: is recomputed once, not once per update. A query first settles at most ``QUERY_SETTLE``
+#: files: while a build pours files in, an answer may miss the newest files' edges, never wait
+#: long for them.
+SETTLE_SLICE = 64
+QUERY_SETTLE = 256
 
 
 @attrs.define
@@ -147,10 +156,12 @@ class RefGraph:
         self.symbols = SymbolTable()
         self.entries: dict[str, FileEntry] = {}
         self._users: dict[str, set[str]] = {}  # name -> files using it
+        self._dirs: dict[str, str] = {}  # file -> its folder (posixpath.dirname), for every entry
         self._importers: dict[str, set[str]] = {}  # file -> files whose imports resolve to it
         self._out: dict[str, dict[str, Edge]] = {}
         self._in: dict[str, dict[str, float]] = {}  # target -> {source: weight}
         self._nbrs: dict[str, list[tuple[str, float]]] = {}  # PPR transition rows, memoised
+        self._due: set[str] = set()  # files whose edges are to be recomputed (see _settle)
         self.version = 0  # bumps whenever an edge changes
         self.changes = 0  # bumps whenever an entry changes (persist when it moved)
 
@@ -163,20 +174,38 @@ class RefGraph:
 
     # updates ------------------------------------------------------------------------
     def update(self, items: dict[str, FileEntry]) -> None:
-        """Set the entries of some files, then recompute the edges they affect."""
-        affected: set[str] = set()
+        """Set the entries of some files; the edges they affect become due (see ``settle``)."""
         for rel, entry in items.items():
-            affected |= self._set(rel, entry)
+            self._due |= self._set(rel, entry)
             self.changes += 1
-        self._recompute(affected)
 
     def drop(self, rels: Iterable[str]) -> None:
-        affected: set[str] = set()
         for rel in rels:
             if rel in self.entries:
-                affected |= self._set(rel, None)
+                self._due |= self._set(rel, None)
                 self.changes += 1
-        self._recompute(affected)
+
+    @property
+    def due(self) -> int:
+        """How many files' edges are still to be recomputed."""
+        return len(self._due)
+
+    def settle(self, limit: int | None = SETTLE_SLICE) -> int:
+        """Recompute the edges of up to ``limit`` due files (all: None); how many remain due."""
+        if not self._due:
+            return 0
+        if limit is None or len(self._due) <= limit:
+            due, self._due = self._due, set()
+        else:
+            due = set(itertools.islice(self._due, limit))
+            self._due -= due
+        self._recompute(due)
+        return len(self._due)
+
+    def _settle(self) -> None:
+        """A query's share of the due work (see ``QUERY_SETTLE``)."""
+        if self._due:
+            self.settle(QUERY_SETTLE)
 
     def _set(self, rel: str, entry: FileEntry | None) -> set[str]:
         old = self.entries.pop(rel, None)
@@ -194,9 +223,11 @@ class RefGraph:
                     if not importers:
                         del self._importers[target]
         if entry is None:
+            self._dirs.pop(rel, None)
             changed = self.symbols.drop_file(rel)
         else:
             self.entries[rel] = entry
+            self._dirs[rel] = posixpath.dirname(rel)
             for name in entry.uses:
                 self._users.setdefault(name, set()).add(rel)
             for target in entry.imports:
@@ -205,10 +236,22 @@ class RefGraph:
         # the users of a name whose definers changed resolve it afresh (a file's neighbourhood
         # matters only for the names its members define, so this covers files coming and going)
         affected = {rel}
+        importers = self._importers.get(rel, set())
+        here, dirs = posixpath.dirname(rel), self._dirs
         for name in changed:
-            affected.update(self._users.get(name, ()))
+            users = self._users.get(name)
+            if not users:
+                continue
+            after = len(self.symbols.definers(name))
+            before = after - 1 if rel in self.symbols.definers(name) else after + 1
+            if min(before, after) > MAX_DEFINERS:
+                # Too many definers before and after: a user resolves the name to its near
+                # definers only, so only users near ``rel`` (its folder, or importing it) change.
+                affected.update(u for u in users if u in importers or dirs.get(u) == here)
+            else:
+                affected.update(users)
         if (old is None) != (entry is None):  # imports of it now resolve, or no longer
-            affected.update(self._importers.get(rel, ()))
+            affected.update(importers)
         return affected
 
     def _recompute(self, files: Iterable[str]) -> None:
@@ -236,7 +279,8 @@ class RefGraph:
 
     def _resolve(self, rel: str) -> dict[str, Edge]:
         entry = self.entries[rel]
-        d = posixpath.dirname(rel)
+        dirs = self._dirs
+        d = dirs[rel]
         imported = set(entry.imports)
         weights: dict[str, float] = {}
         names: dict[str, list[str]] = {}
@@ -247,11 +291,16 @@ class RefGraph:
         for name, count in entry.uses.items():
             if name in own:
                 continue
-            definers = [f for f in self.symbols.definers(name) if f != rel]
-            if not definers:
+            row = self.symbols.definers(name)
+            if not row or (len(row) == 1 and rel in row):
                 continue
-            near = [f for f in definers if f in imported or posixpath.dirname(f) == d]
-            chosen = near or (definers if len(definers) <= MAX_DEFINERS else [])
+            near = [f for f in row if f != rel and (f in imported or dirs[f] == d)]
+            if near:
+                chosen = near
+            elif len(row) - (rel in row) <= MAX_DEFINERS:
+                chosen = [f for f in row if f != rel]
+            else:
+                continue
             if not chosen:
                 continue
             share = count / len(chosen)
@@ -266,6 +315,7 @@ class RefGraph:
     # queries ------------------------------------------------------------------------
     def refs(self, rel: str, k: int | None = None) -> list[Edge]:
         """The files ``rel`` refers to, heaviest first."""
+        self._settle()
         row = self._out.get(rel)
         if not row:
             return []
@@ -274,6 +324,7 @@ class RefGraph:
 
     def referrers(self, rel: str, k: int | None = None) -> list[Edge]:
         """The files that refer to ``rel``, heaviest first (names: the names of ``rel`` they use)."""
+        self._settle()
         row = self._in.get(rel)
         if not row:
             return []
@@ -283,9 +334,11 @@ class RefGraph:
         return [Edge(src, w, self._out[src][rel].names) for src, w in ranked]
 
     def edge(self, src: str, target: str) -> Edge | None:
+        self._settle()
         return self._out.get(src, {}).get(target)
 
     def out_total(self, rel: str) -> float:
+        self._settle()
         return sum(e.weight for e in self._out.get(rel, {}).values())
 
     def _neighbours(self, rel: str) -> list[tuple[str, float]]:
@@ -310,6 +363,7 @@ class RefGraph:
         total = sum(w for w in seeds.values() if w > 0)
         if total <= 0:
             return []
+        self._settle()
         residual = {s: w / total for s, w in seeds.items() if w > 0 and s in self.entries}
         score: dict[str, float] = {}
         heap = [(-r, s) for s, r in residual.items()]
@@ -358,6 +412,7 @@ class RefGraph:
         except (KeyError, TypeError, ValueError) as exc:
             raise GraphFormatError(f"corrupt reference graph: {exc!r}") from exc
         graph.update(items)
+        graph.settle(None)
         return graph
 
 

@@ -43,7 +43,7 @@ OPEN_DOC = -1  # mtime_ns and size of an entry made from an editor buffer
 class IndexService:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.builder = IndexBuilder(self._entry_for, self._apply)
+        self.builder = IndexBuilder(self._entry_for, self._apply, self._settle)
         self.builder.start()
         self._saved: dict[str, int] = {}  # namespace -> graph change count at its last save
         self._started: set[str] = set()  # namespaces whose files were submitted
@@ -97,6 +97,7 @@ class IndexService:
         with ws.lock:
             ws.graph.update({rel: entry})
             ws.predictor.structure_changed()
+        self.builder.settle_later(ws.namespace)
         return False
 
     def _entry_for(self, owner: Hashable, rel: str) -> FileEntry | str | None:
@@ -147,6 +148,18 @@ class IndexService:
             ws.graph.update({r: e for r, e in results.items() if e is not None})
             ws.graph.drop(r for r, e in results.items() if e is None)
             ws.predictor.structure_changed()
+        self.builder.settle_later(owner)
+
+    def _settle(self, owner: Hashable) -> int:
+        """Builder thread: recompute a slice of the graph's due edges; how many remain due."""
+        ws = self.engine._by_namespace(owner)
+        if ws is None:
+            return 0
+        self.engine.wait_quiet()
+        with ws.lock:
+            left = ws.graph.settle()
+            ws.predictor.structure_changed()
+        return left
 
     # persistence ----------------------------------------------------------------------
     def save(self, ws: Workspace) -> None:
