@@ -460,9 +460,10 @@ def test_plugin_end_to_end(nvim: str, tmp_path: Path) -> None:
         looked_up = want["hits"] + want["misses"]
         shown = f"{want['hitRatio'] * 100:.1f}%" if looked_up else "n/a"
         assert row[1] == shown, (row, want)
-        assert row[2:4] == [str(want["hits"]), str(want["misses"])], (row, want)
-        # (SQLite's entries move on their own: the background index writes its analyses there)
-        assert row[4] == str(want["entries"]) if tier == "memory" else row[4].isdigit(), (row, want)
+        assert row[2:5] == [str(want["hits"]), str(want["misses"]), str(want["entries"])], (
+            row,
+            want,
+        )
         assert "/" in row[5:], row  # used / maximum size
     memory_row = next(line for line in lines if line.startswith("memory")).split()
     assert raw["tiers"]["memory"]["hits"] >= 1 and memory_row[1] != "0.0%", (
