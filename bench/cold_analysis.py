@@ -13,16 +13,7 @@ In the same run, on the same files:
 - the protocol floor: ``bench/floor_server.py`` answering as many no-op requests on
   pygls' worker threads at the same concurrency (the fastest any pygls server can
   answer that many requests);
-- ``analyze()`` in this process, one thread (what bench/analysis.py times);
-- the background index: a fresh server on a fresh cache, no request at all, timed from
-  ``initialized`` until its reference graph holds every file (``smartcache/stats``);
-- the floors on this machine: as many processes as cores, each reading its share of the
-  files and only parsing them with tree-sitter (``tree-sitter parse``), or running our whole
-  ``analyze()`` on them (``analyze()``). No server can beat the second row, and none that
-  parses every file can beat the first; the ratios to them are printed.
-
-A request refused by design (a file matching ``secretPatterns``, such as
-``botocore/credentials.py``, is never read) is counted apart from failures.
+- ``analyze()`` in this process, one thread (what bench/analysis.py times).
 
 Prints files/s per row and the ratios (target: >= 1,000 files/s on 2 cores, >= 0.25x
 ctags). Without ctags it tries ``apt-get install universal-ctags`` (as root), else says
@@ -116,94 +107,28 @@ async def time_requests(
     options: dict[str, object] | None,
     calls: list[tuple[str, dict[str, object]]],
     concurrency: int,
-) -> tuple[float, int, list[str]]:
-    """Seconds to answer every call with ``concurrency`` in flight; how many failed; the
-    messages of the refusals by design (secrets)."""
+) -> tuple[float, int]:
+    """Seconds to answer every call with ``concurrency`` in flight; and how many failed."""
     client = await start(command, tree, options)
     try:
         await client.request("smartcache/stats" if "smartcache_ls" in command else "floor/noop", {})
         await asyncio.sleep(1.0)  # let the server's start-up work (index, workers) settle
         gate = asyncio.Semaphore(concurrency)
         failed = 0
-        refused: list[str] = []
 
         async def one(method: str, params: dict[str, object]) -> None:
             nonlocal failed
             async with gate:
                 try:
                     await client.request(method, params)
-                except Exception as exc:
-                    if "matches secretPatterns" in str(exc):
-                        refused.append(str(exc))
-                    else:
-                        failed += 1
+                except Exception:
+                    failed += 1
 
         t0 = time.perf_counter()
         await asyncio.gather(*(one(m, p) for m, p in calls))
-        return time.perf_counter() - t0, failed, refused
+        return time.perf_counter() - t0, failed
     finally:
         await client.close()
-
-
-async def time_index(command: list[str], tree: Path, expected: int) -> tuple[float, dict[str, object]]:
-    """Seconds from ``initialized`` until the background index holds ``expected`` files (or
-    stops growing with nothing queued); the server's graph statistics then."""
-    client = await start(command, tree)
-    t0 = time.perf_counter()
-    last, since = -1, t0
-    try:
-        while True:
-            stats = await client.request("smartcache/stats", {})
-            graph = stats["graph"]
-            done = graph["analysed"] + graph["reused"] + graph["dropped"] + graph["failed"]
-            now = time.perf_counter()
-            if done != last:
-                last, since = done, now
-            # (the workspace index may leave files out: ignored ones; then it stops short)
-            if graph["queued"] == 0 and done and (done >= expected or now - since > 2.0):
-                return (since if done < expected else now) - t0, graph
-            if now - t0 > 600:
-                raise TimeoutError(f"index not done after 600 s: {graph}")
-            await asyncio.sleep(0.02)
-    finally:
-        await client.close()
-
-
-def floor_child(mode: str, listing: Path, part: int, parts: int) -> None:
-    """One floor process: read its share of the files and parse (or analyse) each; prints the
-    seconds its share took (after its imports and grammars loaded)."""
-    from smartcache_ls.analysis.languages import GRAMMARS, get_parser, parse
-
-    for name in GRAMMARS:
-        get_parser(name)
-    paths = listing.read_text().splitlines()[part::parts]
-    t0 = time.perf_counter()
-    for path in paths:
-        text = Path(path).read_bytes().decode("utf-8")
-        if mode == "parse":
-            language = language_for(path)
-            if language is not None:
-                parse(language, text.encode("utf-16-le"))
-        else:
-            analyze(path, text)
-    print(time.perf_counter() - t0)
-
-
-def time_floor(mode: str, tree: Path, rels: list[str], processes: int) -> float:
-    """Seconds for ``processes`` floor processes to get through the files (the slowest one)."""
-    listing = tree.parent / f"floor-{mode}.txt"
-    listing.write_text("\n".join(str(tree / r) for r in rels) + "\n")
-    script = Path(__file__).resolve()
-    children = [
-        subprocess.Popen(
-            [sys.executable, str(script), "--floor-child", mode, str(listing), str(i), str(processes)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(processes)
-    ]
-    times = [float(child.communicate()[0].strip() or "nan") for child in children]
-    return max(times)
 
 
 def main() -> None:
@@ -211,12 +136,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--source", type=Path, default=Path(sysconfig.get_paths()["purelib"]))
-    parser.add_argument("--floor-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.floor_child:
-        mode, listing, part, parts = args.floor_child
-        floor_child(mode, Path(listing), int(part), int(parts))
-        return
 
     files = pick_files(args.source, args.files)
     with tempfile.TemporaryDirectory(prefix="cold-analysis-") as tmp:
@@ -238,37 +158,16 @@ def main() -> None:
             results[name] = len(rels) / seconds
             rows.append([name, seconds, results[name], note])
 
-        refusals: list[str] = []
         for name, options in (
             ("smartcache-ls (worker pool)", None),
             ("smartcache-ls (analysisWorkers 0)", {"analysisWorkers": 0}),
         ):
             cache = Path(tmp) / f"cache-{len(rows)}"
-            seconds, failed, refused = asyncio.run(
-                time_requests(ours(cache), tree, options, calls, args.concurrency)
-            )
-            notes = [f"{failed} failed"] if failed else []
-            if refused:
-                notes.append(f"{len(refused)} refused: secret")
-                refusals = refused
-            add(name, seconds, ", ".join(notes))
-        indexed = [r for r in rels if language_for(r) is not None]
-        seconds, graph = asyncio.run(time_index(ours(Path(tmp) / "cache-index"), tree, len(indexed)))
-        results["background index"] = int(graph["files"]) / seconds
-        rows.append(
-            [
-                "background index (no requests)",
-                seconds,
-                results["background index"],
-                f"{graph['analysed']} analysed, {graph['dropped']} refused, {graph['failed']} failed",
-            ]
-        )
+            seconds, failed = asyncio.run(time_requests(ours(cache), tree, options, calls, args.concurrency))
+            add(name, seconds, f"{failed} failed" if failed else "")
         floor_calls = [("floor/noop", {}) for _ in rels]
-        seconds, _, _ = asyncio.run(time_requests(FLOOR, tree, None, floor_calls, args.concurrency))
+        seconds, _ = asyncio.run(time_requests(FLOOR, tree, None, floor_calls, args.concurrency))
         add("pygls floor (no-op requests)", seconds)
-        for mode, label in (("parse", "tree-sitter parse"), ("analyze", "analyze()")):
-            seconds = time_floor(mode, tree, rels, cores)
-            add(f"floor: {label}, {cores} processes", seconds, "read + work, no IPC")
         ctags = find_ctags()
         if ctags is not None:
             add("universal ctags", time_ctags(ctags, tree, rels))
@@ -279,8 +178,6 @@ def main() -> None:
         add("analyze() in-process, 1 thread", time.perf_counter() - t0, "no I/O, no LSP")
 
         print(table(["run", "seconds", "files/s", "note"], rows))
-        for message in refusals:
-            print(f"refused by design: {message}")
         pool = results["smartcache-ls (worker pool)"]
         print(f"worker pool / analysisWorkers 0: {pool / results['smartcache-ls (analysisWorkers 0)']:.2f}x")
         print(f"worker pool / pygls floor:        {pool / results['pygls floor (no-op requests)']:.2f}x")
@@ -288,16 +185,6 @@ def main() -> None:
             vs_ctags = pool / results["universal ctags"]
             print(f"worker pool / ctags:              {vs_ctags:.3f}x (target >= 0.25)")
         print(f"worker pool: {pool:,.0f} files/s (target >= 1,000 on 2 cores)")
-        parse_floor = results[f"floor: tree-sitter parse, {cores} processes"]
-        analyze_floor = results[f"floor: analyze(), {cores} processes"]
-        print(f"worker pool / floor analyze():    {pool / analyze_floor:.2f}x")
-        print(f"floor analyze() / floor parse:    {analyze_floor / parse_floor:.2f}x")
-        index = results["background index"]
-        print(f"background index / floor analyze(): {index / analyze_floor:.2f}x")
-        if "universal ctags" in results:
-            vs = index / results["universal ctags"]
-            print(f"background index / ctags:         {vs:.3f}x (target >= 0.25)")
-            print(f"floor tree-sitter parse / ctags:  {parse_floor / results['universal ctags']:.3f}x")
 
 
 if __name__ == "__main__":

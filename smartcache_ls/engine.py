@@ -57,7 +57,7 @@ from .redact import mask_value
 from .secrets import SecretPatterns
 from .settings import Settings
 from .watch import CREATED, DELETED, ChangeBatch, Watcher
-from .workers import Analysed, AnalysisPool
+from .workers import AnalysisPool
 from .workspace import OpenDoc, Workspace
 
 if TYPE_CHECKING:
@@ -556,14 +556,8 @@ class Engine:
         if done.data is not None and key not in self.memory:  # (a stale copy fails its check later)
             read = {"text": done.data.decode("utf-8"), "hash": done.hash, **stat}
             self.cache.put(key, _encode_split(read, _FILE_FIELDS), prefetched=prefetch)
-        return self.worker_analysis_record(ws, rel, done)[0]
-
-    def worker_analysis_record(self, ws: Workspace, rel: str, done: Analysed) -> tuple[bytes, dict[str, Any]]:
-        """(the record, its meta) of a worker's analysis: the body is the analysis JSON as the
-        worker wrote it, never decoded here; the meta is what the engine and the graph read."""
         meta = {
-            "mtime_ns": done.mtime_ns,
-            "size": done.size,
+            **stat,
             "resolvedImports": self._resolved(ws, rel, done.imports),
             "hash": done.hash,
             "names": done.names,
@@ -571,7 +565,7 @@ class Engine:
             "definitions": done.definitions,
         }
         # analyze() gives the fields clients are sent, in _ANALYSIS_FIELDS' order: the body as is
-        return pack(encode_json(meta), done.analysis), meta
+        return pack(encode_json(meta), done.analysis)
 
     def _resolved(self, ws: Workspace, rel: str, imports: list[str]) -> list[str]:
         """The workspace files ``imports`` name, resolved in memory (no stat per candidate)."""

@@ -208,30 +208,11 @@ class _Job:
     header: dict[str, Any]
     blobs: tuple[bytes, ...]
     prefetch: bool
-    spare: bool = False  # may run on a request worker while another one is idle
     done: threading.Event = field(default_factory=threading.Event)
     reply: dict[str, Any] | None = None
     out: list[bytes] = field(default_factory=list)
     error: BaseException | None = None
     attempts: int = 0
-
-
-class Pending:
-    """A job submitted to the pool; ``result()`` waits for it."""
-
-    __slots__ = ("_job",)
-
-    def __init__(self, job: _Job) -> None:
-        self._job = job
-
-    def result(self) -> Analysed:
-        """The analysis; raises PathRefused (refusals, failures) as :meth:`AnalysisPool.analyze`."""
-        job = self._job
-        job.done.wait()
-        if job.error is not None:
-            raise job.error
-        assert job.reply is not None
-        return _result(job.reply, job.out)
 
 
 class AnalysisPool:
@@ -316,26 +297,6 @@ class AnalysisPool:
     ) -> Analysed:
         """Analyse the editor's ``text`` of ``rel``, or the file at ``path`` (read in the worker,
         confined to ``root``, at most ``max_bytes``). Raises PathRefused (refusals, failures)."""
-        return self.submit(
-            rel, path=path, root=root, max_bytes=max_bytes, text=text, want_data=want_data, prefetch=prefetch
-        ).result()
-
-    def submit(
-        self,
-        rel: str,
-        *,
-        path: Path | None = None,
-        root: Path | None = None,
-        max_bytes: int = 0,
-        text: str | None = None,
-        want_data: bool = False,
-        prefetch: bool = False,
-        spare: bool = False,
-    ) -> Pending:
-        """Queue the job :meth:`analyze` does, without waiting for it: its ``result()`` waits.
-        ``spare`` (background work, with ``prefetch``): a request worker may take it too while
-        another request worker is idle, so that a workspace's index uses every core when the
-        editor is quiet and a request still finds a free worker."""
         header: dict[str, Any] = {"op": "analyze", "rel": rel}
         blobs: tuple[bytes, ...] = ()
         if text is not None:
@@ -345,12 +306,9 @@ class AnalysisPool:
             if path is None or root is None:
                 raise ValueError("analyze() needs text, or path and root")
             header |= {"path": str(path), "root": str(root), "maxBytes": max_bytes, "wantData": want_data}
-        job = _Job(header, blobs, prefetch, spare=spare and prefetch)
         if self.size == 0:
-            job.reply, out = _answer(header, list(blobs))
-            job.out = out
-            job.done.set()
-            return Pending(job)
+            return _result(*_answer(header, list(blobs)))
+        job = _Job(header, blobs, prefetch)
         self.start()
         with self._cond:
             if self._closed:
@@ -360,7 +318,11 @@ class AnalysisPool:
             (self._prefetch if prefetch else self._demand).append(job)
             self.jobs += 1
             self._cond.notify_all()
-        return Pending(job)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        assert job.reply is not None
+        return _result(job.reply, job.out)
 
     # slots' side ------------------------------------------------------------------
     def _take(self, requests_only: bool) -> _Job | None:
@@ -377,9 +339,6 @@ class AnalysisPool:
                         return self._demand.popleft()
                     if self._prefetch and not requests_only:
                         return self._prefetch.popleft()
-                    spare = self._prefetch and self._prefetch[0].spare
-                    if spare and requests_only and self._idle_request_slots > 1:
-                        return self._prefetch.popleft()  # background work; another request worker idle
                     self._cond.wait()
             finally:
                 if requests_only:

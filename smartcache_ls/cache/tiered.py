@@ -239,23 +239,6 @@ class TieredCache:
         with self._lock:
             self._store(key, value, prefetched)
 
-    def epoch(self) -> int:
-        """The invalidation count now: pass it to :meth:`put_lower` for a value computed after."""
-        with self._lock:
-            return self._epoch
-
-    def put_lower(self, key: str, value: bytes, since: int) -> bool:
-        """Store ``value`` in the lower tiers only (background work the memory tier should not
-        make room for), unless ``key`` was invalidated after ``since`` (:meth:`epoch`) or is in
-        memory already. Whether it was stored."""
-        if not isinstance(value, bytes):
-            raise TypeError(f"cached values are bytes, got {type(value).__name__}")
-        with self._lock:
-            if self._stale(key, since) or self.memory.peek(key) is not None:
-                return False
-            self._enqueue(("set", key, value, len(value)), key, value, len(value))
-            return True
-
     def invalidate(self, key: str) -> None:
         with self._lock:
             self._epoch += 1

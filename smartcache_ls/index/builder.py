@@ -3,17 +3,17 @@ into the reference graph.
 
 The engine submits the files of a workspace when it is indexed (all of them; a file whose
 stored entry matches its state on disk costs a ``stat``), files the watcher saw change, and
-saved files. The builder asks the engine for the entries of a batch of files (``entries_for``: read and
-analysed by the analysis workers, or ``UNCHANGED``, ``FAILED``, or None when the file is
+saved files. The builder asks the engine for each file's entry (``entry_for``: read and
+analysed through the engine's own analysis path, or ``UNCHANGED``, or None when the file is
 gone or refused) and hands the results to ``apply`` in small batches, so the workspace's lock
-is held briefly. Its priority is a matter of order, not of the OS: ``entries_for`` waits until
+is held briefly. Its priority is a matter of order, not of the OS: ``entry_for`` waits until
 the editor is quiet and the prefetcher idle, and the thread yields between files. (Not a nice
 value: a low-priority thread that holds the GIL while the OS runs other work would make the
 editor's event loop wait for it: a priority inversion.)
 
 The graph recomputes edges lazily (graph.RefGraph.settle): whoever updates a workspace's graph
 calls ``settle_later``, and the builder, once its queue is empty, settles that graph a slice at
-a time through ``settle`` (which waits for the editor to be quiet, like ``entries_for``).
+a time through ``settle`` (which waits for the editor to be quiet, like ``entry_for``).
 """
 
 from __future__ import annotations
@@ -30,18 +30,16 @@ from .graph import FileEntry
 log = logging.getLogger(__name__)
 
 UNCHANGED = "unchanged"
-FAILED = "failed"
 BATCH = 16  # entries applied per take of the workspace lock
 
-#: The entries of a batch of files: a FileEntry, UNCHANGED, FAILED, or None (gone, refused).
-EntriesFor = Callable[[Hashable, list[str]], "dict[str, FileEntry | str | None]"]
+EntryFor = Callable[[Hashable, str], "FileEntry | str | None"]
 Apply = Callable[[Hashable, dict[str, FileEntry | None]], None]
 Settle = Callable[[Hashable], int]  # settle a slice of an owner's graph; how many files remain due
 
 
 class IndexBuilder:
-    def __init__(self, entries_for: EntriesFor, apply: Apply, settle: Settle | None = None) -> None:
-        self._entries_for = entries_for
+    def __init__(self, entry_for: EntryFor, apply: Apply, settle: Settle | None = None) -> None:
+        self._entry_for = entry_for
         self._apply = apply
         self._settle = settle
         self._unsettled: set[Hashable] = set()  # owners whose graph has edges due
@@ -120,27 +118,25 @@ class IndexBuilder:
                 self._settle_step(owner)
                 continue
             results: dict[str, FileEntry | None] = {}
-            start = time.thread_time()
-            try:
-                entries = self._entries_for(owner, [rel for _, rel in batch])
-            except Exception as exc:  # one bad batch must not stop the index
-                self.failed += len(batch)
-                log.debug("indexing %d files failed: %s", len(batch), exc)
-                entries = {}
-            finally:
-                self.cpu_seconds += time.thread_time() - start
-            for rel, entry in entries.items():
+            for _, rel in batch:
+                start = time.thread_time()
+                try:
+                    entry = self._entry_for(owner, rel)
+                except Exception as exc:  # one bad file must not stop the index
+                    self.failed += 1
+                    log.debug("indexing %s failed: %s", rel, exc)
+                    continue
+                finally:
+                    self.cpu_seconds += time.thread_time() - start
                 if entry == UNCHANGED:
                     self.reused += 1
-                elif entry == FAILED:
-                    self.failed += 1
                 elif entry is None:
                     self.dropped += 1
                     results[rel] = None
                 elif isinstance(entry, FileEntry):
                     self.analysed += 1
                     results[rel] = entry
-            time.sleep(0)  # let the event loop and request threads have the GIL
+                time.sleep(0)  # let the event loop and request threads have the GIL
             if results:
                 try:
                     self._apply(owner, results)

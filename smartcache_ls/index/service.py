@@ -3,15 +3,14 @@ persisted, and answers ``related`` and ``find_symbol``.
 
 - When a workspace is indexed, its stored graph is loaded (SQLite meta, keyed by namespace)
   and every file with a grammar is submitted to the background builder; a file whose stored
-  entry matches its mtime and size is reused, the others are read and analysed by the
-  analysis workers (several at once), their graph entries made from the record's meta.
+  entry matches its mtime and size is reused, the others are read through the checked reader
+  and analysed through the engine's analysis path (``Engine._shared_analysis``).
 - Every analysis the engine computes for a request or a prefetch updates the graph too
   (``learn``), the watcher's changes and saves resubmit files, deletions drop them.
 - ``save`` persists a graph that changed since its last save.
 
-The analyses made for the index go into the lower cache tiers (SQLite, Redis), never into
-memory: warming first visits is the prefetcher's decision, measured as such, but a cold
-request for an indexed file is a disk hit, not a second analysis.
+The analyses made for the index are not put in the cache: warming first visits is the
+prefetcher's decision, measured as such.
 """
 
 from __future__ import annotations
@@ -26,14 +25,13 @@ from ..analysis import language_for
 from ..content import content_hash
 from ..paths import PathRefused, confine, decode_text, path_to_uri
 from ..reader import read_checked
-from .builder import FAILED, UNCHANGED, IndexBuilder
+from .builder import UNCHANGED, IndexBuilder
 from .graph import FileEntry, GraphFormatError, RefGraph, entry_from_analysis
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable
 
     from ..engine import Engine
-    from ..workers import Pending
     from ..workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -45,7 +43,7 @@ OPEN_DOC = -1  # mtime_ns and size of an entry made from an editor buffer
 class IndexService:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.builder = IndexBuilder(self._entries_for, self._apply, self._settle)
+        self.builder = IndexBuilder(self._entry_for, self._apply, self._settle)
         self.builder.start()
         self._saved: dict[str, int] = {}  # namespace -> graph change count at its last save
         self._started: set[str] = set()  # namespaces whose files were submitted
@@ -102,70 +100,16 @@ class IndexService:
         self.builder.settle_later(ws.namespace)
         return False
 
-    def _entries_for(self, owner: Hashable, rels: list[str]) -> dict[str, FileEntry | str | None]:
-        """Builder thread: the entries of some files (UNCHANGED, None when gone or refused,
-        FAILED). Their jobs go to the workers all at once (background work: the prefetch worker,
-        and a request worker while another is idle); a worker reads the file itself, and its
-        analysis goes into the lower cache tiers as it came (the graph reads the record's meta,
-        nothing is decoded here), so a later request for the file is a cache hit."""
+    def _entry_for(self, owner: Hashable, rel: str) -> FileEntry | str | None:
+        """Builder thread: the entry of one file, UNCHANGED, or None when it is gone."""
         engine = self.engine
         ws = engine._by_namespace(owner)
         if ws is None:
-            return dict.fromkeys(rels, UNCHANGED)
+            return UNCHANGED
         engine.wait_quiet()
         while engine.prefetcher.busy():  # a switch's prefetch goes before the index
             time.sleep(0.01)
             engine.wait_quiet()
-        if engine._sharing():  # a teammate's analysis in Redis may spare the work: file by file
-            return {rel: self._entry_for(ws, rel) for rel in rels}
-        out: dict[str, FileEntry | str | None] = {}
-        jobs: list[tuple[str, Pending, bool, int]] = []
-        limit = engine.settings.max_file_bytes
-        for rel in rels:
-            try:  # a secret (or a path leaving the workspace) is never read
-                path, _ = confine(path_to_uri(ws.root / rel), ws.root, ws.rules.secrets)
-            except PathRefused:
-                out[rel] = None
-                continue
-            with ws.lock:
-                old = ws.graph.entries.get(rel)
-                doc = ws.open_docs.get(rel)
-            since = engine.cache.epoch()
-            if doc is not None:
-                if old is not None and old.hash == doc.hash:
-                    out[rel] = UNCHANGED
-                    continue
-                job = engine.pool.submit(rel, text=doc.text, prefetch=True, spare=True)
-            else:
-                try:
-                    pre = os.stat(path, follow_symlinks=False)
-                except OSError:
-                    out[rel] = None
-                    continue
-                if old is not None and (old.mtime_ns, old.size) == (pre.st_mtime_ns, pre.st_size):
-                    out[rel] = UNCHANGED
-                    continue
-                job = engine.pool.submit(
-                    rel, path=path, root=ws.root, max_bytes=limit, prefetch=True, spare=True
-                )
-            jobs.append((rel, job, doc is not None, since))
-        for rel, job, buffer, since in jobs:
-            try:
-                done = job.result()
-            except PathRefused as exc:
-                out[rel] = FAILED if exc.reason == "analysisFailed" else None
-                continue
-            record, meta = engine.worker_analysis_record(ws, rel, done)
-            if buffer:
-                out[rel] = entry_from_analysis(meta, OPEN_DOC, OPEN_DOC)
-                continue
-            engine.cache.put_lower(ws.analysis_key(rel), record, since)
-            out[rel] = entry_from_analysis(meta, int(done.mtime_ns or 0), int(done.size or 0))
-        return out
-
-    def _entry_for(self, ws: Workspace, rel: str) -> FileEntry | str | None:
-        """One file's entry through the engine's shared-analysis path (Redis sharing on)."""
-        engine = self.engine
         try:  # a secret (or a path leaving the workspace) is never read
             path, _ = confine(path_to_uri(ws.root / rel), ws.root, ws.rules.secrets)
         except PathRefused:
