@@ -71,7 +71,6 @@ LAST_STATS_META = "stats:last"
 SAVE_EVERY = 60.0  # seconds between background saves of changed models
 WORKER_BOOT_DELAY = 1.0  # seconds after a workspace is indexed before the workers start
 SYNC_MODEL_BYTES = 256 * 1024  # a larger stored model loads in the background (indexing)
-INDEX_GATE_TIMEOUT = 2.0  # seconds indexing waits for the server's go (``initialized``)
 # Background work (prefetch, index) starts a file only after the editor has been quiet this long
 # (no event, no request): a burst of typing or of requests is not competing with it for the GIL.
 QUIET_SECONDS = 0.05
@@ -156,9 +155,6 @@ class Engine:
         self._closed = False
         self._last_activity = self._last_edit = time.monotonic()
         self._stop = threading.Event()
-        # Indexing waits for this: the server clears it until its initialize reply is out.
-        self.index_gate = threading.Event()
-        self.index_gate.set()
         self._saver = threading.Thread(target=self._save_loop, name="smartcache-save", daemon=True)
         self._saver.start()
         gc_monitor.install()  # collector pauses, for stats
@@ -200,7 +196,6 @@ class Engine:
 
     def _index(self, ws: Workspace) -> None:
         """Background: watch the workspace, learn its files and its co-change history."""
-        self.index_gate.wait(INDEX_GATE_TIMEOUT)
         try:
             index_workspace(ws, self.watcher, lambda: not self._closed and self.workspaces.get(ws.uri) is ws)
             with ws.lock:

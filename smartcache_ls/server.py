@@ -222,24 +222,30 @@ def _start_engine(
     try:
         from .engine import Engine
         from .mcp.endpoints import LiveEndpoints
-        from .paths import PathRefused
     finally:
         gc.freeze()
         gc.enable()
     settings = ls.merge_settings(options, "initializationOptions")
     engine = Engine(settings, _cache_dir(ls, settings), watch=ls.watch)
     try:
-        for uri, name in folders:
-            try:
-                engine.add_folder(uri, name)
-            except PathRefused as exc:
-                log.warning("not serving workspace folder: %s", exc.message)
+        _serve_folders(engine, folders)
         live = LiveEndpoints(engine)
         live.sync()
     except BaseException:
         engine.close()
         raise
     return engine, live
+
+
+def _serve_folders(engine: Engine, folders: list[tuple[str, str | None]]) -> None:
+    """Serve each (uri, name) folder; a refused one is logged and left out."""
+    from .paths import PathRefused
+
+    for uri, name in folders:
+        try:
+            engine.add_folder(uri, name)
+        except PathRefused as exc:
+            log.warning("not serving workspace folder: %s", exc.message)
 
 
 def _close_engine(built: tuple[Engine, LiveEndpoints]) -> None:
@@ -309,15 +315,10 @@ def build_server(cache_dir: Path, *, watch: bool = True) -> SmartCacheServer:
         event = params.event
 
         def change(engine: Engine) -> None:
-            from .paths import PathRefused
 
             for folder in event.removed:
                 engine.remove_folder(folder.uri)
-            for folder in event.added:
-                try:
-                    engine.add_folder(folder.uri, folder.name)
-                except PathRefused as exc:
-                    log.warning("not serving workspace folder: %s", exc.message)
+            _serve_folders(engine, [(folder.uri, folder.name) for folder in event.added])
             if ls.live is not None:
                 ls.live.sync()
 
