@@ -60,13 +60,18 @@ def resolve_path(path: Path | str) -> Path:
     where it cannot say, realpath's answer: a component swapped while it is resolved (realpath
     then raises, e.g. EINVAL from readlink on what became a directory) or a name no file can
     have is refused, not raised."""
+    return Path(_real_text(path))
+
+
+def _real_text(path: Path | str) -> str:
+    """:func:`resolve_path` as a string (what the confinement checks compare)."""
     fast = _kernel_real_path(path)
-    return Path(fast) if fast is not None else _realpath(path)
+    return fast if fast is not None else _realpath(path)
 
 
-def _realpath(path: Path | str) -> Path:
+def _realpath(path: Path | str) -> str:
     try:
-        return Path(os.path.realpath(path))
+        return os.path.realpath(path)
     except OSError as exc:
         raise PathRefused("symlinkRace", f"{path} changed while it was resolved ({exc.strerror})") from None
     except ValueError:  # a NUL byte, a lone surrogate: no file has such a name
@@ -130,9 +135,7 @@ def confine_path(
     """:func:`confine` of an absolute, normalised ``path`` (as :func:`uri_to_path` makes them);
     refusals name it as ``name`` (the uri the client sent), else as its uri."""
     text, root_text = str(path), str(root)
-    real = _kernel_real_path(text)
-    if real is None:
-        real = str(_realpath(path))
+    real = _real_text(text)
     if real == root_text:
         raise PathRefused("isDirectory", f"{name or path_to_uri(path)} is the workspace folder itself")
     target = _below(real, root_text)
