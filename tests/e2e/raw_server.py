@@ -1,8 +1,10 @@
-"""A real server process driven with raw bytes over its pipes, for tests where the framing matters.
+"""A real server process driven over its pipes, its stdout parsed strictly.
 
-:class:`RawServer` writes whatever bytes a test gives it and parses stdout
-strictly: every byte must belong to a ``Content-Length`` frame whose body is
-strict JSON (no ``NaN``/``Infinity``); anything else fails the test.
+:class:`ServerProcess` keeps every message the server sends and its stderr; every byte of
+stdout must belong to a ``Content-Length`` frame whose body is strict JSON (no
+``NaN``/``Infinity``), anything else fails the test. :class:`RawServer` writes whatever
+bytes a test gives it, for tests where the framing matters (``wire.WireServer`` is the
+face for tests that read results and logs).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from smartcache_ls.paths import path_to_uri
 
@@ -34,21 +36,21 @@ def _key(msg_id: Any) -> Any:
     return (type(msg_id).__name__, msg_id) if isinstance(msg_id, int | str) else None
 
 
-class RawServer:
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+class ServerProcess:
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
         self.proc = subprocess.Popen(
-            [*SERVER, *args],
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=env or dict(os.environ),
+            env=env,
         )
         self.messages: list[dict[str, Any]] = []
         self.bodies: list[bytes] = []
         self.arrivals: list[float] = []  # time.monotonic() of each message
         self.by_id: dict[Any, dict[str, Any]] = {}  # the first response to each id
         self.bad_output: list[bytes] = []
-        self.stderr = bytearray()
+        self._err = bytearray()
         self._cond = threading.Condition()
         self._threads = [
             threading.Thread(target=self._read_stdout, daemon=True),
@@ -105,7 +107,11 @@ class RawServer:
         err = self.proc.stderr
         assert err is not None
         for chunk in iter(lambda: err.read1(65536), b""):
-            self.stderr += chunk
+            self._err += chunk
+
+    @property
+    def stderr_bytes(self) -> bytes:
+        return bytes(self._err)
 
     # input ----------------------------------------------------------------------
     def send(self, data: bytes) -> None:
@@ -123,13 +129,17 @@ class RawServer:
         self._ids += 1
         return self._ids
 
-    def request(self, method: str, params: Any = None, timeout: float = 10.0) -> dict[str, Any]:
+    def send_request(self, method: str, params: Any = None) -> int:
+        """Send a request; its id."""
         msg_id = self.next_id()
         message: dict[str, Any] = {"jsonrpc": "2.0", "id": msg_id, "method": method}
         if params is not None:
             message["params"] = params
         self.send(frame(message))
-        return self.reply(msg_id, timeout)
+        return msg_id
+
+    def request(self, method: str, params: Any = None, timeout: float = 10.0) -> dict[str, Any]:
+        return self.reply(self.send_request(method, params), timeout)
 
     def reply(self, msg_id: Any, timeout: float = 10.0) -> dict[str, Any]:
         """The response with ``msg_id`` (which stays available to later calls)."""
@@ -158,14 +168,15 @@ class RawServer:
                 assert self.proc.poll() is None, f"server exited with {self.proc.returncode}"
                 self._cond.wait(left)
 
-    def initialize(self, workspace: Path, cache_dir: Path | str, **options: Any) -> dict[str, Any]:
+    def start_session(self, workspace: Path, options: dict[str, Any]) -> dict[str, Any]:
+        """``initialize`` with ``workspace`` as the one folder, then ``initialized``; the reply."""
         reply = self.request(
             "initialize",
             {
                 "processId": None,
                 "capabilities": {},
                 "workspaceFolders": [{"uri": path_to_uri(workspace), "name": "ws"}],
-                "initializationOptions": {"cacheDir": str(cache_dir), **options},
+                "initializationOptions": options,
             },
             timeout=30,
         )
@@ -182,7 +193,7 @@ class RawServer:
         """Shut down cleanly if still running; the exit code."""
         if self.proc.poll() is None:
             try:
-                self.request("shutdown", timeout=20)
+                self.reply(self.send_request("shutdown"), 20)
                 self.notify("exit")
                 assert self.proc.stdin is not None
                 self.proc.stdin.close()
@@ -197,8 +208,22 @@ class RawServer:
             thread.join(10)
         return self.proc.returncode
 
-    def __enter__(self) -> RawServer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class RawServer(ServerProcess):
+    """The server with ``--log-level INFO``; raw bytes in, every message and stderr as bytes out."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        super().__init__([*SERVER, *args], env or dict(os.environ))
+
+    @property
+    def stderr(self) -> bytes:
+        return self.stderr_bytes
+
+    def initialize(self, workspace: Path, cache_dir: Path | str, **options: Any) -> dict[str, Any]:
+        return self.start_session(workspace, {"cacheDir": str(cache_dir), **options})
