@@ -90,7 +90,8 @@ ENTRY_BYTES = 15  # per entry, besides its indexes and tick: count, separators, 
 HEADER_BYTES = 4096  # weights and the rest
 LEARNING_RATE = 0.1
 # pseudo-count added to a transition row's total (additive smoothing): a transition seen once
-# is evidence, not certainty; its share approaches its frequency as the row fills
+# is evidence, not certainty; its share approaches its frequency as the row fills. No other value
+# beats 1 beyond noise on both trace sets (bench/mrr_noise.py --sweep-prior; README, Settings)
 TRANSITION_PRIOR = 1.0
 MIN_GRAD_PROB = 1e-3
 SEP = "\x1f"
@@ -401,9 +402,16 @@ class CoChangeTable:
 
 
 class Predictor:
-    def __init__(self, *, max_bytes: int = 10_000_000, structure: StructureProvider | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_bytes: int = 10_000_000,
+        structure: StructureProvider | None = None,
+        transition_prior: float = TRANSITION_PRIOR,
+    ) -> None:
         self.max_bytes = max_bytes
         self.structure = structure
+        self.transition_prior = transition_prior  # another value only for bench/mrr_noise.py's sweep
         # path -> [visits, last time, last tick, edits, sessions]
         self._files: dict[str, list[float]] = {}
         self._m1: dict[str, dict[str, list[float]]] = {}  # a -> {c: [count, tick]}
@@ -549,7 +557,7 @@ class Predictor:
                 return best
             # heapq.nlargest(TOP_NEXT, ...), ties in row order; sorting is faster at these sizes
             entries = sorted(row.items(), key=_by_count, reverse=True)[:TOP_NEXT]
-        total = totals.get(key, 1.0) + TRANSITION_PRIOR
+        total = totals.get(key, 1.0) + self.transition_prior
         log1p = math.log1p
         out = [(c, (share, e[0] / total), (count, log1p(e[0]))) for c, e in entries]
         if memo is not None:

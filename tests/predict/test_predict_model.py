@@ -198,11 +198,12 @@ def test_forget_and_rename_keep_the_co_change_top_lists_exact() -> None:
 
 
 def test_a_transition_seen_once_is_evidence_not_certainty() -> None:
-    """The first-order share is smoothed with TRANSITION_PRIOR pseudo-counts: a transition seen
-    once (of once) weighs less than one seen three times of three, both less than certainty."""
+    """The first-order share is smoothed with TRANSITION_PRIOR pseudo-counts (or the
+    constructor's transition_prior): a transition seen once (of once) weighs less than one seen
+    three times of three, both less than certainty; with no prior both are certainty."""
 
-    def share_of_c(visits: int) -> float:
-        model = Predictor()
+    def share_of_c(visits: int, **kw: float) -> float:
+        model = Predictor(**kw)
         walk(model, ["a.py", "c.py", "b.py"] * visits + ["a.py"])
         scored = model._score("a.py", "b.py")
         feats = dict(scored.feats[scored.paths.index("c.py")])
@@ -212,3 +213,6 @@ def test_a_transition_seen_once_is_evidence_not_certainty() -> None:
     assert once == pytest.approx(1 / (1 + TRANSITION_PRIOR))
     assert thrice == pytest.approx(3 / (3 + TRANSITION_PRIOR))
     assert once < thrice < 1.0
+    assert share_of_c(1, transition_prior=4.0) == pytest.approx(1 / (1 + 4.0))
+    assert share_of_c(3, transition_prior=4.0) == pytest.approx(3 / (3 + 4.0))
+    assert share_of_c(1, transition_prior=0.0) == share_of_c(3, transition_prior=0.0) == 1.0
