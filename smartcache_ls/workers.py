@@ -94,7 +94,7 @@ class Analysed:
     hash: str  # content_hash of the text
     imports: list[str]  # the analysis's import specifiers (to resolve without decoding it)
     names: Any  # the names the file defines and uses (index/: never sent to clients)
-    definitions: list[Any]  # its outline's definitions, [name, kind, range] (index/symbols.py)
+    definitions: list[Any]  # its outline's definitions, [name, kind, span] (index/symbols.py)
     data: bytes | None  # the file's bytes (checked UTF-8 text) when asked for and read
     mtime_ns: int | None  # fstat of what was read (None for the editor's text)
     size: int | None

@@ -17,7 +17,8 @@
   to entries (5 MB: 2.9-3.3 MB); for the default 1 GB, 91%.
 * Reads do not write: access times and hit counts are buffered in memory and
   applied in one statement batch with the next write (or ``flush_access()``).
-* Table ``meta(name, value JSON)`` for small persistent documents, never evicted.
+* Table ``meta(name, value JSON)`` for persistent documents, never evicted: small ones, or
+  many small ones under one name prefix (the reference graph's entries, one per file).
 * Corruption is noticed: a file that is not a database, SQLITE_CORRUPT / SQLITE_NOTADB
   from any statement, or a failed ``PRAGMA quick_check`` (run at start in the
   background, bounded to ``QUICK_CHECK_SECONDS``) sets the file aside as
@@ -737,6 +738,39 @@ class SqliteTier(BatchedTier):
             None,
             write=True,
         )
+
+    def meta_with_prefix(self, prefix: str) -> list[tuple[str, bytes]]:
+        """(name, encoded JSON) of every meta document whose name starts with ``prefix``, not
+        decoded: a caller with many of them decodes one at a time."""
+        low, high = _prefix_bounds(prefix)
+        args: tuple[str, ...] = (low,) if high is None else (low, high)
+        sql = "SELECT name, value FROM meta WHERE name >= ?" + ("" if high is None else " AND name < ?")
+        rows: list[Any] = self._run("meta read", lambda db: db.execute(sql, args).fetchall(), [])
+        return [(str(name), _as_bytes(value)) for name, value in rows]
+
+    def write_meta(self, docs: Sequence[tuple[str, bytes | None]]) -> None:
+        """Set (to encoded JSON) or delete (None) several meta documents, in one transaction."""
+        sets = [(name, value, time.time()) for name, value in docs if value is not None]
+        deletes = [(name,) for name, value in docs if value is None]
+        if not sets and not deletes:
+            return
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "INSERT INTO meta(name, value, mtime) VALUES (?, ?, ?) ON CONFLICT(name) "
+                    "DO UPDATE SET value = excluded.value, mtime = excluded.mtime",
+                    sets,
+                )
+                db.executemany("DELETE FROM meta WHERE name = ?", deletes)
+                db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
+
+        self._run("meta write", write, None, write=True)
 
     def meta_names(self) -> list[str]:
         """Names of the stored meta documents (for `smartcache-ls stats`)."""

@@ -33,7 +33,7 @@ from typing import Any
 
 import attrs
 
-from .symbols import Definition, SymbolTable, definitions
+from .symbols import Definition, SymbolTable, definitions, span_of
 
 FORMAT = "smartcache-graph"
 VERSION = 1
@@ -88,7 +88,7 @@ class FileEntry:
             None if package is None else str(package),
             {str(n): int(c) for n, c in uses.items()},
             [str(i) for i in imports],
-            [(str(n), str(k), dict(r) if isinstance(r, dict) else {}) for n, k, r in defs],
+            [(str(n), str(k), span_of(r)) for n, k, r in defs],
         )
 
 
@@ -118,7 +118,7 @@ def _definitions(value: dict[str, Any]) -> list[Definition]:
     if not isinstance(listed, list):
         return definitions(value.get("symbols", []))
     return [
-        (d[0], d[1], d[2] if isinstance(d[2], dict) else {})
+        (d[0], d[1], span_of(d[2]))
         for d in listed
         if isinstance(d, list | tuple) and len(d) == 3 and isinstance(d[0], str) and isinstance(d[1], str)
     ]
@@ -393,6 +393,14 @@ class RefGraph:
     def to_json(self) -> dict[str, Any]:
         return self.document(self.entries)
 
+    @classmethod
+    def of_entries(cls, items: dict[str, FileEntry]) -> RefGraph:
+        """A graph of stored entries, its edges computed."""
+        graph = cls()
+        graph.update(items)
+        graph.settle(None)
+        return graph
+
     @staticmethod
     def document(entries: dict[str, FileEntry]) -> dict[str, Any]:
         """The stored form of a graph's entries (the edges are recomputed when it is loaded)."""
@@ -406,14 +414,11 @@ class RefGraph:
     def from_json(cls, data: Any) -> RefGraph:
         if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("version") != VERSION:
             raise GraphFormatError("not a stored reference graph of this version")
-        graph = cls()
         try:
             items = {str(rel): FileEntry.from_json(raw) for rel, raw in dict(data["files"]).items()}
         except (KeyError, TypeError, ValueError) as exc:
             raise GraphFormatError(f"corrupt reference graph: {exc!r}") from exc
-        graph.update(items)
-        graph.settle(None)
-        return graph
+        return cls.of_entries(items)
 
 
 class GraphQueries:

@@ -50,6 +50,23 @@ def test_prefix_clear_and_meta(tmp_path: Path) -> None:
         assert s.get_meta("missing") is None
 
 
+def test_meta_documents_by_prefix_are_written_and_deleted_together(tmp_path: Path) -> None:
+    with SqliteTier(tmp_path / "c.db", 1_000_000) as s:
+        s.set_meta("graph:ns", {"v": 1})
+        s.write_meta(
+            [("graph-file:ns:a.py", b'["a"]'), ("graph-file:ns:b.py", b'["b"]'), ("graph-file:nt:c", b"1")]
+        )
+        assert s.meta_with_prefix("graph-file:ns:") == [
+            ("graph-file:ns:a.py", b'["a"]'),
+            ("graph-file:ns:b.py", b'["b"]'),
+        ]
+        s.write_meta([("graph-file:ns:a.py", None), ("graph-file:ns:b.py", b'["b2"]')])
+        assert s.meta_with_prefix("graph-file:ns:") == [("graph-file:ns:b.py", b'["b2"]')]
+        assert s.get_meta("graph-file:ns:b.py") == ["b2"] and s.get_meta("graph:ns") == {"v": 1}
+        s.clear()  # the cache's entries only
+        assert len(s.meta_with_prefix("graph-file:")) == 2
+
+
 def test_sizes_and_totals_are_exact(tmp_path: Path) -> None:
     with SqliteTier(tmp_path / "c.db", 1_000_000) as s:
         s.set("a", "x" * 10)

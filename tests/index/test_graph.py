@@ -98,6 +98,20 @@ def test_names_of_each_language() -> None:
     assert go["package"] == "main" and {"Store", "Open"} <= set(go["uses"])
 
 
+def test_graph_entries_hold_nothing_the_collector_walks_per_definition() -> None:
+    import gc
+
+    from smartcache_ls.index.graph import entry_from_analysis
+
+    value = analyze("pkg/models.py", PYTHON["pkg/models.py"])
+    entry = entry_from_analysis({**value, "resolvedImports": []}, 1, 1)
+    assert [(name, kind) for name, kind, _ in entry.defs] == [("User", "class"), ("load", "function")]
+    assert entry.defs[0][2] == (0, 0, 1, 8)  # start line, character, end line, character
+    gc.collect()  # the collector untracks a tuple of untracked values (the spans, then the defs)
+    gc.collect()
+    assert not any(gc.is_tracked(d) for d in entry.defs)  # a million of them cost no collection
+
+
 def test_java_same_package_types_have_edges_without_imports(engine: Engine, tmp_path: Path) -> None:
     root = write(tmp_path / "java", JAVA)
     built(engine, root)
@@ -110,7 +124,7 @@ def test_java_same_package_types_have_edges_without_imports(engine: Engine, tmp_
     found = engine.find_symbol("Task")
     assert [(f["name"], f["kind"]) for f in found[:2]] == [("Task", "class"), ("TaskList", "class")]
     assert found[0]["uri"] == path_to_uri(root / "src/app/Task.java")
-    assert found[0]["range"]["start"]["line"] == 2
+    assert found[0]["range"] == {"start": {"line": 2, "character": 0}, "end": {"line": 4, "character": 1}}
     assert engine.find_symbol("Task", kind="interface") == []
 
 
@@ -180,8 +194,15 @@ def test_related_analyses_a_file_the_index_has_not_reached(engine: Engine, tmp_p
     assert uses(engine, root, "src/app/Fresh.java") == {"src/app/Task.java": ["Task"]}
 
 
-def test_a_corrupt_stored_graph_is_set_aside_and_rebuilt(tmp_path: Path) -> None:
-    from smartcache_ls.index.service import GRAPH_META
+def _stored_rows(engine: Engine, namespace: str) -> dict[str, bytes]:
+    from smartcache_ls.index.service import GRAPH_FILE
+
+    prefix = GRAPH_FILE.format(namespace=namespace)
+    return {name[len(prefix) :]: raw for name, raw in engine.sqlite.meta_with_prefix(prefix)}
+
+
+def test_a_corrupt_stored_entry_is_read_again(tmp_path: Path) -> None:
+    from smartcache_ls.index.service import GRAPH_FILE
 
     root = write(tmp_path / "java", JAVA)
     cache = tmp_path / "cache"
@@ -190,13 +211,68 @@ def test_a_corrupt_stored_graph_is_set_aside_and_rebuilt(tmp_path: Path) -> None
     namespace = first.workspace_for(path_to_uri(root / "src/app/Task.java"))[0].namespace
     first.close()
     second = Engine(Settings(), cache, watch=False)
-    second.sqlite.set_meta(
-        GRAPH_META.format(namespace=namespace), {"format": "smartcache-graph", "version": 1}
-    )
+    name = GRAPH_FILE.format(namespace=namespace) + "src/app/Task.java"
+    second.sqlite.write_meta([(name, b'{"format": "smartcache-graph"}')])
     try:
         built(second, root)
-        assert second.stats()["graph"]["analysed"] == len(JAVA)
+        index = second.stats()["graph"]
+        assert (index["analysed"], index["reused"]) == (1, len(JAVA) - 1)
         assert used_by(second, root, "src/app/Task.java") == {"src/app/TaskList.java"}
+    finally:
+        second.close()
+
+
+def test_a_save_writes_only_the_entries_that_changed(tmp_path: Path) -> None:
+    from smartcache_ls.index.service import GRAPH_FILE
+
+    root = write(tmp_path / "java", JAVA)
+    engine = Engine(Settings(), tmp_path / "cache", watch=False)
+    try:
+        built(engine, root)
+        ws = engine.workspace_for(path_to_uri(root / "src/app/Task.java"))[0]
+        engine.index.save(ws)
+        assert set(_stored_rows(engine, ws.namespace)) == set(JAVA)
+        # a row the next save would rewrite if it wrote everything
+        marker = GRAPH_FILE.format(namespace=ws.namespace) + "src/other/List.java"
+        engine.sqlite.write_meta([(marker, b'["marker"]')])
+        changed = root / "src/app/Task.java"
+        changed.write_text(changed.read_text() + "\nclass Extra {}\n")
+        (root / "src/app/view/HistoryView.java").unlink()
+        engine._on_changes(
+            ChangeBatch(root, {"src/app/Task.java": MODIFIED, "src/app/view/HistoryView.java": "deleted"})
+        )
+        assert engine.index.builder.wait_idle(10)
+        engine.index.save(ws)
+        rows = _stored_rows(engine, ws.namespace)
+        assert set(rows) == set(JAVA) - {"src/app/view/HistoryView.java"}
+        assert rows["src/other/List.java"] == b'["marker"]'
+        assert b"Extra" in rows["src/app/Task.java"]
+    finally:
+        engine.close()
+
+
+def test_an_older_caches_graph_document_is_read_and_replaced_by_rows(tmp_path: Path) -> None:
+    from smartcache_ls.index.graph import RefGraph
+    from smartcache_ls.index.service import GRAPH_FILE, GRAPH_META
+
+    root = write(tmp_path / "java", JAVA)
+    cache = tmp_path / "cache"
+    first = Engine(Settings(), cache, watch=False)
+    built(first, root)
+    ws = first.workspace_for(path_to_uri(root / "src/app/Task.java"))[0]
+    document = RefGraph.document(dict(ws.graph.entries))
+    first.close()
+    second = Engine(Settings(), cache, watch=False)
+    prefix = GRAPH_FILE.format(namespace=ws.namespace)
+    second.sqlite.write_meta([(name, None) for name, _ in second.sqlite.meta_with_prefix(prefix)])
+    second.sqlite.set_meta(GRAPH_META.format(namespace=ws.namespace), document)
+    try:
+        built(second, root)
+        index = second.stats()["graph"]
+        assert (index["analysed"], index["reused"]) == (0, len(JAVA))
+        second.save()
+        assert set(_stored_rows(second, ws.namespace)) == set(JAVA)
+        assert second.sqlite.get_meta(GRAPH_META.format(namespace=ws.namespace)) is None
     finally:
         second.close()
 
@@ -205,7 +281,7 @@ def test_personalised_pagerank_reaches_what_the_session_refers_to() -> None:
     from smartcache_ls.index.graph import FileEntry, RefGraph
 
     def entry(uses: dict[str, int], defs: list[str]) -> FileEntry:
-        return FileEntry(0, 1, "h", None, uses, [], [(d, "class", {}) for d in defs])
+        return FileEntry(0, 1, "h", None, uses, [], [(d, "class", (0, 0, 0, 0)) for d in defs])
 
     graph = RefGraph()
     graph.update(

@@ -57,7 +57,7 @@ def test_a_worker_reads_and_analyses_like_the_server_would(pool: AnalysisPool, r
     names = expected.pop("names")  # the reference graph's: beside the analysis, never in it
     assert orjson.loads(done.analysis) == expected
     assert done.names == names
-    assert done.definitions == [list(d) for d in definitions(expected["symbols"])]
+    assert done.definitions == orjson.loads(orjson.dumps(definitions(expected["symbols"])))
     assert done.data == text.encode() and done.hash == analyze("models.py", text)["hash"]
     st = (root / "models.py").stat()
     assert (done.mtime_ns, done.size) == (st.st_mtime_ns, st.st_size)
