@@ -33,6 +33,7 @@ from .cache.sqlite import SqliteTier
 from .cache.tiered import TieredCache
 from .content import content_hash
 from .heap import freeze_long_lived, gc_monitor, process_memory
+from .index.graph import QUERY_SETTLE_SECONDS
 from .index.service import IndexService
 from .indexing import index_workspace
 from .mcp.link import LIVE_DIR
@@ -329,6 +330,7 @@ class Engine:
             return entry.size if entry is not None and entry.size >= 0 else UNKNOWN_COST
 
         with ws.lock:
+            ws.graph.settle(QUERY_SETTLE_SECONDS)  # (the planner's thread, not the event loop)
             ranked = (
                 ws.predictor.predict(prefetch.top_k, current=rel, explain=False) if prefetch.top_k else []
             )

@@ -5,9 +5,10 @@ The engine submits the files of a workspace when it is indexed (all of them; a f
 stored entry matches its state on disk costs a ``stat``), files the watcher saw change, and
 saved files. The builder asks the engine for each file's entry (``entry_for``: read and
 analysed through the engine's own analysis path, or ``UNCHANGED``, or None when the file is
-gone or refused) and hands the results to ``apply`` in small batches, so the workspace's lock
-is held briefly. Its priority is a matter of order, not of the OS: ``entry_for`` waits until
-the editor is quiet and the prefetcher idle, and the thread yields between files. (Not a nice
+gone or refused) and hands the results to ``apply`` in small batches (``apply`` takes the
+workspace's lock once per file, so the lock is held briefly). Its priority is a matter of
+order, not of the OS: ``entry_for`` waits until the editor is quiet and the prefetcher idle,
+and the thread yields between files. (Not a nice
 value: a low-priority thread that holds the GIL while the OS runs other work would make the
 editor's event loop wait for it: a priority inversion.)
 
@@ -30,7 +31,7 @@ from .graph import FileEntry
 log = logging.getLogger(__name__)
 
 UNCHANGED = "unchanged"
-BATCH = 16  # entries applied per take of the workspace lock
+BATCH = 16  # entries handed to ``apply`` at once
 
 EntryFor = Callable[[Hashable, str], "FileEntry | str | None"]
 Apply = Callable[[Hashable, dict[str, FileEntry | None]], None]

@@ -35,9 +35,7 @@ def build_graph(root: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[RefGraph, 
             root, rel, list(value.get("imports", [])), known.__contains__
         )
         items[rel] = entry_from_analysis(value, st.st_mtime_ns, st.st_size)
-    graph = RefGraph()
-    graph.update(items)
-    return graph, files
+    return RefGraph.of_entries(items), files
 
 
 class GraphStructure(GraphQueries):

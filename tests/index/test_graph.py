@@ -277,6 +277,27 @@ def test_an_older_caches_graph_document_is_read_and_replaced_by_rows(tmp_path: P
         second.close()
 
 
+def test_an_editor_event_leaves_the_due_edges_to_the_background(tmp_path: Path) -> None:
+    root = write(tmp_path / "java", JAVA)
+    # (no prefetch: its planner, on its own thread, settles a slice before it ranks)
+    engine = Engine(Settings().merged({"prefetch": {"enabled": False}})[0], tmp_path / "c", watch=False)
+    try:
+        _editor_events_do_not_settle(engine, root)
+    finally:
+        engine.close()
+
+
+def _editor_events_do_not_settle(engine: Engine, root: Path) -> None:
+    built(engine, root)
+    ws = engine.workspace_for(path_to_uri(root / "src/app/Task.java"))[0]
+    with ws.lock:
+        ws.graph._due = set(ws.graph.entries)  # as while a build pours files in
+    for rel in ("src/app/Task.java", "src/app/TaskList.java"):  # switches: the predictor ranks
+        engine.did_open(path_to_uri(root / rel), JAVA[rel], 1)
+    assert ws.graph.due == len(JAVA)  # nothing settled on the event loop
+    assert used_by(engine, root, "src/app/Task.java") == {"src/app/TaskList.java"}  # a request does
+
+
 def test_personalised_pagerank_reaches_what_the_session_refers_to() -> None:
     from smartcache_ls.index.graph import FileEntry, RefGraph
 
@@ -293,6 +314,8 @@ def test_personalised_pagerank_reaches_what_the_session_refers_to() -> None:
             "b/D.java": entry({"Far": 1}, ["D"]),
         }
     )
+    assert graph.ranked({"a/A.java": 1.0}, 5) == []  # queries answer from settled edges only
+    assert graph.settle(None) == 0
     ranked = dict(graph.ranked({"a/A.java": 1.0}, 5))
     assert ranked["a/B.java"] == 1.0 and 0 < ranked["a/C.java"] < 1.0
     assert "a/A.java" not in ranked and "b/Far.java" not in ranked  # seeds out; unreachable out
