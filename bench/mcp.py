@@ -1,14 +1,20 @@
 """MCP tool-call latency and start-up: smartcache-ls's tools against a no-op tool of the same SDK.
 
-    python bench/mcp.py [--calls 300] [--starts 5]
+    python bench/mcp.py [--calls 300] [--round 5] [--starts 5]
 
 Both servers are real processes over stdio, driven by the SDK's own client
 (``ClientSession``), in the same run: ``bench/floor_mcp.py`` answers ``noop``;
 ``smartcache-ls mcp`` answers ``outline`` (of ``smartcache_ls/engine.py``, warm)
 and ``working_set`` (k=5), once standalone and once live with an editor's
 smartcache-ls (a real LSP server on the same workspace and cache dir, with files
-opened and switched between). Calls alternate between the servers in rounds so
-load on the machine hits both alike. Target: p50 and p99 within 1.5x the no-op's.
+opened and switched between). The three tools take turns in rounds of ``--round``
+calls, the order rotated each round, so that load on the machine hits them alike.
+Target: p50 and p99 within 1.5x the no-op's.
+
+Beside the wall-clock latency, the CPU time per call of the processes that answer
+(the floor; the MCP server, plus the editor's server when live), summed over all
+their threads from the scheduler's own per-thread counters: steadier than wall time
+on a loaded machine, though it leaves out the client's share and the waits.
 
 Start-up: from spawning the process to the first answer (``initialize``, then
 the first ``outline``), against the floor's spawn to its first ``noop``.
@@ -18,14 +24,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,22 +73,77 @@ async def call(s: ClientSession, tool: str, args: dict[str, Any]) -> float:
     return elapsed
 
 
+def children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (the stdio client gives no handle on the server's)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time the processes' live threads have had, in seconds (``schedstat``: nanoseconds on CPU)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with contextlib.suppress(OSError, ValueError):
+                    total += int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0])
+    return total / 1e9
+
+
+@asynccontextmanager
+async def spawned(command: list[str]) -> AsyncIterator[tuple[ClientSession, int]]:
+    """:func:`session`, with the server's pid."""
+    before = children(os.getpid())
+    async with session(command) as s:
+        (pid,) = children(os.getpid()) - before
+        yield s, pid
+
+
+Plan = dict[str, tuple[ClientSession, str, dict[str, Any], list[int]]]
+
+
 async def latencies(
-    floor: ClientSession, ours_s: ClientSession, calls: int, rounds: int = 6
-) -> dict[str, list[float]]:
-    plan = {"noop": (floor, "noop", {}), "outline": (ours_s, "outline", {"path": TARGET})}
-    plan["working_set"] = (ours_s, "working_set", {"k": 5})
-    for s, tool, args in plan.values():  # warm up: imports, caches, analyses
+    plan: Plan, calls: int, round_calls: int
+) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Each tool's call latencies, taking turns ``round_calls`` at a time; and its answering
+    processes' CPU seconds per call."""
+    for s, tool, args, _ in plan.values():  # warm up: imports, caches, analyses
         for _ in range(20):
             await call(s, tool, args)
     out: dict[str, list[float]] = {name: [] for name in plan}
-    per_round = max(1, calls // rounds)
-    for r in range(rounds):
-        order = list(plan.items()) if r % 2 == 0 else list(reversed(plan.items()))
-        for name, (s, tool, args) in order:
-            for _ in range(per_round):
+    cpu = dict.fromkeys(plan, 0.0)
+    names = list(plan)
+    for r in range(-(-calls // round_calls)):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            s, tool, args, pids = plan[name]
+            c0 = cpu_seconds(pids)
+            for _ in range(min(round_calls, calls - len(out[name]))):
                 out[name].append(await call(s, tool, args))
-    return out
+            cpu[name] += cpu_seconds(pids) - c0
+    return out, {name: cpu[name] / max(1, len(out[name])) for name in plan}
+
+
+async def expect_session(s: ClientSession, expected: str) -> None:
+    """The server answers as ``expected`` (editor, standalone), with files in its working set."""
+    answer = json.loads((await s.call_tool("working_set", {})).content[0].text)
+    if answer.get("session") != expected or not answer.get("files"):
+        raise SystemExit(f"expected a {expected} working set with files, got {answer}")
+
+
+def plan_for(floor: tuple[ClientSession, int], ours_s: ClientSession, ours_pids: list[int]) -> Plan:
+    return {
+        "noop": (floor[0], "noop", {}, [floor[1]]),
+        "outline": (ours_s, "outline", {"path": TARGET}, ours_pids),
+        "working_set": (ours_s, "working_set", {"k": 5}, ours_pids),
+    }
 
 
 async def start_to_first_answer(command: list[str], tool: str, args: dict[str, Any]) -> tuple[float, float]:
@@ -94,12 +157,24 @@ async def start_to_first_answer(command: list[str], tool: str, args: dict[str, A
     return t_init, t_first
 
 
-def rows_for(mode: str, lat: dict[str, list[float]]) -> list[list[Any]]:
-    base50, base99 = percentile(lat["noop"], 50), percentile(lat["noop"], 99)
+def rows_for(mode: str, measured: tuple[dict[str, list[float]], dict[str, float]]) -> list[list[Any]]:
+    lat, cpu = measured
+    base50, base99, base_cpu = percentile(lat["noop"], 50), percentile(lat["noop"], 99), cpu["noop"]
     rows = []
     for name, values in lat.items():
         p50, p99 = percentile(values, 50), percentile(values, 99)
-        rows.append([f"{mode}: {name}", len(values), p50 * 1e3, p99 * 1e3, p50 / base50, p99 / base99])
+        rows.append(
+            [
+                f"{mode}: {name}",
+                len(values),
+                p50 * 1e3,
+                p99 * 1e3,
+                p50 / base50,
+                p99 / base99,
+                cpu[name] * 1e3,
+                cpu[name] / base_cpu if base_cpu else 0.0,
+            ]
+        )
     return rows
 
 
@@ -111,11 +186,8 @@ async def main_async(args: argparse.Namespace) -> int:
             ROOT / "smartcache_ls", ws / "smartcache_ls", ignore=shutil.ignore_patterns("*.so", "__pycache__")
         )
         cache = tmp / "cache"
-        rows: list[list[Any]] = []
-        async with AsyncExitStack() as stack:
-            floor = await stack.enter_async_context(session(FLOOR_MCP))
-            alone = await stack.enter_async_context(session(ours_mcp(ws, cache)))
-            rows += rows_for("standalone", await latencies(floor, alone, args.calls))
+        measured: dict[str, list[list[Any]]] = {}
+        async with spawned(FLOOR_MCP) as floor:
             editor = await start(ours(cache), ws)
             try:
                 for i, rel in enumerate(SWITCHES * 3):
@@ -131,17 +203,22 @@ async def main_async(args: argparse.Namespace) -> int:
                         },
                     )
                 await editor.request("smartcache/stats", {})
-                live = await stack.enter_async_context(session(ours_mcp(ws, cache)))
-                check = await live.call_tool("working_set", {})
-                if json.loads(check.content[0].text).get("session") != "editor":
-                    raise SystemExit(f"the MCP server is not live with the editor: {check.content}")
-                rows += rows_for("live", await latencies(floor, live, args.calls))
+                async with spawned(ours_mcp(ws, cache)) as (live, live_pid):
+                    await expect_session(live, "editor")
+                    plan = plan_for(floor, live, [live_pid, editor.proc.pid])
+                    measured["live"] = rows_for("live", await latencies(plan, args.calls, args.round))
             finally:
-                await editor.close()
+                await editor.close()  # saves the model it learnt: the standalone server predicts from it
+            async with spawned(ours_mcp(ws, cache)) as (alone, alone_pid):
+                await expect_session(alone, "standalone")
+                plan = plan_for(floor, alone, [alone_pid])
+                measured["standalone"] = rows_for("standalone", await latencies(plan, args.calls, args.round))
+        rows = measured["standalone"] + measured["live"]
         print(
-            f"MCP tool-call latency, {args.calls} calls each (ms; x = ours / the same SDK's no-op, this run)"
+            f"MCP tool-call latency, {args.calls} calls each in turns of {args.round} (ms; x = ours / the "
+            "same SDK's no-op, this run; CPU: the answering processes', editor's included when live)"
         )
-        print(table(["tool", "calls", "p50 ms", "p99 ms", "p50 x", "p99 x"], rows))
+        print(table(["tool", "calls", "p50 ms", "p99 ms", "p50 x", "p99 x", "CPU ms/call", "CPU x"], rows))
 
         starts = {"floor (noop)": [], "smartcache-ls mcp (outline)": []}
         firsts: dict[str, list[float]] = {k: [] for k in starts}
@@ -179,6 +256,9 @@ async def main_async(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument(
+        "--round", type=int, default=5, help="calls of one tool before the next takes its turn"
+    )
     parser.add_argument("--starts", type=int, default=5)
     return asyncio.run(main_async(parser.parse_args()))
 
