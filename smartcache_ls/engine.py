@@ -238,6 +238,11 @@ class Engine:
         resolved, rel = confine_path(mapped, ws.root, ws.rules.secrets)
         return ws, resolved, rel
 
+    def note_request(self) -> None:
+        """A request from outside the editor (an MCP tool call) is being answered: background work
+        (prefetch, index) waits for quiet after it, as after the editor's own requests."""
+        self._last_activity = time.monotonic()
+
     # editor events -------------------------------------------------------------
     def did_open(self, uri: str, text: str, version: int) -> None:
         ws, _, rel = self._event_target(uri)

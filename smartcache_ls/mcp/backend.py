@@ -41,6 +41,7 @@ def dispatch(engine: Engine, root: Path, method: str, params: dict[str, Any]) ->
     query = queries.METHODS.get(method)
     if query is None:
         raise RemoteError("unknownMethod", f"unknown method {method!r}")
+    engine.note_request()  # an agent's request: background work yields to it, as to the editor's
     try:
         return query(engine, root, params)
     except PathRefused as exc:

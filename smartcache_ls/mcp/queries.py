@@ -103,7 +103,9 @@ def working_set(engine: Engine, root: Path, k: int) -> dict[str, Any]:
     walk = summaries.Walk(ws.root)  # the directories on the way checked once for all the files
     for item in files:
         item["summary"] = summaries.file_summary(engine, ws, item["path"], walk)
-    return {"current": current, "open": open_docs, "files": files}
+    # the tool's own order (session, current, files, open, truncated): an answer that fits its
+    # budget is passed on as these bytes (tools.working_set_text)
+    return {"current": current, "files": files, "open": open_docs}
 
 
 def outline(engine: Engine, root: Path, path: object) -> RawJSON:

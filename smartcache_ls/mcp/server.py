@@ -78,8 +78,9 @@ def _text(text: str, *, error: bool = False) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], is_error=error)
 
 
-def _result(call: Callable[[], dict[str, Any]]) -> CallToolResult:
-    """A tool's answer as one JSON text block, or a tool error ``reason: message``.
+def _result(call: Callable[[], dict[str, Any] | str]) -> CallToolResult:
+    """A tool's answer (plain data, or its JSON text already encoded) as one JSON text block, or a
+    tool error ``reason: message``.
 
     No ``structuredContent`` beside it: the same JSON twice doubled what the agent may be
     charged for, and the SDK's validation of a nested structured result on both ends took
@@ -92,7 +93,7 @@ def _result(call: Callable[[], dict[str, Any]]) -> CallToolResult:
     except Exception:
         log.exception("tool failed")
         return _text("internal: the tool failed (see the server's log)", error=True)
-    return _text(orjson.dumps(value).decode())
+    return _text(value if isinstance(value, str) else orjson.dumps(value).decode())
 
 
 def build(backend: Backend) -> MCPServer[Any]:
@@ -113,7 +114,7 @@ def build(backend: Backend) -> MCPServer[Any]:
         k: Predicted = 5,
         maxTokens: WorkingSetTokens = tools.WORKING_SET_TOKENS,
     ) -> CallToolResult:
-        return _result(lambda: tools.working_set(backend, k, maxTokens))
+        return _result(lambda: tools.working_set_text(backend, k, maxTokens))
 
     @app.tool(
         annotations=READ_ONLY,
@@ -125,7 +126,7 @@ def build(backend: Backend) -> MCPServer[Any]:
         path: RelPath,
         maxTokens: OutlineTokens = tools.OUTLINE_TOKENS,
     ) -> CallToolResult:
-        return _result(lambda: tools.outline(backend, path, maxTokens))
+        return _result(lambda: tools.outline_text(backend, path, maxTokens))
 
     @app.tool(
         annotations=READ_ONLY,
@@ -211,7 +212,7 @@ def _resources(app: MCPServer[Any], backend: Backend) -> None:
         mime_type="application/json",
     )
     def outline_resource(path: str) -> str:
-        return _resource(lambda: orjson.dumps(tools.outline(backend, path, budget.MAX_TOKENS)).decode())
+        return _resource(lambda: tools.outline_text(backend, path, budget.MAX_TOKENS))
 
     @app.resource(
         "smartcache://working-set",
@@ -220,7 +221,7 @@ def _resources(app: MCPServer[Any], backend: Backend) -> None:
         mime_type="application/json",
     )
     def working_set_resource() -> str:
-        return _resource(lambda: orjson.dumps(tools.working_set(backend, 10, budget.MAX_TOKENS)).decode())
+        return _resource(lambda: tools.working_set_text(backend, 10, budget.MAX_TOKENS))
 
 
 def _parser() -> argparse.ArgumentParser:

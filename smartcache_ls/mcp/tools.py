@@ -45,7 +45,24 @@ def _symbol(s: dict[str, Any]) -> dict[str, Any]:
 
 
 def working_set(backend: Backend, k: int, max_tokens: int) -> dict[str, Any]:
-    value = backend.call("working_set", {"k": k})
+    return fit_working_set(backend, backend.call("working_set", {"k": k}), max_tokens)
+
+
+def working_set_text(backend: Backend, k: int, max_tokens: int) -> str:
+    """:func:`working_set` as the JSON text sent: an answer well within the budget is the backend's
+    bytes as they came (the editor's reply), with the session and ``truncated`` spliced in;
+    otherwise decoded and fitted."""
+    raw = backend.call_raw("working_set", {"k": k})
+    # Fits whole when the answer (the skeleton, at most 80 characters plus the current path, and
+    # every item of both lists, all inside raw) stays within the room _fit_working_set leaves.
+    if raw.startswith(b'{"current":') and raw.endswith(b"}") and 2 * len(raw) + 150 <= 3 * max_tokens:
+        session = b'{"session":"editor",' if backend.mode == "live" else b'{"session":"standalone",'
+        return (session + raw[1:-1] + b',"truncated":false}').decode()
+    return orjson.dumps(fit_working_set(backend, orjson.loads(raw), max_tokens)).decode()
+
+
+def fit_working_set(backend: Backend, value: dict[str, Any], max_tokens: int) -> dict[str, Any]:
+    """The backend's working set (current, files, open) cut to ``max_tokens``, saying what was left out."""
     files, open_docs = list(value.get("files", [])), list(value.get("open", []))
     out: dict[str, Any] = {
         "session": _session(backend),
@@ -67,13 +84,23 @@ def working_set(backend: Backend, k: int, max_tokens: int) -> dict[str, Any]:
 
 def outline(backend: Backend, path: str, max_tokens: int) -> dict[str, Any]:
     """The outline fitted to ``max_tokens`` (the answer is shared between calls: do not mutate it)."""
+    return _outline(backend, path, max_tokens)[0]
+
+
+def outline_text(backend: Backend, path: str, max_tokens: int) -> str:
+    """:func:`outline` as the JSON text sent, encoded once per fitted answer."""
+    return _outline(backend, path, max_tokens)[1]
+
+
+def _outline(backend: Backend, path: str, max_tokens: int) -> tuple[dict[str, Any], str]:
     raw = backend.call_raw("outline", {"path": path})
     key = (_session(backend), path, max_tokens)
-    out: dict[str, Any] | None = _outlines.built_from(key, raw)
-    if out is None:
+    built: tuple[dict[str, Any], str] | None = _outlines.built_from(key, raw)
+    if built is None:
         out = _fit_outline(backend, orjson.loads(raw), path, max_tokens)
-        _outlines.put_built(key, raw, out)
-    return out
+        built = (out, orjson.dumps(out).decode())
+        _outlines.put_built(key, raw, built)
+    return built
 
 
 def _fit_outline(backend: Backend, value: dict[str, Any], path: str, max_tokens: int) -> dict[str, Any]:

@@ -9,10 +9,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from smartcache_ls.engine import Engine
-from smartcache_ls.mcp import queries, summaries, tools
+from smartcache_ls.mcp import budget, queries, summaries, tools
 from smartcache_ls.mcp.backend import Backend
 from smartcache_ls.paths import path_to_uri
 from smartcache_ls.workspace import Workspace
@@ -134,3 +135,23 @@ def test_outline_follows_an_edit_on_disk(backend: Backend) -> None:
     assert [s["name"] for s in second["symbols"]] == ["renamed", "other"]
     small = tools.outline(backend, "util.py", 100)  # another budget is fitted on its own
     assert small is not second and small["hash"] == second["hash"]
+
+
+def test_working_set_text_is_the_fitted_answer_whether_passed_on_or_cut(backend: Backend) -> None:
+    engine = backend.engine()
+    names = sorted(p.name for p in backend.root.glob("*.py"))
+    for i, name in enumerate(names * 2):  # switches: a current file, predictions, open buffers
+        engine.did_open(path_to_uri(backend.root / name), (backend.root / name).read_text(), i)
+    whole = tools.working_set_text(backend, 5, tools.WORKING_SET_TOKENS)  # passed on as encoded
+    answer = orjson.loads(whole)
+    assert list(answer) == ["session", "current", "files", "open", "truncated"]
+    assert answer["truncated"] is False and answer["session"] == "standalone"
+    assert answer["current"] == names[-1] and len(answer["files"]) > 1
+    assert [d["path"] for d in answer["open"]] == names
+    # what fitting the same content to the budget makes of it, byte for byte
+    content = {k: answer[k] for k in ("current", "files", "open")}
+    assert orjson.dumps(tools.fit_working_set(backend, content, tools.WORKING_SET_TOKENS)).decode() == whole
+    cut = tools.working_set_text(backend, 5, 100)  # decoded and fitted
+    small = orjson.loads(cut)
+    assert small["truncated"] is True and small["omitted"]["files"] + small["omitted"]["open"] > 0
+    assert small["files"][0]["path"] == names[-1] and len(cut) <= 100 * budget.CHARS_PER_TOKEN
