@@ -71,6 +71,23 @@ class Walk:
         return None if stat.S_ISLNK(st.st_mode) else st
 
 
+def quick_state(engine: Engine, ws: Workspace, rel: str, walk: Walk) -> tuple[Any, ...] | None:
+    """The state of ``rel`` taken the quick way: ``(rel, buffer hash)`` for an editor buffer, else
+    ``(rel, device, inode, mtime, ctime, size)`` of a regular file within the size limit; None when
+    the quick way does not apply (a link or an odd name on the way, a secret, not a regular file,
+    too large), and the engine's own checks answer, refusing what they must."""
+    st = walk.lstat(rel)
+    if st is None or ws.rules.secrets.matches(rel):
+        return None
+    with ws.lock:
+        doc = ws.open_docs.get(rel)
+    if doc is not None:
+        return (rel, doc.hash)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > engine.settings.max_file_bytes:
+        return None
+    return (rel, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+
+
 def summary_of(analysis: dict[str, Any]) -> str:
     symbols = analysis.get("symbols") or []
     head = ", ".join(f"{s.get('kind', '?')} {s.get('name', '?')}" for s in symbols[:SUMMARY_SYMBOLS])

@@ -14,7 +14,7 @@ import pytest
 
 from smartcache_ls.engine import Engine
 from smartcache_ls.mcp import budget, queries, summaries, tools
-from smartcache_ls.mcp.backend import Backend
+from smartcache_ls.mcp.backend import Backend, ToolFailure
 from smartcache_ls.paths import path_to_uri
 from smartcache_ls.workspace import Workspace
 from tests.e2e.test_confinement import _renameat2_works, swapping
@@ -155,3 +155,26 @@ def test_working_set_text_is_the_fitted_answer_whether_passed_on_or_cut(backend:
     small = orjson.loads(cut)
     assert small["truncated"] is True and small["omitted"]["files"] + small["omitted"]["open"] > 0
     assert small["files"][0]["path"] == names[-1] and len(cut) <= 100 * budget.CHARS_PER_TOKEN
+
+
+def test_a_warm_outline_follows_the_buffer_and_refuses_a_link_swapped_in(
+    backend: Backend, tmp_path: Path
+) -> None:
+    engine, uri = backend.engine(), path_to_uri(backend.root / "util.py")
+    for _ in range(3):  # computed, then from memory, then kept under the file's state
+        warm = tools.outline(backend, "util.py", tools.OUTLINE_TOKENS)
+    assert warm["source"] == "memory" and [s["name"] for s in warm["symbols"]] == ["helper"]
+    engine.did_open(uri, "def in_buffer():\n    pass\n", 1)
+    assert [s["name"] for s in tools.outline(backend, "util.py", 4000)["symbols"]] == ["in_buffer"]
+    engine.did_change(uri, "def edited():\n    pass\n", 2)
+    assert [s["name"] for s in tools.outline(backend, "util.py", 4000)["symbols"]] == ["edited"]
+    engine.did_close(uri)
+    again = tools.outline(backend, "util.py", 4000)  # the disk's state: the warm answer, not the buffer's
+    assert [s["name"] for s in again["symbols"]] == ["helper"] and again["hash"] == warm["hash"]
+    outside = tmp_path / "outside.py"
+    outside.write_bytes((backend.root / "util.py").read_bytes())  # the same content, out of bounds
+    (backend.root / "util.py").unlink()
+    (backend.root / "util.py").symlink_to(outside)
+    with pytest.raises(ToolFailure) as refused:
+        tools.outline(backend, "util.py", 4000)
+    assert refused.value.reason == "outsideWorkspace"
