@@ -41,7 +41,6 @@ def dispatch(engine: Engine, root: Path, method: str, params: dict[str, Any]) ->
     query = queries.METHODS.get(method)
     if query is None:
         raise RemoteError("unknownMethod", f"unknown method {method!r}")
-    engine.note_request()  # an agent's request: background work yields to it, as to the editor's
     try:
         return query(engine, root, params)
     except PathRefused as exc:
@@ -110,8 +109,13 @@ class Backend:
                 self._retire_engine()
             self.mode = "live"
             return result
+        engine = self.engine()
+        # The agent is this engine's only user: its background work (index, prefetch) waits for a
+        # quiet moment as it does after an editor's request. (The editor's own session is left
+        # to the editor's activity: an agent polling it must not hold its prefetch back.)
+        engine.note_request()
         try:
-            value = dispatch(self.engine(), self.root, method, params)
+            value = dispatch(engine, self.root, method, params)
         except RemoteError as exc:
             raise ToolFailure(exc.reason, exc.message) from None
         return value.data if isinstance(value, RawJSON) else value

@@ -121,7 +121,6 @@ def outline(engine: Engine, root: Path, path: object) -> RawJSON:
     if state is not None:
         warm: bytes | None = _by_state.get(state)
         if warm is not None:
-            engine.note_request()
             engine.requests["getAnalysis"].record("memory")
             return RawJSON(warm)
     analysis = engine.get_analysis(uri)
