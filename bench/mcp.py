@@ -7,8 +7,10 @@ Both servers are real processes over stdio, driven by the SDK's own client
 ``smartcache-ls mcp`` answers ``outline`` (of ``smartcache_ls/engine.py``, warm)
 and ``working_set`` (k=5), once standalone and once live with an editor's
 smartcache-ls (a real LSP server on the same workspace and cache dir, with files
-opened and switched between). The three tools take turns in rounds of ``--round``
-calls, the order rotated each round, so that load on the machine hits them alike.
+opened and switched between). Each server is first left to settle (its start-up
+indexing and prefetching done: under 5% of a core for half a second). The three
+tools take turns in rounds of ``--round`` calls, the order rotated each round, so
+that load on the machine hits them alike.
 Target: p50 and p99 within 1.5x the no-op's.
 
 Beside the wall-clock latency, the CPU time per call of the processes that answer
@@ -96,6 +98,18 @@ def cpu_seconds(pids: list[int]) -> float:
                 with contextlib.suppress(OSError, ValueError):
                     total += int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0])
     return total / 1e9
+
+
+async def settled(pids: list[int], *, quiet: float = 0.05, window: float = 0.5, limit: float = 60.0) -> None:
+    """Return once the processes used under ``quiet`` of a core over ``window`` seconds (their
+    start-up indexing and prefetching done), or after ``limit`` seconds: the calls are then timed
+    against the server's steady state, not its warm-up."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        c0 = cpu_seconds(pids)
+        await asyncio.sleep(window)
+        if cpu_seconds(pids) - c0 < quiet * window:
+            return
 
 
 @asynccontextmanager
@@ -205,12 +219,14 @@ async def main_async(args: argparse.Namespace) -> int:
                 await editor.request("smartcache/stats", {})
                 async with spawned(ours_mcp(ws, cache)) as (live, live_pid):
                     await expect_session(live, "editor")
+                    await settled([editor.proc.pid, live_pid])
                     plan = plan_for(floor, live, [live_pid, editor.proc.pid])
                     measured["live"] = rows_for("live", await latencies(plan, args.calls, args.round))
             finally:
                 await editor.close()  # saves the model it learnt: the standalone server predicts from it
             async with spawned(ours_mcp(ws, cache)) as (alone, alone_pid):
                 await expect_session(alone, "standalone")
+                await settled([alone_pid])
                 plan = plan_for(floor, alone, [alone_pid])
                 measured["standalone"] = rows_for("standalone", await latencies(plan, args.calls, args.round))
         rows = measured["standalone"] + measured["live"]
