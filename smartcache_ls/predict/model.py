@@ -365,6 +365,9 @@ class _Scored:
     feats: list[list[tuple[int, float]]]
     probs: list[float]
     total: float
+    # the explained top k already named, per k: everything a reason reads (tables, weights, the
+    # session, the structure) changes only with a new ranking, so it holds as long as this one
+    named: dict[int, list[Prediction]] = attrs.field(factory=dict)
 
 
 class CoChangeTable:
@@ -1024,6 +1027,10 @@ class Predictor:
             scored = self._score(a, b)
             if a == self._current:
                 self._scored = scored
+        # (with no observation yet, a recency reason would be told against the clock, not kept)
+        kept = explain and scored is self._scored and self._last_t is not None
+        if kept and k in scored.named:
+            return list(scored.named[k])
         order = sorted(range(len(scored.paths)), key=scored.probs.__getitem__, reverse=True)[:k]
         go_on = (self._continued + 1) / (self._continued + self._ended + 2)
         out = [
@@ -1035,6 +1042,8 @@ class Predictor:
         if len(out) < k:
             taken = {p.path for p in out} | {a}
             out.extend(p for p in self._cold(k + len(taken)) if p.path not in taken)
+        if kept:
+            scored.named[k] = out[:k]
         return out[:k]
 
     def _cold(self, k: int) -> list[Prediction]:

@@ -216,3 +216,23 @@ def test_a_transition_seen_once_is_evidence_not_certainty() -> None:
     assert share_of_c(1, transition_prior=4.0) == pytest.approx(1 / (1 + 4.0))
     assert share_of_c(3, transition_prior=4.0) == pytest.approx(3 / (3 + 4.0))
     assert share_of_c(1, transition_prior=0.0) == share_of_c(3, transition_prior=0.0) == 1.0
+
+
+def test_named_predictions_are_kept_per_ranking_and_named_anew_after_an_observation() -> None:
+    paths = ["a.py", "b.py", "c.py", "a.py", "b.py", "a.py"]
+    model = Predictor()
+    t = walk(model, paths)
+    first = model.predict(3)
+    assert "followed a.py 2 times" in first[0].reason
+    kept = model.predict(3)
+    assert kept == first and kept is not first  # the same answer, a list of the caller's own
+    kept.clear()
+    assert model.predict(3) == first
+    fresh = Predictor()
+    walk(fresh, paths)
+    assert fresh.predict(3) == first and fresh.predict(2) == model.predict(2)
+    walk(model, ["b.py", "a.py"], t0=t)
+    again = model.predict(3)
+    assert "followed a.py 3 times" in again[0].reason
+    walk(fresh, ["b.py", "a.py"], t0=t)
+    assert fresh.predict(3) == again
