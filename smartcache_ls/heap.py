@@ -38,6 +38,7 @@ def freeze_long_lived() -> None:
     if _FREEZE:
         gc.collect(1)  # young cyclic garbage goes first: what is frozen is never collected
         gc.freeze()
+        gc_monitor.freezes += 1
 
 
 class GcMonitor:
@@ -53,6 +54,7 @@ class GcMonitor:
         self.max_ms = [0.0, 0.0, 0.0]
         self.max_cpu_ms = [0.0, 0.0, 0.0]
         self.total_ms = 0.0
+        self.freezes = 0  # freeze_long_lived calls that froze
         self.installed = False
 
     def install(self) -> None:
@@ -96,7 +98,10 @@ class GcMonitor:
             "maxPauseMs": [round(ms, 3) for ms in self.max_ms],
             "maxPauseCpuMs": [round(ms, 3) for ms in self.max_cpu_ms],
             "totalPauseMs": round(self.total_ms, 3),
-            "frozen": gc.get_freeze_count(),
+            # (not gc.get_freeze_count(): it walks every frozen object, ~11 ms with the GIL held
+            # in a server of ~150k objects, on every stats request: polled every 20 ms, it
+            # took 7 s of the server's CPU and slowed the background index 1.6x)
+            "freezes": self.freezes,
             "freezing": _FREEZE,
         }
 

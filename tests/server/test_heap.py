@@ -6,7 +6,7 @@ import gc
 from pathlib import Path
 
 from smartcache_ls.engine import Engine
-from smartcache_ls.heap import GcMonitor
+from smartcache_ls.heap import GcMonitor, freeze_long_lived, gc_monitor
 from smartcache_ls.settings import Settings
 
 
@@ -27,6 +27,12 @@ def test_monitor_times_each_collection_per_generation() -> None:
     before = snap["collections"][2]
     gc.collect(2)  # uninstalled: not counted
     assert monitor.snapshot()["collections"][2] == before
+
+
+def test_each_freeze_is_counted() -> None:
+    before = gc_monitor.snapshot()["freezes"]
+    freeze_long_lived()
+    assert gc_monitor.snapshot()["freezes"] == before + 1
 
 
 def test_stats_report_gc_and_process_memory(tmp_path: Path) -> None:
