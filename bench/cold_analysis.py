@@ -13,7 +13,18 @@ In the same run, on the same files:
 - the protocol floor: ``bench/floor_server.py`` answering as many no-op requests on
   pygls' worker threads at the same concurrency (the fastest any pygls server can
   answer that many requests);
-- ``analyze()`` in this process, one thread (what bench/analysis.py times).
+- ``analyze()`` in this process, one thread (what bench/analysis.py times);
+- the background index: a fresh server on a fresh cache, no request at all, timed from
+  ``initialized`` until its reference graph holds every file (``smartcache/stats``);
+- the floors on this machine: as many processes as cores, each reading its share of the
+  files and only parsing them with tree-sitter: the UTF-8 bytes with no callbacks
+  (``tree-sitter parse (UTF-8 bytes)``), or as the analyser parses (UTF-16 text, read and
+  progress callbacks: ``tree-sitter parse``); or running our whole ``analyze()`` on them
+  (``analyze()``). No server can beat the last row, and none that parses every file can
+  beat the first; the ratios to them are printed.
+
+A request refused by design (a file matching ``secretPatterns``, such as
+``botocore/credentials.py``, is never read) is counted apart from failures.
 
 Prints files/s per row and the ratios (target: >= 1,000 files/s on 2 cores, >= 0.25x
 ctags). Without ctags it tries ``apt-get install universal-ctags`` (as root), else says
@@ -34,6 +45,7 @@ import sysconfig
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from harness import FLOOR, ROOT, ours, start, table
 
@@ -42,6 +54,7 @@ from smartcache_ls.analysis.languages import language_for
 from smartcache_ls.paths import path_to_uri
 
 MAX_FILE = 256 * 1024
+POLL = 0.25  # seconds between the index row's stats requests (its figure is good to this)
 EXTS = (".py", ".c", ".h", ".js", ".ts", ".go", ".rs", ".java", ".cpp")
 
 
@@ -107,28 +120,102 @@ async def time_requests(
     options: dict[str, object] | None,
     calls: list[tuple[str, dict[str, object]]],
     concurrency: int,
-) -> tuple[float, int]:
-    """Seconds to answer every call with ``concurrency`` in flight; and how many failed."""
+) -> tuple[float, int, list[str]]:
+    """Seconds to answer every call with ``concurrency`` in flight; how many failed; the
+    messages of the refusals by design (secrets)."""
     client = await start(command, tree, options)
     try:
         await client.request("smartcache/stats" if "smartcache_ls" in command else "floor/noop", {})
         await asyncio.sleep(1.0)  # let the server's start-up work (index, workers) settle
         gate = asyncio.Semaphore(concurrency)
         failed = 0
+        refused: list[str] = []
 
         async def one(method: str, params: dict[str, object]) -> None:
             nonlocal failed
             async with gate:
                 try:
                     await client.request(method, params)
-                except Exception:
-                    failed += 1
+                except Exception as exc:
+                    if "matches secretPatterns" in str(exc):
+                        refused.append(str(exc))
+                    else:
+                        failed += 1
 
         t0 = time.perf_counter()
         await asyncio.gather(*(one(m, p) for m, p in calls))
-        return time.perf_counter() - t0, failed
+        return time.perf_counter() - t0, failed, refused
     finally:
         await client.close()
+
+
+async def time_index(command: list[str], tree: Path, expected: int) -> tuple[float, dict[str, Any]]:
+    """Seconds from ``initialized`` until the background index holds ``expected`` files (or
+    stops growing with nothing queued); the server's graph statistics then."""
+    client = await start(command, tree)
+    t0 = time.perf_counter()
+    last, since = -1, t0
+    try:
+        while True:
+            stats = await client.request("smartcache/stats", {})
+            graph = stats["graph"]
+            done = graph["analysed"] + graph["reused"] + graph["dropped"] + graph["failed"]
+            now = time.perf_counter()
+            if done != last:
+                last, since = done, now
+            # (the workspace index may leave files out: ignored ones; then it stops short)
+            if graph["queued"] == 0 and done and (done >= expected or now - since > 2.0):
+                return (since if done < expected else now) - t0, graph
+            if now - t0 > 600:
+                raise TimeoutError(f"index not done after 600 s: {graph}")
+            # (a stats request is not free: polled every 20 ms it took 7 s of the server's CPU
+            # and made the index 1.6x slower; every 0.25 s it costs nothing measurable)
+            await asyncio.sleep(POLL)
+    finally:
+        await client.close()
+
+
+def floor_child(mode: str, listing: Path, part: int, parts: int) -> None:
+    """One floor process: read its share of the files and parse (or analyse) each; prints the
+    seconds its share took (after its imports and grammars loaded)."""
+    from smartcache_ls.analysis.languages import GRAMMARS, get_parser, parse
+
+    for name in GRAMMARS:
+        get_parser(name)
+    paths = listing.read_text().splitlines()[part::parts]
+    t0 = time.perf_counter()
+    for path in paths:
+        data = Path(path).read_bytes()
+        language = language_for(path)
+        if mode == "raw":  # tree-sitter alone: the UTF-8 bytes, no callbacks
+            parser = get_parser(language) if language is not None else None
+            if parser is not None:
+                parser.parse(data)
+            continue
+        text = data.decode("utf-8")
+        if mode == "parse":  # the analyser's parse: UTF-16, read and progress callbacks
+            if language is not None:
+                parse(language, text.encode("utf-16-le"))
+        else:
+            analyze(path, text)
+    print(time.perf_counter() - t0, time.process_time())
+
+
+def time_floor(mode: str, tree: Path, rels: list[str], processes: int) -> float:
+    """Seconds for ``processes`` floor processes to get through the files (the slowest one)."""
+    listing = tree.parent / f"floor-{mode}.txt"
+    listing.write_text("\n".join(str(tree / r) for r in rels) + "\n")
+    script = Path(__file__).resolve()
+    children = [
+        subprocess.Popen(
+            [sys.executable, str(script), "--floor-child", mode, str(listing), str(i), str(processes)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(processes)
+    ]
+    times = [child.communicate()[0].split() or ["nan"] for child in children]
+    return max(float(t[0]) for t in times)
 
 
 def main() -> None:
@@ -136,7 +223,18 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--source", type=Path, default=Path(sysconfig.get_paths()["purelib"]))
+    parser.add_argument(
+        "--rows",
+        choices=("all", "lsp", "floors"),
+        default="all",
+        help="all rows, or only the servers' rows (lsp), or only the floors and ctags (floors)",
+    )
+    parser.add_argument("--floor-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.floor_child:
+        mode, listing, part, parts = args.floor_child
+        floor_child(mode, Path(listing), int(part), int(parts))
+        return
 
     files = pick_files(args.source, args.files)
     with tempfile.TemporaryDirectory(prefix="cold-analysis-") as tmp:
@@ -150,7 +248,9 @@ def main() -> None:
         print(f"{len(rels)} files, {total / 1e6:.1f} MB from {args.source}: {dict(sorted(langs.items()))}")
         cores = len(os.sched_getaffinity(0))
         print(f"cores: {cores}; concurrency {args.concurrency}; load average {os.getloadavg()[0]:.1f}")
-        calls = [("smartcache/getAnalysis", {"uri": path_to_uri(tree / r)}) for r in rels]
+        calls: list[tuple[str, dict[str, object]]] = [
+            ("smartcache/getAnalysis", {"uri": path_to_uri(tree / r)}) for r in rels
+        ]
         rows: list[list[object]] = []
         results: dict[str, float] = {}
 
@@ -158,33 +258,78 @@ def main() -> None:
             results[name] = len(rels) / seconds
             rows.append([name, seconds, results[name], note])
 
-        for name, options in (
+        refusals: list[str] = []
+        lsp = args.rows in ("all", "lsp")
+        servers: tuple[tuple[str, dict[str, object] | None], ...] = (
             ("smartcache-ls (worker pool)", None),
             ("smartcache-ls (analysisWorkers 0)", {"analysisWorkers": 0}),
-        ):
+        )
+        for name, options in servers if lsp else ():
             cache = Path(tmp) / f"cache-{len(rows)}"
-            seconds, failed = asyncio.run(time_requests(ours(cache), tree, options, calls, args.concurrency))
-            add(name, seconds, f"{failed} failed" if failed else "")
-        floor_calls = [("floor/noop", {}) for _ in rels]
-        seconds, _ = asyncio.run(time_requests(FLOOR, tree, None, floor_calls, args.concurrency))
-        add("pygls floor (no-op requests)", seconds)
-        ctags = find_ctags()
-        if ctags is not None:
-            add("universal ctags", time_ctags(ctags, tree, rels))
-        texts = [(r, (tree / r).read_text(encoding="utf-8")) for r in rels]
-        t0 = time.perf_counter()
-        for rel, text in texts:
-            analyze(rel, text)
-        add("analyze() in-process, 1 thread", time.perf_counter() - t0, "no I/O, no LSP")
+            seconds, failed, refused = asyncio.run(
+                time_requests(ours(cache), tree, options, calls, args.concurrency)
+            )
+            notes = [f"{failed} failed"] if failed else []
+            if refused:
+                notes.append(f"{len(refused)} refused: secret")
+                refusals = refused
+            add(name, seconds, ", ".join(notes))
+        if lsp:
+            indexed = [r for r in rels if language_for(r) is not None]
+            seconds, graph = asyncio.run(time_index(ours(Path(tmp) / "cache-index"), tree, len(indexed)))
+            results["background index"] = int(graph["files"]) / seconds
+            rows.append(
+                [
+                    "background index (no requests)",
+                    seconds,
+                    results["background index"],
+                    f"{graph['analysed']} analysed, {graph['dropped']} refused, {graph['failed']} failed",
+                ]
+            )
+            floor_calls: list[tuple[str, dict[str, object]]] = [("floor/noop", {}) for _ in rels]
+            seconds, _, _ = asyncio.run(time_requests(FLOOR, tree, None, floor_calls, args.concurrency))
+            add("pygls floor (no-op requests)", seconds)
+        if args.rows in ("all", "floors"):
+            for mode, label in (
+                ("raw", "tree-sitter parse (UTF-8 bytes)"),
+                ("parse", "tree-sitter parse"),
+                ("analyze", "analyze()"),
+            ):
+                seconds = time_floor(mode, tree, rels, cores)
+                add(f"floor: {label}, {cores} processes", seconds, "read + work, no IPC")
+            ctags = find_ctags()
+            if ctags is not None:
+                add("universal ctags", time_ctags(ctags, tree, rels))
+            texts = [(r, (tree / r).read_text(encoding="utf-8")) for r in rels]
+            t0 = time.perf_counter()
+            for rel, text in texts:
+                analyze(rel, text)
+            add("analyze() in-process, 1 thread", time.perf_counter() - t0, "no I/O, no LSP")
 
         print(table(["run", "seconds", "files/s", "note"], rows))
-        pool = results["smartcache-ls (worker pool)"]
-        print(f"worker pool / analysisWorkers 0: {pool / results['smartcache-ls (analysisWorkers 0)']:.2f}x")
-        print(f"worker pool / pygls floor:        {pool / results['pygls floor (no-op requests)']:.2f}x")
-        if "universal ctags" in results:
-            vs_ctags = pool / results["universal ctags"]
-            print(f"worker pool / ctags:              {vs_ctags:.3f}x (target >= 0.25)")
-        print(f"worker pool: {pool:,.0f} files/s (target >= 1,000 on 2 cores)")
+        for message in refusals:
+            print(f"refused by design: {message}")
+        pool = "smartcache-ls (worker pool)"
+        raw = f"floor: tree-sitter parse (UTF-8 bytes), {cores} processes"
+        parsed = f"floor: tree-sitter parse, {cores} processes"
+        whole = f"floor: analyze(), {cores} processes"
+        index, ctags_row = "background index", "universal ctags"
+        for a, b, target in (
+            (pool, "smartcache-ls (analysisWorkers 0)", ""),
+            (pool, "pygls floor (no-op requests)", ""),
+            (pool, ctags_row, " (target >= 0.25)"),
+            (pool, whole, ""),
+            (index, whole, ""),
+            (index, ctags_row, " (target >= 0.25)"),
+            (whole, parsed, ""),
+            (parsed, raw, ""),
+            (parsed, ctags_row, ""),
+            (raw, ctags_row, ""),
+        ):
+            if a in results and b in results:
+                print(f"{a} / {b}: {results[a] / results[b]:.3f}x{target}")
+        if pool in results:
+            print(f"worker pool: {results[pool]:,.0f} files/s (target >= 1,000 on 2 cores)")
 
 
 if __name__ == "__main__":
