@@ -27,13 +27,14 @@ from __future__ import annotations
 import heapq
 import posixpath
 import re
+import sys
 import time
 from collections.abc import Iterable
 from typing import Any
 
 import attrs
 
-from .symbols import Definition, SymbolTable, definitions, span_of
+from .symbols import Definition, SymbolTable, definition, definitions
 
 FORMAT = "smartcache-graph"
 VERSION = 1
@@ -89,10 +90,10 @@ class FileEntry:
             int(mtime),
             int(size),
             str(digest),
-            None if package is None else str(package),
-            {str(n): int(c) for n, c in uses.items()},
+            None if package is None else sys.intern(str(package)),
+            {sys.intern(str(n)): int(c) for n, c in uses.items()},
             [str(i) for i in imports],
-            [(str(n), str(k), span_of(r)) for n, k, r in defs],
+            [definition(str(n), str(k), r) for n, k, r in defs],
         )
 
 
@@ -109,8 +110,8 @@ def entry_from_analysis(value: dict[str, Any], mtime_ns: int, size: int) -> File
         mtime_ns,
         size,
         str(value.get("hash", "")),
-        package if isinstance(package, str) else None,
-        {n: c for n, c in uses.items() if n not in external},
+        sys.intern(package) if isinstance(package, str) else None,
+        {sys.intern(n): c for n, c in uses.items() if n not in external},
         resolved,
         _definitions(value),
     )
@@ -122,7 +123,7 @@ def _definitions(value: dict[str, Any]) -> list[Definition]:
     if not isinstance(listed, list):
         return definitions(value.get("symbols", []))
     return [
-        (d[0], d[1], span_of(d[2]))
+        definition(d[0], d[1], d[2])
         for d in listed
         if isinstance(d, list | tuple) and len(d) == 3 and isinstance(d[0], str) and isinstance(d[1], str)
     ]
@@ -230,7 +231,7 @@ class RefGraph:
             changed = self.symbols.drop_file(rel)
         else:
             self.entries[rel] = entry
-            self._dirs[rel] = posixpath.dirname(rel)
+            self._dirs[rel] = sys.intern(posixpath.dirname(rel))  # (shared by a folder's files)
             for name in entry.uses:
                 self._users.setdefault(name, set()).add(rel)
             for target in entry.imports:
