@@ -18,10 +18,13 @@ on the tree and measures, from the client:
   processes (children of the server; the floor has none);
 - watches: inotify watches of the server process (/proc/PID/fdinfo), mapped to the
   tree's directories, and how many of them lie in an ignored directory.
+- with ``--indexed``: then on until the background index holds every file (the editor
+  idle: the probe without didFocus), its time, the worst stall meanwhile and the RSS 2 s
+  after (the "RSS" column is taken while the index is still being built).
 
 Trees are generated once under /tmp (keyed by N) and reused.
 
-    python bench/large_workspace.py [--sizes 1000,10000,100000] [--rounds 2] [--init-rounds 8]
+    python bench/large_workspace.py [--sizes 1000,10000,100000] [--rounds 2] [--init-rounds 8] [--indexed]
 """
 
 from __future__ import annotations
@@ -169,8 +172,9 @@ def _ignored_dir(rules: IgnoreRules, rel: str) -> bool:
 async def probe(
     client: StdioRpcClient, uris: list[str], until: asyncio.Event, floor: float
 ) -> tuple[list[float], float]:
-    """Every 10 ms: didFocus of the next uri, then a request the event loop answers; the
-    latencies, and when the worst one was sent (seconds after the probe started)."""
+    """Every 10 ms: didFocus of the next uri (none without uris), then a request the event
+    loop answers; the latencies, and when the worst one was sent (seconds after the probe
+    started)."""
     out: list[float] = []
     started = time.perf_counter()
     worst = (0.0, 0.0)
@@ -181,7 +185,8 @@ async def probe(
             t_end = t_end or time.perf_counter() + floor
             if time.perf_counter() >= t_end:
                 return out, worst[1]
-        client.notify("smartcache/didFocus", {"uri": uris[i % len(uris)]})
+        if uris:
+            client.notify("smartcache/didFocus", {"uri": uris[i % len(uris)]})
         i += 1
         t0 = time.perf_counter()
         with contextlib.suppress(RpcError):  # MethodNotFound, answered by the event loop
@@ -192,7 +197,9 @@ async def probe(
         await asyncio.sleep(max(0.0, 0.010 - (time.perf_counter() - t0)))
 
 
-async def run_ours(ws: Path, cache: Path, uris: list[str], by_inode: dict[int, str]) -> dict[str, Any]:
+async def run_ours(
+    ws: Path, cache: Path, uris: list[str], by_inode: dict[int, str], indexed: bool = False
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     client = await start(ours(cache), ws)
     t_init = time.perf_counter() - t0
@@ -215,8 +222,26 @@ async def run_ours(ws: Path, cache: Path, uris: list[str], by_inode: dict[int, s
     workers = children(pid)
     rss_all = rss + sum(rss_mb(c) for c in workers)
     n_watch, bad = watches(pid, ws, by_inode)
+    built: dict[str, Any] = {}
+    if indexed:  # on until the reference graph holds every file, the editor idle (no focus)
+        done = asyncio.Event()
+        prober = asyncio.create_task(probe(client, [], done, 0.0))
+        t1 = time.perf_counter()
+        while time.perf_counter() - t1 < 900:
+            graph = (await client.request("smartcache/stats", {}))["graph"]
+            if graph["queued"] == 0:
+                break
+            await asyncio.sleep(0.5)  # (a stats request is not free: see bench/cold_analysis.py)
+        built["indexSeconds"] = time.perf_counter() - t1
+        done.set()
+        during, _ = await prober
+        built["indexStall"] = max(during) if during else 0.0
+        await asyncio.sleep(2.0)
+        built["rssIndexed"] = rss_mb(pid)
+        built["graphFiles"] = graph["files"]
     await client.close()
     return {
+        **built,
         "init": t_init,
         "ready": t_ready,
         "serverReady": index.get("readySeconds"),
@@ -260,6 +285,12 @@ async def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--init-rounds", type=int, default=8)
+    parser.add_argument(
+        "--indexed",
+        action="store_true",
+        help="also wait until the background index holds every file: its time, the worst stall "
+        "meanwhile (editor idle), the server's RSS then",
+    )
     args = parser.parse_args()
     rows = []
     for n in [int(s) for s in args.sizes.split(",")]:
@@ -276,11 +307,11 @@ async def main() -> None:
             for r in range(args.rounds):
                 ours_first = r % 2 == 1
                 if ours_first:
-                    mine.append(await run_ours(ws, Path(tmp) / f"c{r}", uris, by_inode))
+                    mine.append(await run_ours(ws, Path(tmp) / f"c{r}", uris, by_inode, args.indexed))
                 seconds = mine[-1]["ready"] + 1.0 if mine else 2.0
                 floor.append(await run_floor(ws, uris, seconds))
                 if not ours_first:
-                    mine.append(await run_ours(ws, Path(tmp) / f"c{r}", uris, by_inode))
+                    mine.append(await run_ours(ws, Path(tmp) / f"c{r}", uris, by_inode, args.indexed))
             for r in range(args.init_rounds):
                 pair = [(floor, FLOOR), (mine, ours(Path(tmp) / f"i{r}"))]
                 for runs, command in pair if r % 2 else pair[::-1]:
@@ -312,6 +343,13 @@ async def main() -> None:
                 f"{x['rssAll']:.1f} MB with its {x['workers']} analysis workers",
                 flush=True,
             )
+            if "rssIndexed" in x:
+                print(
+                    f"  ours, background index: {x['graphFiles']:,} files in {x['indexSeconds']:.1f} s "
+                    f"after that; worst stall meanwhile {x['indexStall'] * 1000:.1f} ms; "
+                    f"RSS then {x['rssIndexed']:.1f} MB",
+                    flush=True,
+                )
     print(
         f"\nlarge workspaces, {args.rounds} rounds each (+{args.init_rounds} start-ups for initialize), "
         "interleaved with the floor; ms, MB"
