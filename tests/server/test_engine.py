@@ -152,6 +152,9 @@ def test_prefetch_warms_the_predicted_file(tmp_path: Path) -> None:
         assert eng.prefetcher.wait_idle(5)
         assert analysis(eng, m)["source"] == "memory"
         assert eng.stats()["prefetch"]["used"] >= 1
+        # what was warmed and not used yet counts its source's bytes, as on disk
+        pending = {rel: item.bytes for (_, rel), item in eng.ledger._pending.items()}
+        assert pending and all(n == (ws / rel).stat().st_size for rel, n in pending.items())
     finally:
         eng.close()
 
