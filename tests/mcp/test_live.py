@@ -177,18 +177,69 @@ async def test_editor_coming_and_going(workspace: Path, tmp_path: Path) -> None:
 
 async def test_refusals_through_the_editor_session(workspace: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
+    outside = tmp_path / "outside.py"
+    outside.write_text("SECRET = 1\n")
+    (workspace / "link.py").symlink_to(outside)
+    (workspace / ".env").write_text("API_KEY=hunter2\n")
     editor = await start_editor(workspace, cache)
     try:
+        # the editor has the secret and the link open: its buffers are refused all the same
+        open_doc(editor, workspace / ".env")
+        open_doc(editor, workspace / "link.py")
         async with mcp_session(workspace, cache) as session:
+            assert (await call(session, "working_set"))["session"] == "editor"
             for path, reason in {
                 "../x.py": "outsideWorkspace",
+                "link.py": "outsideWorkspace",
+                ".env": "secret",
                 "data.bin": "binary",
                 "nope.py": "notFound",
             }.items():
-                answer = await call(session, "outline", path=path)
-                assert answer.is_error and answer.reason == reason, answer.text
-                assert answer.message
+                for tool in ("outline", "read_file", "related"):
+                    answer = await call(session, tool, path=path)
+                    assert answer.is_error and answer.reason == reason, (tool, path, answer.text)
+                    assert answer.message
+                    assert "hunter2" not in answer.text and str(tmp_path) not in answer.text
+            working = await call(session, "working_set", k=20)
+            named = {f["path"] for f in working["files"]} | {d["path"] for d in working["open"]}
+            assert not named & {".env", "link.py"}, named
             assert (await call(session, "outline", path="app.py"))["session"] == "editor"
+    finally:
+        await stop_editor(editor)
+
+
+async def test_truncation_through_the_editor_session(workspace: Path, tmp_path: Path) -> None:
+    """maxTokens holds for answers from the editor's session, its unsaved buffer included."""
+    cache = tmp_path / "cache"
+    target = workspace / "big.py"
+    target.write_text("X = 0\n")
+    big = "".join(f"def function_{i}(a, b):\n    return a + b + {i}\n" for i in range(400))
+    editor = await start_editor(workspace, cache)
+    try:
+        open_doc(editor, target)
+        change_doc(editor, target, big)  # unsaved: on disk big.py is one line
+        async with mcp_session(workspace, cache) as session:
+
+            async def sees_buffer() -> bool:
+                return bool((await call(session, "read_file", path="big.py"))["totalLines"] == 800)
+
+            assert await until(sees_buffer, timeout=2.0)
+            first = await call(session, "read_file", path="big.py", maxTokens=500)
+            assert first["session"] == "editor" and first["unsaved"] is True
+            assert first["truncated"] is True and len(first.text) <= 500 * 3
+            assert first["omitted"]["nextStartLine"] == first["endLine"] + 1
+            rest = await call(
+                session, "read_file", path="big.py", startLine=first["endLine"] + 1, maxTokens=20_000
+            )
+            assert rest["truncated"] is False and first["text"] + rest["text"] == big
+            outline = await call(session, "outline", path="big.py", maxTokens=300)
+            assert outline["session"] == "editor" and outline["truncated"] is True
+            assert 0 < len(outline["symbols"]) < 400 and len(outline.text) <= 300 * 3
+            assert len(outline["symbols"]) + outline["omitted"]["symbols"] == 400
+            working = await call(session, "working_set", k=20, maxTokens=200)
+            assert working["session"] == "editor" and len(working.text) <= 200 * 3
+            assert working["truncated"] is True and working["omitted"]
+        assert target.read_text() == "X = 0\n"
     finally:
         await stop_editor(editor)
 
