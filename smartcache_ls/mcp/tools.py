@@ -192,7 +192,8 @@ def read_file(
 
 
 def related(backend: Backend, path: str, k: int) -> dict[str, Any]:
-    return {"session": _session(backend), **backend.call("related", {"path": path, "k": k})}
+    value = backend.call("related", {"path": path, "k": k})  # first: the call may change the session
+    return {"session": _session(backend), **value}
 
 
 def find_symbol(backend: Backend, name: str, kind: str | None, k: int) -> dict[str, Any]:

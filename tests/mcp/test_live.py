@@ -152,6 +152,44 @@ async def test_disk_edit_is_fresh_for_the_editor_and_the_agent(workspace: Path, 
         await stop_editor(editor)
 
 
+async def test_related_and_find_symbol_through_the_editor_session(workspace: Path, tmp_path: Path) -> None:
+    """The agent's related/find_symbol are the editor's smartcache/related and findSymbol, and what
+    the MCP server answers alone."""
+    cache = tmp_path / "cache"
+    async with mcp_session(workspace, tmp_path / "alone") as alone:
+        standalone = {
+            "models": await call(alone, "related", path="models.py"),
+            "app": await call(alone, "related", path="app.py"),
+            "found": await call(alone, "find_symbol", name="make_beta"),
+        }
+    editor = await start_editor(workspace, cache)
+    try:
+        async with mcp_session(workspace, cache) as session:
+            models = await call(session, "related", path="models.py")
+            app = await call(session, "related", path="app.py")
+            found = await call(session, "find_symbol", name="make_beta")
+            # the first call (related) is the one that finds the editor: it is labelled by who answered
+            assert models["session"] == app["session"] == found["session"] == "editor"
+            assert [e["path"] for e in models["usedBy"]] == ["app.py", "test_models.py"]
+            assert [e["path"] for e in app["uses"]] == ["models.py", "util.py"]
+            for live, alone_answer in zip((models, app, found), standalone.values(), strict=True):
+                assert {**live.data, "session": None} == {**alone_answer.data, "session": None}
+            lsp = await lsp_request(editor, "smartcache/related", {"uri": path_to_uri(workspace / "app.py")})
+            names = [Path(e["uri"].removeprefix("file://")).name for e in lsp["uses"]]
+            assert [
+                {"path": n, "weight": e["weight"], "names": e["names"]}
+                for n, e in zip(names, lsp["uses"], strict=True)
+            ] == app["uses"]
+            symbols = await lsp_request(editor, "smartcache/findSymbol", {"name": "make_beta"})
+            assert (
+                [(s["name"], s["kind"], Path(s["uri"].removeprefix("file://")).name) for s in symbols]
+                == [(m["name"], m["kind"], m["path"]) for m in found["matches"]]
+                == [("make_beta", "function", "models.py")]
+            )
+    finally:
+        await stop_editor(editor)
+
+
 async def test_editor_coming_and_going(workspace: Path, tmp_path: Path) -> None:
     """The MCP server answers alone, picks up an editor started later, and goes alone when it exits."""
     cache = tmp_path / "cache"
@@ -169,6 +207,8 @@ async def test_editor_coming_and_going(workspace: Path, tmp_path: Path) -> None:
             assert await until(live_buffer, timeout=2.0)
         finally:
             await stop_editor(editor)
+        # the first call after the editor exits finds it gone: labelled by who answered
+        assert (await call(session, "related", path="app.py"))["session"] == "standalone"
         read = await call(session, "read_file", path="app.py")
         assert read["session"] == "standalone" and read["text"] == (workspace / "app.py").read_text()
         stats = await call(session, "cache_stats")
