@@ -4,6 +4,8 @@ and a real MCP server process on the same workspace and cache dir, linked by the
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import stat
 import time
 from pathlib import Path
@@ -33,14 +35,46 @@ def _endpoint(cache_dir: Path, ws: Path) -> Path:
     return cache_dir / LIVE_DIR / endpoint_name(ws.resolve())
 
 
+def _children() -> list[int]:
+    """This test process's child processes (the editor's server, the MCP server)."""
+    me = os.getpid()
+    return [
+        int(pid)
+        for task in Path(f"/proc/{me}/task").iterdir()
+        for pid in (task / "children").read_text().split()
+    ]
+
+
+def _inet_sockets(pid: int) -> set[str]:
+    """The socket inodes of ``pid`` that are IP sockets (TCP or UDP, v4 or v6)."""
+    mine = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                mine.add(target[len("socket:[") : -1])
+    inet = set()
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        for row in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            inet.add(row.split()[9])
+    return mine & inet
+
+
 async def test_endpoint_is_private_and_removed_at_exit(workspace: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
+    before = set(_children())
     editor = await start_editor(workspace, cache)
     try:
         sock = _endpoint(cache, workspace)
         st = sock.lstat()
         assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
         assert stat.S_IMODE((cache / LIVE_DIR).stat().st_mode) == 0o700
+        async with mcp_session(workspace, cache) as session:
+            assert (await call(session, "working_set"))["session"] == "editor"
+            servers = set(_children()) - before  # the editor's server and the MCP server, linked
+            assert len(servers) >= 2
+            for pid in servers:  # no TCP (nor UDP): the link is the Unix socket alone
+                assert _inet_sockets(pid) == set(), Path(f"/proc/{pid}/cmdline").read_text()
     finally:
         await stop_editor(editor)
     assert not sock.exists()
@@ -81,11 +115,11 @@ async def test_focus_change_reaches_working_set_within_a_second(workspace: Path,
             lsp = await lsp_request(
                 editor, "smartcache/predict", {"uri": path_to_uri(workspace / "models.py")}
             )
-            assert [f["path"] for f in predicted] == [
-                Path(p["uri"].removeprefix("file://")).name
+            assert [(f["path"], f["reasons"]) for f in predicted] == [
+                (Path(p["uri"].removeprefix("file://")).name, [r.strip() for r in p["reason"].split(";")])
                 for p in lsp
                 if not p["uri"].endswith("/models.py")
-            ][: len(predicted)]
+            ][: len(predicted)]  # the same files, named for the same signals
     finally:
         await stop_editor(editor)
 
