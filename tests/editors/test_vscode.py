@@ -122,6 +122,12 @@ def test_bundle_and_vsix(vsix: Path) -> None:
     settings = manifest["contributes"]["configuration"]["properties"]
     for key in [*SERVER_SETTINGS, "smartcache.interpreter"]:
         assert key in settings, key
+    # `smartcache-ls mcp` for agent mode: the provider is declared under the id the bundle
+    # registers, and the bundle checks for the API first (VS Code 1.101+; older ones log why not)
+    providers = manifest["contributes"]["mcpServerDefinitionProviders"]
+    assert [p["id"] for p in providers] == ["smartcache.mcpServers"] and providers[0]["label"]
+    assert "smartcache.mcpServers" in bundle and "registerMcpServerDefinitionProvider" in bundle
+    assert "has no MCP server definition API (1.101+)" in bundle
 
 
 def _png_size(path: Path) -> tuple[int, int]:
