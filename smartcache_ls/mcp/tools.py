@@ -117,31 +117,64 @@ def _fit_outline(backend: Backend, value: dict[str, Any], path: str, max_tokens:
         "imports": [],
         "truncated": False,
     }
-    room = max_tokens - budget.tokens(out) - 30
+    whole = {**out, "symbols": symbols, "imports": imports}
+    if budget.tokens(whole) <= max_tokens:
+        return whole
+    # room for the omitted counts reserved first, at their widest
+    out["truncated"] = True
+    out["omitted"] = {
+        "symbols": len(symbols),
+        "children": sum(len(s["children"]) for s in symbols),
+        "imports": len(imports),
+        "hint": "raise maxTokens, or read_file the ranges you need",
+    }
+    room = max_tokens - budget.tokens(out) - 2
+    kept, room = _fit_symbols(symbols, room)
+    out["symbols"] = kept
+    n = budget.fit_list(imports, room)
+    out["imports"] = imports[:n]
+    out["omitted"] = {
+        **out["omitted"],
+        "symbols": len(symbols) - len(kept),
+        "children": sum(s.get("childrenOmitted", 0) for s in kept),
+        "imports": len(imports) - n,
+    }
+    return out
+
+
+def _fit_symbols(symbols: list[dict[str, Any]], room: int) -> tuple[list[dict[str, Any]], int]:
+    """The symbols that fit in ``room`` tokens, and the room left. Whole when all fit; else every
+    top-level name that fits first (children left out and counted), then each one's leading
+    children in order while room is left: names across the file before depth in one class (a
+    Java file is one class: its methods are what room is left for)."""
+    whole = [budget.tokens(s) + 1 for s in symbols]
+    if sum(whole) <= room:
+        return symbols, room - sum(whole)
     kept: list[dict[str, Any]] = []
-    children_cut = 0
-    for s in symbols:
-        cost = budget.tokens(s) + 1
-        if cost > room and s["children"]:
-            children_cut += len(s["children"])
+    for s, cost in zip(symbols, whole, strict=True):
+        if s["children"] and cost > room:
             s = {**s, "children": [], "childrenOmitted": len(s["children"])}
             cost = budget.tokens(s) + 1
         if cost > room:
             break
         kept.append(s)
         room -= cost
-    out["symbols"] = kept
-    n = budget.fit_list(imports, room)
-    out["imports"] = imports[:n]
-    if len(kept) < len(symbols) or children_cut or n < len(imports):
-        out["truncated"] = True
-        out["omitted"] = {
-            "symbols": len(symbols) - len(kept),
-            "children": children_cut,
-            "imports": len(imports) - n,
-            "hint": "raise maxTokens, or read_file the ranges you need",
-        }
-    return out
+    for i, s in enumerate(kept):
+        omitted = s.get("childrenOmitted", 0)
+        if not omitted or room <= 0:
+            continue
+        full = symbols[i]["children"]
+        n = budget.fit_list(full, room)
+        while n > 0:
+            grown = {**s, "children": full[:n], "childrenOmitted": len(full) - n}
+            if n == len(full):
+                grown = symbols[i]
+            delta = -(-(len(orjson.dumps(grown)) - len(orjson.dumps(s))) // budget.CHARS_PER_TOKEN)
+            if delta <= room:
+                kept[i], room = grown, room - delta
+                break
+            n -= 1  # the estimate's rounding
+    return kept, room
 
 
 def read_file(

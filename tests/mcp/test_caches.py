@@ -178,3 +178,32 @@ def test_a_warm_outline_follows_the_buffer_and_refuses_a_link_swapped_in(
     with pytest.raises(ToolFailure) as refused:
         tools.outline(backend, "util.py", 4000)
     assert refused.value.reason == "outsideWorkspace"
+
+
+def test_an_outline_over_budget_keeps_every_top_level_name_then_leading_children(backend: Backend) -> None:
+    methods = "".join(
+        f"    public int method{i}(int a) {{\n        return a + {i};\n    }}\n" for i in range(60)
+    )
+    (backend.root / "Big.java").write_text(f"import java.util.List;\n\npublic class Big {{\n{methods}}}\n")
+    whole = tools.outline(backend, "Big.java", budget.MAX_TOKENS)
+    assert whole["truncated"] is False and len(whole["symbols"][0]["children"]) == 60
+    for max_tokens in (300, 800, 1500):
+        cut = tools.outline(backend, "Big.java", max_tokens)
+        big = cut["symbols"][0]
+        assert cut["truncated"] is True and len(orjson.dumps(cut)) <= max_tokens * budget.CHARS_PER_TOKEN
+        # one class: its leading methods, not an empty shell
+        assert (
+            0 < len(big["children"]) < 60
+            and big["children"] == whole["symbols"][0]["children"][: len(big["children"])]
+        )
+        assert big["childrenOmitted"] == cut["omitted"]["children"] == 60 - len(big["children"])
+    # a big class first does not crowd out the names after it: every top-level name first
+    funcs = "".join(f"def function_{i}():\n    return {i}\n\n\n" for i in range(20))
+    body = "".join(f"    def method_{i}(self):\n        return {i}\n\n" for i in range(80))
+    (backend.root / "mixed.py").write_text(f"class First:\n{body}\n\n{funcs}")
+    cut = tools.outline(backend, "mixed.py", 1200)
+    assert [s["name"] for s in cut["symbols"]] == ["First", *(f"function_{i}" for i in range(20))]
+    first = cut["symbols"][0]
+    assert 0 < len(first["children"]) < 80 and first["childrenOmitted"] == 80 - len(first["children"])
+    assert cut["omitted"] == {**cut["omitted"], "symbols": 0, "children": first["childrenOmitted"]}
+    assert len(orjson.dumps(cut)) <= 1200 * budget.CHARS_PER_TOKEN
