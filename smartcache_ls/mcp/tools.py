@@ -129,6 +129,9 @@ def _fit_outline(backend: Backend, value: dict[str, Any], path: str, max_tokens:
         "hint": "raise maxTokens, or read_file the ranges you need",
     }
     room = max_tokens - budget.tokens(out) - 2
+    if room < 0:  # a budget near the minimum and a long path: the hint is the first to go
+        del out["omitted"]["hint"]
+        room = max_tokens - budget.tokens(out) - 2
     kept, room = _fit_symbols(symbols, room)
     out["symbols"] = kept
     n = budget.fit_list(imports, room)

@@ -197,6 +197,17 @@ def test_an_outline_over_budget_keeps_every_top_level_name_then_leading_children
             and big["children"] == whole["symbols"][0]["children"][: len(big["children"])]
         )
         assert big["childrenOmitted"] == cut["omitted"]["children"] == 60 - len(big["children"])
+    # within budget down to the smallest one accepted, with a long path in the answer's header
+    deep = backend.root / "src/main/java/org/example/with/a/long/package/path"
+    deep.mkdir(parents=True)
+    (deep / "Big.java").write_text((backend.root / "Big.java").read_text())
+    rel = str((deep / "Big.java").relative_to(backend.root))
+    for max_tokens in range(100, 1600, 50):
+        cut = tools.outline(backend, rel, max_tokens)
+        assert len(orjson.dumps(cut)) <= max_tokens * budget.CHARS_PER_TOKEN, max_tokens
+        kept = [len(s["children"]) for s in cut["symbols"]]
+        assert cut["truncated"] is True and cut["omitted"]["symbols"] + len(kept) == 1
+        assert cut["omitted"]["children"] + sum(kept) == (60 if kept else 0)
     # a big class first does not crowd out the names after it: every top-level name first
     funcs = "".join(f"def function_{i}():\n    return {i}\n\n\n" for i in range(20))
     body = "".join(f"    def method_{i}(self):\n        return {i}\n\n" for i in range(80))
