@@ -206,12 +206,21 @@ def read_file(
         "text": "",
         "truncated": False,
     }
-    room = max_tokens - budget.tokens(out) - 40
-    n, cut = budget.cut_lines(selected, room)
-    if n == len(selected):
-        out["text"] = "".join(selected)
+    out["text"] = "".join(selected)
+    if budget.tokens(out) <= max_tokens:
         return out
+    # room for the omitted counts reserved first, at their widest
+    out["text"] = ""
     out["truncated"] = True
+    out["omitted"] = {"lines": len(selected), "charactersOfLine": len(selected[0]), "nextStartLine": end + 1}
+    header = budget.tokens(out)
+    n, cut = budget.cut_lines(selected, max_tokens - header - 1)
+    if n == 0 and cut == 0:  # not an empty answer: say what budget the answer's own fields need
+        raise ToolFailure(
+            "invalidParams",
+            f"maxTokens {max_tokens} leaves no room for text: the answer's own fields take {header} "
+            f"tokens for {out['path']}; raise maxTokens",
+        )
     if n > 0:
         out["text"] = "".join(selected[:n])
         out["endLine"] = start + n - 1

@@ -218,3 +218,26 @@ def test_an_outline_over_budget_keeps_every_top_level_name_then_leading_children
     assert 0 < len(first["children"]) < 80 and first["childrenOmitted"] == 80 - len(first["children"])
     assert cut["omitted"] == {**cut["omitted"], "symbols": 0, "children": first["childrenOmitted"]}
     assert len(orjson.dumps(cut)) <= 1200 * budget.CHARS_PER_TOKEN
+
+
+def test_read_file_is_within_budget_or_says_what_budget_it_needs(backend: Backend) -> None:
+    deep = backend.root / "src/main/java/org/example/with/a/long/package/path"
+    deep.mkdir(parents=True)
+    text = "".join(f"    int field{i} = {i}; // {'x' * (i % 50)}\n" for i in range(300))
+    (deep / "Fields.java").write_text(text)
+    rel = str((deep / "Fields.java").relative_to(backend.root))
+    answered = 0
+    for max_tokens in range(100, 700, 10):
+        try:
+            cut = tools.read_file(backend, rel, None, None, max_tokens)
+        except ToolFailure as exc:  # the fields alone fill the budget: an error, not an empty text
+            assert exc.reason == "invalidParams" and "raise maxTokens" in exc.message
+            assert not answered, "a larger budget was refused after a smaller one answered"
+            continue
+        answered += 1
+        assert len(orjson.dumps(cut)) <= max_tokens * budget.CHARS_PER_TOKEN, max_tokens
+        assert cut["truncated"] is True and cut["text"] and text.startswith(cut["text"])
+        assert cut["omitted"]["nextStartLine"] == cut["endLine"] + 1 or "charactersOfLine" in cut["omitted"]
+    assert answered > 50
+    whole = tools.read_file(backend, rel, None, None, budget.MAX_TOKENS)
+    assert whole["truncated"] is False and whole["text"] == text and "omitted" not in whole
