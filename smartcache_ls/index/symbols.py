@@ -8,7 +8,7 @@ The owner (the reference graph, under its workspace's lock) serialises access.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -71,15 +71,16 @@ def definitions(symbols: Iterable[Any]) -> list[Definition]:
 
 _NONE: Mapping[str, tuple[str, Span]] = MappingProxyType({})
 
-#: A name's definers: (file, kind, span) for the one file that defines it (most names: a dict
-#: per name was 23 MB of a 50,000-file index), {file: (kind, span)} for several.
-_Row = tuple[str, str, Span] | dict[str, tuple[str, Span]]
+#: A name's definers: the file for the one file that defines it (most names; its kind and span
+#: are that file's first definition of the name: a (file, kind, span) tuple per name was 6 MB of
+#: a 50,000-file index, a dict per name 23 MB), {file: (kind, span)} for several.
+_Row = str | dict[str, tuple[str, Span]]
 
 
 class SymbolTable:
     def __init__(self) -> None:
         self._defs: dict[str, _Row] = {}  # name -> its definers
-        self._by_file: dict[str, list[Definition]] = {}
+        self._by_file: dict[str, Sequence[Definition]] = {}
 
     def __len__(self) -> int:
         return len(self._defs)
@@ -87,7 +88,14 @@ class SymbolTable:
     def names_of(self, rel: str) -> set[str]:
         return {d[0] for d in self._by_file.get(rel, ())}
 
-    def set_file(self, rel: str, defs: list[Definition]) -> set[str]:
+    def _first(self, rel: str, name: str) -> tuple[str, Span]:
+        """(kind, span) of the first definition of ``name`` in ``rel``."""
+        for n, kind, span in self._by_file[rel]:
+            if n == name:
+                return kind, span
+        raise KeyError(name)
+
+    def set_file(self, rel: str, defs: Sequence[Definition]) -> set[str]:
         """Replace the definitions of ``rel``; returns the names whose definers changed."""
         before = self.names_of(rel)
         self.drop_file(rel)
@@ -96,10 +104,10 @@ class SymbolTable:
             for name, kind, span in defs:
                 row = self._defs.get(name)
                 if row is None:
-                    self._defs[name] = (rel, kind, span)
-                elif isinstance(row, tuple):
-                    if row[0] != rel:  # (a file's first definition of a name is the one kept)
-                        self._defs[name] = {row[0]: (row[1], row[2]), rel: (kind, span)}
+                    self._defs[name] = rel
+                elif isinstance(row, str):
+                    if row != rel:  # (a file's first definition of a name is the one kept)
+                        self._defs[name] = {row: self._first(row, name), rel: (kind, span)}
                 else:
                     row.setdefault(rel, (kind, span))
         return before ^ self.names_of(rel)
@@ -110,25 +118,33 @@ class SymbolTable:
             return set()
         for name, _, _ in defs:
             row = self._defs.get(name)
-            if isinstance(row, tuple):
-                if row[0] == rel:
+            if isinstance(row, str):
+                if row == rel:
                     del self._defs[name]
             elif row is not None:
                 row.pop(rel, None)
                 if len(row) == 1:
-                    ((other, (kind, span)),) = row.items()
-                    self._defs[name] = (other, kind, span)
+                    self._defs[name] = next(iter(row))
                 elif not row:
                     del self._defs[name]
         return {d[0] for d in defs}
+
+    def definer_files(self, name: str) -> Collection[str]:
+        """The files defining ``name`` (read only)."""
+        row = self._defs.get(name)
+        if row is None:
+            return ()
+        if isinstance(row, str):
+            return (row,)
+        return row.keys()
 
     def definers(self, name: str) -> Mapping[str, tuple[str, Span]]:
         """{file: (kind, span)} of the files defining ``name`` (read only)."""
         row = self._defs.get(name)
         if row is None:
             return _NONE
-        if isinstance(row, tuple):
-            return {row[0]: (row[1], row[2])}
+        if isinstance(row, str):
+            return {row: self._first(row, name)}
         return row
 
     def find(self, name: str, kind: str | None = None, k: int = 10) -> list[tuple[str, str, str, Span]]:
