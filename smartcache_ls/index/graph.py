@@ -35,7 +35,7 @@ from typing import Any, cast
 
 import attrs
 
-from .symbols import Definition, SymbolTable, definition, definitions
+from .symbols import Definition, Packed, SymbolTable, definition, definitions, pack, unpack
 
 FORMAT = "smartcache-graph"
 VERSION = 1
@@ -75,10 +75,6 @@ def _imports(raw: Iterable[str]) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _defs(raw: Iterable[Definition]) -> tuple[Definition, ...]:
-    return tuple(raw)
-
-
 @attrs.define
 class FileEntry:
     """What the graph knows of one file, and the file state it was read at."""
@@ -89,7 +85,7 @@ class FileEntry:
     package: str | None
     uses: Uses = attrs.field(converter=pack_uses)
     imports: tuple[str, ...] = attrs.field(converter=_imports)  # (the empty tuple is shared)
-    defs: tuple[Definition, ...] = attrs.field(converter=_defs)  # (a list: 16+ bytes more)
+    defs: Packed = attrs.field(converter=pack)  # (flat: see symbols.Packed)
 
     def used_names(self) -> Iterator[str]:
         return cast(Iterator[str], itertools.islice(self.uses, 0, None, 2))
@@ -99,6 +95,9 @@ class FileEntry:
         it = iter(self.uses)
         return cast(Iterator[tuple[str, int]], zip(it, it, strict=True))
 
+    def definitions(self) -> list[Definition]:
+        return list(unpack(self.defs))
+
     def to_json(self) -> list[Any]:
         return [
             self.mtime_ns,
@@ -107,7 +106,7 @@ class FileEntry:
             self.package,
             dict(self.use_items()),
             list(self.imports),
-            [list(d) for d in self.defs],
+            [list(d) for d in unpack(self.defs)],
         ]
 
     @classmethod

@@ -8,9 +8,9 @@ The owner (the reference graph, under its workspace's lock) serialises access.
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 #: Nested symbols of these kinds are definitions too (types inside types).
 NESTED_KINDS = frozenset({"class", "interface", "enum", "struct", "record", "trait", "annotation"})
@@ -22,6 +22,24 @@ NESTED_KINDS = frozenset({"class", "interface", "enum", "struct", "record", "tra
 Span = tuple[int, int, int, int]
 Definition = tuple[str, str, Span]  # (name, kind, span)
 NO_SPAN: Span = (0, 0, 0, 0)
+#: A file's definitions, flat: (name, kind, start line, start character, end line, end character,
+#: name, ...). A list of (name, kind, span) tuples was 56 + 136 bytes a definition more.
+Packed = tuple[str | int, ...]
+STRIDE = 6
+
+
+def pack(defs: Iterable[Definition] | Packed) -> Packed:
+    """The flat form of definitions (a packed tuple is kept as it is)."""
+    if isinstance(defs, tuple) and (not defs or isinstance(defs[0], str)):
+        return cast(Packed, defs)
+    return tuple(x for name, kind, span in cast(Iterable[Definition], defs) for x in (name, kind, *span))
+
+
+def unpack(packed: Packed) -> Iterator[Definition]:
+    """(name, kind, span) of packed definitions, in order."""
+    for i in range(0, len(packed), STRIDE):
+        name, kind, a, b, c, d = packed[i : i + STRIDE]
+        yield cast(Definition, (name, kind, (a, b, c, d)))
 
 
 def span_of(raw: Any) -> Span:
@@ -80,28 +98,29 @@ _Row = str | dict[str, tuple[str, Span]]
 class SymbolTable:
     def __init__(self) -> None:
         self._defs: dict[str, _Row] = {}  # name -> its definers
-        self._by_file: dict[str, Sequence[Definition]] = {}
+        self._by_file: dict[str, Packed] = {}
 
     def __len__(self) -> int:
         return len(self._defs)
 
     def names_of(self, rel: str) -> set[str]:
-        return {d[0] for d in self._by_file.get(rel, ())}
+        return cast(set[str], set(self._by_file.get(rel, ())[::STRIDE]))
 
     def _first(self, rel: str, name: str) -> tuple[str, Span]:
         """(kind, span) of the first definition of ``name`` in ``rel``."""
-        for n, kind, span in self._by_file[rel]:
+        for n, kind, span in unpack(self._by_file[rel]):
             if n == name:
                 return kind, span
         raise KeyError(name)
 
-    def set_file(self, rel: str, defs: Sequence[Definition]) -> set[str]:
+    def set_file(self, rel: str, defs: Iterable[Definition] | Packed) -> set[str]:
         """Replace the definitions of ``rel``; returns the names whose definers changed."""
         before = self.names_of(rel)
         self.drop_file(rel)
-        if defs:
-            self._by_file[rel] = defs
-            for name, kind, span in defs:
+        packed = pack(defs)
+        if packed:
+            self._by_file[rel] = packed
+            for name, kind, span in unpack(packed):
                 row = self._defs.get(name)
                 if row is None:
                     self._defs[name] = rel
@@ -116,7 +135,8 @@ class SymbolTable:
         defs = self._by_file.pop(rel, None)
         if not defs:
             return set()
-        for name, _, _ in defs:
+        names = cast(tuple[str, ...], defs[::STRIDE])
+        for name in names:
             row = self._defs.get(name)
             if isinstance(row, str):
                 if row == rel:
@@ -127,7 +147,7 @@ class SymbolTable:
                     self._defs[name] = next(iter(row))
                 elif not row:
                     del self._defs[name]
-        return {d[0] for d in defs}
+        return set(names)
 
     def definer_files(self, name: str) -> Collection[str]:
         """The files defining ``name`` (read only)."""

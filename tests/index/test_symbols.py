@@ -15,7 +15,7 @@ def test_names_read_from_separate_analyses_are_one_string() -> None:
     b = FileEntry.from_json(
         [1, 2, "h", None, {"".join(["Mo", "del"]): 1}, [], [["".join(["Mo", "del"]), "class", RANGE]]]
     )
-    assert a[0][0] is b.defs[0][0] is next(iter(b.uses))
+    assert a[0][0] is b.defs[0] is next(iter(b.uses))
     assert a[0][2] == (3, 4, 9, 0)
 
 
