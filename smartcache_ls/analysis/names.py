@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from codecs import utf_16_le_decode
 from typing import TYPE_CHECKING, Any
 
 from .languages import get_language
@@ -113,9 +114,18 @@ def _query(language: str) -> Query | None:
         return query
 
 
-def _count(out: dict[str, int], name: str) -> None:
+def _count(out: dict[bytes, int], name: bytes) -> None:
     if name:
         out[name] = out.get(name, 0) + 1
+
+
+def _decoded(counts: dict[bytes, int]) -> dict[str, int]:
+    """Counts by name as text, in the order each name first occurs (decoded once a name)."""
+    out: dict[str, int] = {}
+    for raw, n in counts.items():
+        name = utf_16_le_decode(raw, "replace", True)[0]
+        out[name] = out.get(name, 0) + n
+    return out
 
 
 def _clean_subtrees(root: Node) -> list[Node]:
@@ -144,37 +154,41 @@ def names(language: str, tree: Tree, src: Source) -> dict[str, Any]:
     from tree_sitter import QueryCursor
 
     cursor = QueryCursor(query, match_limit=MATCH_LIMIT)
-    text = src.text
-    uses: dict[str, int] = {}
+    data = src.data
+    # Names are counted by their UTF-16 bytes (slicing is cheaper than decoding every
+    # occurrence) and decoded once each at the end. Node offsets are even: whole code units.
+    counts: dict[bytes, int] = {}
     roots = _clean_subtrees(tree.root_node)
     if language in ("python", "javascript", "typescript", "tsx"):
-        bound: set[str] = set()
+        bound: set[bytes] = set()
         pairs: list[tuple[Node, Node]] = []
         for _, match in (m for root in roots for m in cursor.matches(root)):
             for node in match.get("use", ()):
-                name = text(node)
-                _count(uses, name)
-                bound.add(name)  # an imported name may be a module: its attributes count too
+                raw = data[node.start_byte : node.end_byte]
+                _count(counts, raw)
+                bound.add(raw)  # an imported name may be a module: its attributes count too
             for node in match.get("bind", ()):
-                bound.add(text(node))
+                bound.add(data[node.start_byte : node.end_byte])
             obj, attr = match.get("obj"), match.get("attr")
             if obj and attr:
                 pairs.append((obj[0], attr[0]))
         for obj_node, attr_node in pairs:  # module.attr, for modules bound by an import
-            if text(obj_node) in bound:
-                _count(uses, text(attr_node))
+            if data[obj_node.start_byte : obj_node.end_byte] in bound:
+                _count(counts, data[attr_node.start_byte : attr_node.end_byte])
     else:
+        text = src.text
         for root in roots:
             caps = cursor.captures(root)
             for node in caps.get("use", ()):
-                _count(uses, text(node))
+                _count(counts, data[node.start_byte : node.end_byte])
             for node in caps.get("cap", ()):  # receivers: only type-like (capitalised) ones
-                name = text(node)
-                if name[:1].isupper():
-                    _count(uses, name)
+                raw = data[node.start_byte : node.end_byte]
+                if utf_16_le_decode(raw[:4], "replace", True)[0][:1].isupper():
+                    _count(counts, raw)
             pkg = caps.get("pkg")
             if pkg and result["package"] is None:
                 result["package"] = "".join(text(pkg[0]).split())
+    uses = _decoded(counts)
     if len(uses) > MAX_NAMES:
         uses = dict(sorted(uses.items(), key=lambda kv: -kv[1])[:MAX_NAMES])
     result["uses"] = uses

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from codecs import utf_16_le_decode
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -30,8 +31,8 @@ class Source:
             self.data = _SURROGATE.sub("\ufffd", text).encode("utf-16-le")
 
     def slice(self, start: int, end: int) -> str:
-        chunk = self.data[start - (start & 1) : end - (end & 1)]
-        return chunk.decode("utf-16-le", "replace")
+        # the codec function itself: bytes.decode("utf-16-le") runs a Python-level wrapper
+        return utf_16_le_decode(self.data[start - (start & 1) : end - (end & 1)], "replace", True)[0]
 
     def text(self, node: Node | None) -> str:
         """The text of a node ('' for None)."""

@@ -32,3 +32,27 @@ def test_rust_c_and_cpp_names() -> None:
 def test_names_of_a_python_import() -> None:
     value = analyze("a.py", "from x import y\n")
     assert value["names"] == {"package": None, "uses": {"y": 1}}
+
+
+def test_names_are_counted_in_first_use_order_with_non_ascii_and_astral_names() -> None:
+    # names are counted by their UTF-16 bytes and decoded once: counts, order and the
+    # decoded text must be those of the names as written
+    text = (
+        "from m import Ünï, \U0001d4b3 as x\nimport mod\n"
+        "mod.ß(); mod.\U0001d4b4; mod.ß; Ünï; other.zed\n"
+        "from m import Ünï\n"
+    )
+    assert analyze("a.py", text)["names"]["uses"] == {"Ünï": 2, "\U0001d4b3": 1, "ß": 2, "\U0001d4b4": 1}
+
+
+def test_java_receivers_count_when_capitalised_beyond_ascii() -> None:
+    text = "class A { void f() { Élan.go(); élan.go(); \U0001d400b.go(); } }\n"
+    uses = analyze("A.java", text)["names"]["uses"]
+    assert "Élan" in uses and "\U0001d400b" in uses and "élan" not in uses
+
+
+def test_a_slice_ending_inside_a_surrogate_pair_keeps_its_replacement() -> None:
+    from smartcache_ls.analysis.source import Source
+
+    src = Source("a\U0001f600b")
+    assert src.slice(0, 4) == "a\ufffd" and src.slice(0, 8) == "a\U0001f600b"
