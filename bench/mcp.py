@@ -152,12 +152,41 @@ async def expect_session(s: ClientSession, expected: str) -> None:
         raise SystemExit(f"expected a {expected} working set with files, got {answer}")
 
 
+#: the tools measured against the floor's noop, with their arguments
+TOOL_ARGS: dict[str, dict[str, Any]] = {"outline": {"path": TARGET}, "working_set": {"k": 5}}
+
+
+def scenario_workspace(tmp: Path) -> Path:
+    """The bench's workspace under ``tmp``: a copy of this package's source."""
+    ws = tmp / "ws"
+    shutil.copytree(
+        ROOT / "smartcache_ls", ws / "smartcache_ls", ignore=shutil.ignore_patterns("*.so", "__pycache__")
+    )
+    return ws
+
+
+async def open_switches(editor: Any, ws: Path) -> None:
+    """The editor's session: SWITCHES opened three times over, then a request so all are applied."""
+    for i, rel in enumerate(SWITCHES * 3):
+        editor.notify(
+            "textDocument/didOpen",
+            {
+                "textDocument": {
+                    "uri": path_to_uri(ws / rel),
+                    "languageId": "python",
+                    "version": i,
+                    "text": (ws / rel).read_text(),
+                }
+            },
+        )
+    await editor.request("smartcache/stats", {})
+
+
 def plan_for(floor: tuple[ClientSession, int], ours_s: ClientSession, ours_pids: list[int]) -> Plan:
-    return {
-        "noop": (floor[0], "noop", {}, [floor[1]]),
-        "outline": (ours_s, "outline", {"path": TARGET}, ours_pids),
-        "working_set": (ours_s, "working_set", {"k": 5}, ours_pids),
-    }
+    plan: Plan = {"noop": (floor[0], "noop", {}, [floor[1]])}
+    for name, tool_args in TOOL_ARGS.items():
+        plan[name] = (ours_s, name, tool_args, ours_pids)
+    return plan
 
 
 async def start_to_first_answer(command: list[str], tool: str, args: dict[str, Any]) -> tuple[float, float]:
@@ -195,28 +224,13 @@ def rows_for(mode: str, measured: tuple[dict[str, list[float]], dict[str, float]
 async def main_async(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="smartcache-mcp-bench-"))
     try:
-        ws = tmp / "ws"
-        shutil.copytree(
-            ROOT / "smartcache_ls", ws / "smartcache_ls", ignore=shutil.ignore_patterns("*.so", "__pycache__")
-        )
+        ws = scenario_workspace(tmp)
         cache = tmp / "cache"
         measured: dict[str, list[list[Any]]] = {}
         async with spawned(FLOOR_MCP) as floor:
             editor = await start(ours(cache), ws)
             try:
-                for i, rel in enumerate(SWITCHES * 3):
-                    editor.notify(
-                        "textDocument/didOpen",
-                        {
-                            "textDocument": {
-                                "uri": path_to_uri(ws / rel),
-                                "languageId": "python",
-                                "version": i,
-                                "text": (ws / rel).read_text(),
-                            }
-                        },
-                    )
-                await editor.request("smartcache/stats", {})
+                await open_switches(editor, ws)
                 async with spawned(ours_mcp(ws, cache)) as (live, live_pid):
                     await expect_session(live, "editor")
                     await settled([editor.proc.pid, live_pid])

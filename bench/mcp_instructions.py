@@ -31,14 +31,12 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 from mcp import ClientSession  # noqa: E402
 
 sys.path.insert(0, str(_HERE))
-from harness import ROOT, ours, start, table  # noqa: E402
+from harness import ours, start, table  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("bench_mcp", _HERE / "mcp.py")
 assert _spec is not None and _spec.loader is not None
 bench_mcp = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_mcp)
-
-from smartcache_ls.paths import path_to_uri  # noqa: E402
 
 WARM_CALLS = 15
 SETTLE_LIMIT = 120.0  # seconds a server under valgrind may take to settle
@@ -96,10 +94,7 @@ async def count(
 async def main_async(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="smartcache-mcp-instr-"))
     try:
-        ws = tmp / "ws"
-        shutil.copytree(
-            ROOT / "smartcache_ls", ws / "smartcache_ls", ignore=shutil.ignore_patterns("*.so", "__pycache__")
-        )
+        ws = bench_mcp.scenario_workspace(tmp)
         cache, out = tmp / "cache", tmp / "callgrind"
         out.mkdir()
         counted = Counted(out)
@@ -109,26 +104,13 @@ async def main_async(args: argparse.Namespace) -> int:
             per_call["noop"] = await count(counted, floor, "noop", {}, [floor_pid], args.calls)
         editor = await start(counted.prefix("editor") + ours(cache), ws)
         try:
-            for i, rel in enumerate(bench_mcp.SWITCHES * 3):
-                text = (ws / rel).read_text()
-                editor.notify(
-                    "textDocument/didOpen",
-                    {
-                        "textDocument": {
-                            "uri": path_to_uri(ws / rel),
-                            "languageId": "python",
-                            "version": i,
-                            "text": text,
-                        }
-                    },
-                )
-            await editor.request("smartcache/stats", {})
+            await bench_mcp.open_switches(editor, ws)
             command = counted.prefix("live") + bench_mcp.ours_mcp(ws, cache)
             async with bench_mcp.spawned(command) as (live, live_pid):
                 await bench_mcp.expect_session(live, "editor")
                 pids = [live_pid, editor.proc.pid]
                 await bench_mcp.settled(pids, limit=SETTLE_LIMIT)
-                for name, tool_args in (("outline", {"path": bench_mcp.TARGET}), ("working_set", {"k": 5})):
+                for name, tool_args in bench_mcp.TOOL_ARGS.items():
                     per_call[f"live: {name}"] = await count(counted, live, name, tool_args, pids, args.calls)
         finally:
             await editor.close()
@@ -136,7 +118,7 @@ async def main_async(args: argparse.Namespace) -> int:
         async with bench_mcp.spawned(command) as (alone, alone_pid):
             await bench_mcp.expect_session(alone, "standalone")
             await bench_mcp.settled([alone_pid], limit=SETTLE_LIMIT)
-            for name, tool_args in (("outline", {"path": bench_mcp.TARGET}), ("working_set", {"k": 5})):
+            for name, tool_args in bench_mcp.TOOL_ARGS.items():
                 per_call[f"standalone: {name}"] = await count(
                     counted, alone, name, tool_args, [alone_pid], args.calls
                 )
