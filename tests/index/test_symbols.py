@@ -13,6 +13,7 @@ from smartcache_ls.index.graph import FileEntry
 from smartcache_ls.index.symbols import SymbolTable, definitions
 
 RANGE = {"start": {"line": 3, "character": 4}, "end": {"line": 9, "character": 0}}
+LATER = {"start": {"line": 20, "character": 0}, "end": {"line": 21, "character": 0}}  # a second definition's
 
 
 def test_names_read_from_separate_analyses_are_one_string() -> None:
@@ -41,20 +42,19 @@ def test_definers_follow_files_defining_and_dropping_a_name() -> None:
 
 
 def test_a_name_one_file_defines_answers_that_files_first_definition() -> None:
-    later = {"start": {"line": 20, "character": 0}, "end": {"line": 21, "character": 0}}
     table = SymbolTable()
     table.set_file(
         "a.py",
         definitions(
             [
                 {"name": "Model", "kind": "class", "range": RANGE},
-                {"name": "Model", "kind": "function", "range": later},
+                {"name": "Model", "kind": "function", "range": LATER},
             ]
         ),
     )
     assert dict(table.definers("Model")) == {"a.py": ("class", (3, 4, 9, 0))}
     assert list(table.definer_files("Model")) == ["a.py"]
-    table.set_file("b.py", definitions([{"name": "Model", "kind": "function", "range": later}]))
+    table.set_file("b.py", definitions([{"name": "Model", "kind": "function", "range": LATER}]))
     assert dict(table.definers("Model")) == {
         "a.py": ("class", (3, 4, 9, 0)),
         "b.py": ("function", (20, 0, 21, 0)),
@@ -113,7 +113,6 @@ def test_a_copy_of_a_file_costs_work_linear_in_its_definitions() -> None:
 
 
 def test_a_copy_keeps_each_files_first_definition() -> None:
-    later = {"start": {"line": 20, "character": 0}, "end": {"line": 21, "character": 0}}
     table = SymbolTable()
     table.set_file(
         "a.py",
@@ -121,11 +120,11 @@ def test_a_copy_keeps_each_files_first_definition() -> None:
             [
                 {"name": "View", "kind": "class", "range": RANGE},
                 {"name": "Model", "kind": "function", "range": RANGE},
-                {"name": "Model", "kind": "class", "range": later},
+                {"name": "Model", "kind": "class", "range": LATER},
             ]
         ),
     )
-    table.set_file("b.py", definitions([{"name": "Model", "kind": "class", "range": later}]))
+    table.set_file("b.py", definitions([{"name": "Model", "kind": "class", "range": LATER}]))
     assert dict(table.definers("Model")) == {
         "a.py": ("function", (3, 4, 9, 0)),
         "b.py": ("class", (20, 0, 21, 0)),
