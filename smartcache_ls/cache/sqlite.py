@@ -37,7 +37,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -102,6 +102,10 @@ _UPSERT = (
     "atime = excluded.atime, expires_at = excluded.expires_at"
 )
 _DELETE = "DELETE FROM entries WHERE key = ?"
+_META_UPSERT = (
+    "INSERT INTO meta(name, value, mtime) VALUES (?, ?, ?) ON CONFLICT(name) "
+    "DO UPDATE SET value = excluded.value, mtime = excluded.mtime"
+)
 _TOUCH = "UPDATE entries SET atime = ?, hits = hits + 1 WHERE key = ?"
 _TOTALS = "SELECT count, size FROM totals WHERE id = 0"
 
@@ -164,6 +168,20 @@ class _Slot:
         self.gen = gen
         self.busy = False
 
+
+
+@contextlib.contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction (BEGIN IMMEDIATE): committed when the block ends, rolled back if it
+    raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
 
 class SqliteTier(BatchedTier):
     """A byte-bounded JSON cache in one SQLite file (clear() drops every entry; meta documents stay)."""
@@ -341,8 +359,7 @@ class SqliteTier(BatchedTier):
         self._page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
         if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
             return  # an existing cache: nothing to write, no write lock to wait for
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
                 log.warning(
@@ -357,11 +374,6 @@ class SqliteTier(BatchedTier):
             for stmt in _SCHEMA:
                 conn.execute(stmt)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
 
     def _rebuild(self, exc: BaseException, gen: int) -> None:
         """The file of generation ``gen`` is corrupt: close every connection, set it aside, start fresh."""
@@ -730,11 +742,7 @@ class SqliteTier(BatchedTier):
         text = encode(value)
         self._run(
             "meta write",
-            lambda db: db.execute(
-                "INSERT INTO meta(name, value, mtime) VALUES (?, ?, ?) ON CONFLICT(name) "
-                "DO UPDATE SET value = excluded.value, mtime = excluded.mtime",
-                (name, text, time.time()),
-            ),
+            lambda db: db.execute(_META_UPSERT, (name, text, time.time())),
             None,
             write=True,
         )
@@ -756,19 +764,9 @@ class SqliteTier(BatchedTier):
             return
 
         def write(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.executemany(
-                    "INSERT INTO meta(name, value, mtime) VALUES (?, ?, ?) ON CONFLICT(name) "
-                    "DO UPDATE SET value = excluded.value, mtime = excluded.mtime",
-                    sets,
-                )
+            with _immediate(db):
+                db.executemany(_META_UPSERT, sets)
                 db.executemany("DELETE FROM meta WHERE name = ?", deletes)
-                db.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-                raise
 
         self._run("meta write", write, None, write=True)
 
