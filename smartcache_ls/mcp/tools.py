@@ -56,7 +56,7 @@ def working_set_text(backend: Backend, k: int, max_tokens: int) -> str:
     # Fits whole when the answer (the skeleton, at most 80 characters plus the current path, and
     # every item of both lists, all inside raw) stays within the room _fit_working_set leaves.
     if raw.startswith(b'{"current":') and raw.endswith(b"}") and 2 * len(raw) + 150 <= 3 * max_tokens:
-        session = b'{"session":"editor",' if backend.mode == "live" else b'{"session":"standalone",'
+        session = b'{"session":' + orjson.dumps(_session(backend)) + b","
         return (session + raw[1:-1] + b',"truncated":false}').decode()
     return orjson.dumps(fit_working_set(backend, orjson.loads(raw), max_tokens)).decode()
 
