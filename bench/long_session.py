@@ -105,7 +105,13 @@ class Driver:
         self.version = 0
         self.samples: list[tuple[int, int]] = []
         self.anon: list[tuple[int, int]] = []  # RssAnon: without file-backed pages (SQLite's mmap)
+        # what the server says it holds, at each sample (ours only): SQLite's allocator (its page
+        # caches) and the file-backed pages (SQLite's mmap of its file)
+        self.sqlite: list[tuple[int, int]] = []
+        self.file_backed: list[tuple[int, int]] = []
+        self.process: dict[str, Any] = {}
         self.full_at: int | None = None
+        self.full_clock = 0.0  # the server's gc clock when the tier was first seen full
         self.seconds = 0.0
 
     async def block(self, walk_part: list[int], start: int, request_every: int) -> None:
@@ -133,8 +139,10 @@ class Driver:
                     await self.client.request("floor/noop", {})
         if self.ours:
             stats = await self.client.request("smartcache/stats", {})
+            self.process = stats.get("process") or {}
             if self.full_at is None and stats["tiers"]["memory"]["evictions"] > 0:
                 self.full_at = start + len(walk_part)
+                self.full_clock = float(stats.get("gc", {}).get("at", 0.0))
         else:
             await self.client.request("floor/noop", {})
         self.seconds += time.perf_counter() - t0
@@ -143,6 +151,29 @@ class Driver:
         now = rss(self.client.proc.pid)
         self.samples.append((events, now["VmRSS"]))
         self.anon.append((events, now["RssAnon"]))
+        if self.process.get("sqliteBytes") is not None:
+            self.sqlite.append((events, int(self.process["sqliteBytes"])))
+        if self.process.get("rssFileBytes") is not None:
+            self.file_backed.append((events, int(self.process["rssFileBytes"])))
+
+
+def breakdown(d: Driver, full_at: int) -> str:
+    """Where our slope with the tier full comes from: file-backed pages, SQLite's allocator, and
+    the anonymous rest (the Python heap, the allocator's free lists)."""
+
+    def tail(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        return [(x, y) for x, y in points if x >= full_at]
+
+    sqlite = dict(d.sqlite)
+    rest = [(x, y - sqlite[x]) for x, y in d.anon if x in sqlite]
+    parts = [
+        ("file-backed (SQLite's mmap)", d.file_backed),
+        ("SQLite's allocator (page caches)", d.sqlite),
+        ("anonymous, less SQLite's allocator", rest),
+    ]
+    return "our slope with the tier full, by part (MB / 10k events): " + "; ".join(
+        f"{name} {slope(tail(points)):.2f}" for name, points in parts if points
+    )
 
 
 async def run(events: int, n_files: int, max_mb: float, sample: int, request_every: int, fix: bool) -> None:
@@ -217,7 +248,14 @@ async def run(events: int, n_files: int, max_mb: float, sample: int, request_eve
         "pygls notification-future leak: "
         + ("patched out in both servers" if fix else "present (pygls 2.1.1)")
     )
-    print(f"predictor: {stats['predictor']}; gc: {stats.get('gc')}; process: {stats.get('process')}\n")
+    gc = stats.get("gc", {})
+    later = [entry for entry in gc.get("fullCollections", []) if entry[0] >= mine.full_clock]
+    print(f"predictor: {stats['predictor']}; gc: {gc}; process: {stats.get('process')}")
+    print(
+        f"full collections with the tier full (of the last kept): {len(later)}, worst "
+        f"{max((e[1] for e in later), default=0.0):.1f} ms wall, "
+        f"{max((e[2] for e in later), default=0.0):.1f} ms CPU (target <= 20)\n"
+    )
     print(
         table(
             [
@@ -234,6 +272,7 @@ async def run(events: int, n_files: int, max_mb: float, sample: int, request_eve
         )
     )
     ours_slope, settled = rows[0][3], rows[0][5]
+    print(breakdown(mine, full_at))
     print(
         "\n(the model, bounded by MODEL_BYTES, and SQLite's page caches and mmap of its file grow until "
         "they are full; '2nd half': the slope over the last half of the events)"

@@ -140,7 +140,12 @@ class Engine:
         self.workspaces: dict[str, Workspace] = {}
         self._ws_lock = threading.Lock()
         self._own_dir = Path(os.path.realpath(cache_dir))  # ignored inside a workspace
-        self.sqlite = SqliteTier(cache_dir / DB_NAME, settings.max_disk_bytes, settings.ttl_seconds)
+        self.sqlite = SqliteTier(
+            cache_dir / DB_NAME,
+            settings.max_disk_bytes,
+            settings.ttl_seconds,
+            memory_bytes=settings.max_memory_bytes,
+        )
         self.memory = MemoryTier(settings.max_memory_bytes, settings.ttl_seconds)
         self.redis = _open_redis(settings)
         self.cache = TieredCache(self.memory, self.sqlite, self.redis)

@@ -57,8 +57,8 @@ SCHEMA_VERSION = 1
 ACCESS_BUFFER = 4096  # distinct keys whose access time waits for the next write
 EVICT_CHUNK = 256
 TOTALS_EVERY = 32
-CACHE_KIB = 8192  # page cache per connection
-MMAP_BYTES = 64 << 20  # reads through mmap: no read() syscall per page
+CACHE_BYTES = 8 << 20  # page cache per connection, at most ...
+MMAP_BYTES = 64 << 20  # ... and reads through mmap (no read() syscall per page), at most
 MIN_FILE_BOUND = 256 << 10  # an empty cache file and its WAL take a few pages
 WAL_SHARE = 4  # the WAL's share of the file bound: 1/4 ...
 WAL_MIN, WAL_MAX = 64 << 10, 64 << 20  # ... within these
@@ -183,6 +183,18 @@ def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
             conn.execute("ROLLBACK")
         raise
 
+def memory_shares(memory_bytes: int | None) -> tuple[int, int]:
+    """SQLite's page cache per connection and its mmap of the file, for a process whose memory
+    budget (``maxMemoryMB``) is ``memory_bytes``: both are resident (the cache anonymous, the
+    mapped pages file-backed), so under a small budget they take a share of it, 1/16 a
+    connection and 1/4, not the fixed 8 and 64 MB that a 256 MB budget gets."""
+    if memory_bytes is None:
+        return CACHE_BYTES, MMAP_BYTES
+    cache = min(CACHE_BYTES, max(256 << 10, memory_bytes // 16))
+    mmap = min(MMAP_BYTES, max(1 << 20, memory_bytes // 4))
+    return cache, mmap
+
+
 class SqliteTier(BatchedTier):
     """A byte-bounded JSON cache in one SQLite file (clear() drops every entry; meta documents stay)."""
 
@@ -196,8 +208,10 @@ class SqliteTier(BatchedTier):
         busy_timeout: float = 10.0,
         low_water: float = 0.9,
         check_at_start: bool = True,
+        memory_bytes: int | None = None,
     ) -> None:
         self.path = Path(path)
+        self._cache_bytes, self._mmap_bytes = memory_shares(memory_bytes)
         self.max_bytes = max_bytes
         self.ttl = ttl if ttl and ttl > 0 else None
         self._clock = clock
@@ -249,8 +263,8 @@ class SqliteTier(BatchedTier):
         )
         conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
-        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+        conn.execute(f"PRAGMA cache_size = {-(self._cache_bytes >> 10)}")
+        conn.execute(f"PRAGMA mmap_size = {self._mmap_bytes}")
         # the WAL stays within its share of the bound: checkpointed once a transaction more
         # would pass it (or at SQLite's default of 1,000 pages: reads from a long WAL are
         # slower than from the file), and cut back to that when a checkpoint lets it restart

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import sqlite3
 import subprocess
 import sys
@@ -221,3 +222,44 @@ def test_two_processes_share_one_file(tmp_path: Path) -> None:
         conn = sqlite3.connect(path)
         assert conn.execute("SELECT SUM(size) FROM entries").fetchone()[0] == nbytes
         conn.close()
+
+
+def _file_backed_bytes() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("RssFile:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no RssFile in /proc/self/status")
+
+
+def _mapped_while_reading(path: Path, memory_bytes: int | None) -> tuple[int, int, int]:
+    """(cache_size, mmap_size, file-backed bytes that reading every entry back made resident)
+    of a tier of 24 MB of entries under the memory budget ``memory_bytes``."""
+    values = [{"text": random.Random(i).randbytes(4000).hex()} for i in range(3000)]
+    with SqliteTier(path, 256 << 20, memory_bytes=memory_bytes, check_at_start=False) as s:
+        for i, value in enumerate(values):
+            s.set(f"k{i}", value)
+        pragmas = s._run(
+            "pragmas",
+            lambda db: (
+                db.execute("PRAGMA cache_size").fetchone()[0],
+                db.execute("PRAGMA mmap_size").fetchone()[0],
+            ),
+            (0, 0),
+        )
+        before = _file_backed_bytes()
+        for i, value in enumerate(values):
+            assert s.get(f"k{i}") == value
+        return pragmas[0], pragmas[1], _file_backed_bytes() - before
+
+
+def test_a_small_memory_budget_bounds_what_sqlite_keeps_resident(tmp_path: Path) -> None:
+    # the 256 MB default: 8 MB of page cache a connection, reads through a 64 MB mmap, so
+    # reading the file back maps most of it
+    cache, mmap, mapped = _mapped_while_reading(tmp_path / "default.db", 256 << 20)
+    assert (cache, mmap) == (-8192, 64 << 20)
+    assert mapped > 12 << 20
+    # an 8 MB budget: 512 KB of page cache a connection, a 2 MB mmap; the rest is read()
+    cache, mmap, mapped = _mapped_while_reading(tmp_path / "small.db", 8 << 20)
+    assert (cache, mmap) == (-512, 2 << 20)
+    assert mapped <= (2 << 20) + (1 << 20)

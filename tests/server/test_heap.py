@@ -6,7 +6,7 @@ import gc
 from pathlib import Path
 
 from smartcache_ls.engine import Engine
-from smartcache_ls.heap import GcMonitor, freeze_long_lived, gc_monitor
+from smartcache_ls.heap import FULL_KEPT, GcMonitor, freeze_long_lived, gc_monitor
 from smartcache_ls.settings import Settings
 
 
@@ -24,9 +24,28 @@ def test_monitor_times_each_collection_per_generation() -> None:
     assert snap["collections"][2] >= 1 and snap["collections"][0] >= 1
     assert snap["maxPauseMs"][2] > 0 and snap["maxPauseCpuMs"][2] > 0
     assert snap["totalPauseMs"] >= snap["maxPauseMs"][2]
+    # each full collection is kept with when it ran: its pauses are the max's
+    full = snap["fullCollections"]
+    assert len(full) == snap["collections"][2]
+    assert max(wall for _, wall, _ in full) == snap["maxPauseMs"][2]
+    times = [at for at, _, _ in full]
+    assert times == sorted(times) and times[0] >= 0
     before = snap["collections"][2]
     gc.collect(2)  # uninstalled: not counted
     assert monitor.snapshot()["collections"][2] == before
+
+
+def test_only_the_last_full_collections_are_kept() -> None:
+    monitor = GcMonitor()
+    monitor.install()
+    try:
+        for _ in range(FULL_KEPT + 3):
+            gc.collect(2)
+    finally:
+        monitor.uninstall()
+    snap = monitor.snapshot()
+    assert snap["collections"][2] == FULL_KEPT + 3
+    assert len(snap["fullCollections"]) == FULL_KEPT
 
 
 def test_each_freeze_is_counted() -> None:
