@@ -49,7 +49,7 @@ from .paths import (
 )
 from .predict.model import ModelFormatError, Predictor
 from .predict.stand_in import StandIn
-from .prefetch import PLAN, Job, Prefetcher
+from .prefetch import PLAN, PLANS, REPLAN, Job, Prefetcher
 from .prefetch_plan import RECENT, UNKNOWN_COST
 from .prefetch_stats import PrefetchLedger
 from .protocol import PredictionItem, RawJSON
@@ -542,9 +542,11 @@ class Engine:
             learnt = imports != ws.imports_of(rel) and not indexed
             ws.set_imports(rel, imports)
             current = ws.last_access == rel
-        if learnt and current and not prefetch:
-            # The file in focus revealed its imports: predict again with that structure known.
-            self._prefetch_next(ws, rel, replan=True)
+        if learnt and current and not prefetch and self.settings.prefetch.enabled:
+            # The file in focus revealed its imports: plan again with that structure known, on
+            # the prefetcher's thread after this answer (planning held a request 2.5 ms), ahead
+            # of the switch's first plan's files, which it supersedes.
+            self.prefetcher.submit([Job(ws.namespace, rel, reason=REPLAN)], first=True)
         return record, source
 
     def _worker_record(self, ws: Workspace, path: Path, rel: str, prefetch: bool) -> bytes:
@@ -611,11 +613,11 @@ class Engine:
         if ws is None:
             return
         self.wait_quiet()
-        if job.reason == PLAN:
+        if job.reason in PLANS:
             with ws.lock:
                 current = ws.last_access == job.rel
             if current:  # (a later switch has its own plan queued)
-                self._prefetch_next(ws, job.rel)
+                self._prefetch_next(ws, job.rel, replan=job.reason == REPLAN)
             return
         try:
             path, rel = confine(path_to_uri(ws.root / job.rel), ws.root, ws.rules.secrets)

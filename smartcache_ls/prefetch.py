@@ -34,6 +34,10 @@ MAX_YIELD = 1.0
 
 
 PLAN = "plan"  # a job that plans a switch's prefetch (off the event loop) rather than warming a file
+#: A job that plans the same switch again, now that the focused file's structure is known
+#: (off the request that learnt it: the editor's answer never waits for planning).
+REPLAN = "replan"
+PLANS = frozenset({PLAN, REPLAN})
 
 
 @attrs.frozen
@@ -47,7 +51,8 @@ class Job:
 
     @property
     def key(self) -> tuple[Hashable, str, bool]:
-        return (self.owner, self.rel, self.reason == PLAN)
+        # a replan while the switch's plan is still queued is that plan: it will see the structure
+        return (self.owner, self.rel, self.reason in PLANS)
 
 
 class Prefetcher:
@@ -77,9 +82,9 @@ class Prefetcher:
             self._thread = threading.Thread(target=self._run, name="smartcache-prefetch", daemon=True)
             self._thread.start()
 
-    def submit(self, jobs: list[Job], supersede: bool = False) -> int:
-        """Queue ``jobs`` (never blocks). Returns how many were newly queued."""
-        added = 0
+    def submit(self, jobs: list[Job], supersede: bool = False, first: bool = False) -> int:
+        """Queue ``jobs`` (never blocks); ``first``: ahead of what is queued. Returns how many
+        were newly queued."""
         if supersede:  # a switch: the editor's requests about the new file are on their way
             with self._quiet:
                 self._last_request = time.monotonic()
@@ -89,15 +94,20 @@ class Prefetcher:
                 self.superseded += len(self._queue) - len(kept)
                 self._queue = deque(kept)
                 self._queued = {job.key for job in kept}
+            fresh: list[Job] = []
             for job in jobs:
                 if job.key in self._queued:
                     continue
-                if len(self._queue) >= self.max_queue:
+                if len(self._queue) + len(fresh) >= self.max_queue:
                     self.dropped += 1
                     continue
-                self._queue.append(job)
+                fresh.append(job)
                 self._queued.add(job.key)
-                added += 1
+            if first:
+                self._queue.extendleft(reversed(fresh))
+            else:
+                self._queue.extend(fresh)
+            added = len(fresh)
             self.submitted += added
             if added:
                 self._cond.notify()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import threading
 import time
 
-from smartcache_ls.prefetch import Job, Prefetcher
+from smartcache_ls.prefetch import PLAN, REPLAN, Job, Prefetcher
 
 
 def test_runs_jobs_in_order_dedupes_and_supersedes() -> None:
@@ -29,6 +29,38 @@ def test_runs_jobs_in_order_dedupes_and_supersedes() -> None:
         assert seen == ["blocker", "keep", "c"]
         stats = worker.stats()
         assert stats["superseded"] == 2 and stats["completed"] == 3 and stats["queued"] == 0
+    finally:
+        worker.stop()
+
+
+def test_a_replan_goes_first_and_is_the_queued_plan_of_its_switch() -> None:
+    gate, started = threading.Event(), threading.Event()
+    seen: list[tuple[str, str]] = []
+
+    def warm(job: Job) -> None:
+        started.set()
+        gate.wait(5)
+        seen.append((job.reason, job.rel))
+
+    worker = Prefetcher(warm, quiet=0.0)
+    worker.start()
+    try:
+        assert worker.submit([Job("ws", "blocker")]) == 1
+        assert started.wait(5)
+        assert worker.submit([Job("ws", "a.py", reason=PLAN)]) == 1
+        # the switch's plan is still queued: it will plan with what the request learnt
+        assert worker.submit([Job("ws", "a.py", reason=REPLAN)], first=True) == 0
+        assert worker.submit([Job("ws", "x.py"), Job("ws", "y.py")]) == 2
+        assert worker.submit([Job("ws", "b.py", reason=REPLAN)], first=True) == 1
+        gate.set()
+        assert worker.wait_idle(5)
+        assert seen == [
+            ("predicted", "blocker"),
+            (REPLAN, "b.py"),
+            (PLAN, "a.py"),
+            ("predicted", "x.py"),
+            ("predicted", "y.py"),
+        ]
     finally:
         worker.stop()
 
