@@ -6,6 +6,7 @@ a minimal pygls server of the same Python) in the same run and prints ratios.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import time
@@ -41,6 +42,18 @@ async def start(
     await client.request("initialize", params)
     client.notify("initialized", {})
     return client
+
+
+async def wait_index(client: StdioRpcClient, timeout: float = 120.0, poll: float = 0.1) -> float:
+    """Seconds until the server's background index is built (files in it, none queued), or
+    ``timeout``; polled every ``poll`` s (a stats request is not free: see bench/cold_analysis.py)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        index = (await client.request("smartcache/stats", {}))["graph"]
+        if index["files"] and not index["queued"]:
+            break
+        await asyncio.sleep(poll)
+    return time.perf_counter() - t0
 
 
 async def timed(call: Callable[[], Awaitable[Any]]) -> float:

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import ROOT, ours, percentile, start, table
+from harness import ROOT, ours, percentile, start, table, wait_index
 
 from smartcache_ls.paths import path_to_uri
 from smartcache_ls.predict.traces import read_trace
@@ -56,16 +56,6 @@ def switches(events: list[Any]) -> list[tuple[str, float, bool]]:
             continue
         out.append((ev.path, ev.t, ev.event == "edit"))
     return out
-
-
-async def wait_index(client: Any, timeout: float = 120.0) -> float:
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < timeout:
-        index = (await client.request("smartcache/stats", {}))["graph"]
-        if index["files"] and not index["queued"]:
-            break
-        await asyncio.sleep(0.1)
-    return time.perf_counter() - t0
 
 
 async def wait_idle(client: Any, budget: float) -> None:
