@@ -20,6 +20,7 @@ prefetcher's decision, measured as such.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -32,6 +33,7 @@ import orjson
 from ..analysis import language_for
 from ..cache.record import encode_json
 from ..content import content_hash
+from ..heap import return_free_memory
 from ..paths import PathRefused, confine, decode_text, path_to_uri
 from ..reader import read_checked
 from ..workers import WorkerFailed
@@ -60,13 +62,12 @@ class IndexService:
         self.engine = engine
         self.builder = IndexBuilder(self._entry_for, self._apply, self._settle)
         self.builder.start()
-        self._saved: dict[str, int] = {}  # namespace -> graph change count at its last save
-        # namespace -> the entries as stored (entries are replaced, never changed in place: an
-        # entry that is not the stored object changed since)
-        self._stored: dict[str, dict[str, FileEntry]] = {}
+        # (what a save writes is what the graph marked unsaved since the last: a copy of the
+        # stored entries to compare against was a 50,000-entry dict)
         self._legacy: set[str] = set()  # namespaces whose graph came from an older cache's document
         self._save_lock = threading.Lock()
         self._started: set[str] = set()  # namespaces whose files were submitted
+        self._grown: set[str] = set()  # namespaces whose graph took entries since it last settled
 
     # building -------------------------------------------------------------------------
     def start_workspace(self, ws: Workspace, files: Iterable[str]) -> None:
@@ -76,10 +77,10 @@ class IndexService:
         with ws.lock:
             if stored is not None and len(ws.graph) == 0:
                 gone = set(stored.entries) - set(wanted)
+                if ws.namespace not in self._legacy:  # (an older document is rewritten as rows)
+                    stored.take_unsaved()  # (as stored; the gone files' rows are deleted)
                 stored.drop(gone)
                 ws.graph = stored
-                if ws.namespace not in self._legacy:  # (an older document is rewritten as rows)
-                    self._saved[ws.namespace] = stored.changes
             ws.predictor.structure_changed()
         self.builder.submit(ws.namespace, wanted)
         self._started.add(ws.namespace)
@@ -95,7 +96,6 @@ class IndexService:
                 items[name[len(prefix) :]] = FileEntry.from_json(orjson.loads(raw))
             except (ValueError, TypeError) as exc:
                 log.debug("stored graph entry %s unreadable (%s): read again", name, exc)
-        self._stored[ws.namespace] = dict(items)  # what is on disk, gone files' rows included
         if rows:
             return RefGraph.of_entries(items)
         document = self.engine.sqlite.get_meta(GRAPH_META.format(namespace=ws.namespace))
@@ -217,6 +217,7 @@ class IndexService:
                     ws.graph.update({rel: entry})
                 ws.predictor.structure_changed()
             time.sleep(0)  # let the event loop and request threads have the GIL
+        self._grown.add(ws.namespace)
         self.builder.settle_later(owner)
 
     def _settle(self, owner: Hashable) -> int:
@@ -228,6 +229,9 @@ class IndexService:
         with ws.lock:
             left = ws.graph.settle()
             ws.predictor.structure_changed()
+        if not left and ws.namespace in self._grown:  # a build (or a burst of changes) is done:
+            self._grown.discard(ws.namespace)  # what decoding its answers left free goes back
+            return_free_memory()
         return left
 
     # persistence ----------------------------------------------------------------------
@@ -236,47 +240,35 @@ class IndexService:
         left the graph, a batch per transaction."""
         namespace = ws.namespace
         with self._save_lock:
-            with ws.lock:  # entries are replaced, never changed in place: a shallow copy is a snapshot
-                changes = ws.graph.changes
-                if self._saved.get(namespace) == changes:
+            with ws.lock:  # entries are replaced, never changed in place: these are a snapshot
+                graph = ws.graph
+                rels = graph.take_unsaved()
+                if not rels:
                     return
-                entries = dict(ws.graph.entries)
-            stored = self._stored.setdefault(namespace, {})
+                entries = {rel: graph.entries.get(rel) for rel in rels}
             prefix = GRAPH_FILE.format(namespace=namespace)
             batch: list[tuple[str, bytes | None]] = []
-            written: dict[str, FileEntry | None] = {}
             size = 0
-
-            def flush() -> None:
-                nonlocal size
+            done = 0
+            try:
+                for rel, entry in entries.items():
+                    data = None if entry is None else encode_json(entry.to_json())
+                    batch.append((prefix + rel, data))
+                    size += 0 if data is None else len(data)
+                    if len(batch) >= SAVE_BATCH_ROWS or size >= SAVE_BATCH_BYTES:
+                        self.engine.sqlite.write_meta(batch)
+                        done += len(batch)
+                        batch.clear()
+                        size = 0
+                        time.sleep(0)  # let the event loop and request threads have the GIL
                 self.engine.sqlite.write_meta(batch)
-                for rel, entry in written.items():
-                    if entry is None:
-                        stored.pop(rel, None)
-                    else:
-                        stored[rel] = entry
-                batch.clear()
-                written.clear()
-                size = 0
-                time.sleep(0)  # let the event loop and request threads have the GIL
-
-            for rel, entry in entries.items():
-                if stored.get(rel) is entry:
-                    continue
-                data = encode_json(entry.to_json())
-                batch.append((prefix + rel, data))
-                written[rel] = entry
-                size += len(data)
-                if len(batch) >= SAVE_BATCH_ROWS or size >= SAVE_BATCH_BYTES:
-                    flush()
-            for rel in [r for r in stored if r not in entries]:
-                batch.append((prefix + rel, None))
-                written[rel] = None
-            flush()
+            except BaseException:
+                with ws.lock:  # what was not written is written by the next save
+                    graph.mark_unsaved(itertools.islice(entries, done, None))
+                raise
             if namespace in self._legacy:
                 self.engine.sqlite.delete_meta(GRAPH_META.format(namespace=namespace))
                 self._legacy.discard(namespace)
-            self._saved[namespace] = changes
 
     # queries --------------------------------------------------------------------------
     def related(self, ws: Workspace, rel: str, k: int) -> dict[str, Any]:
