@@ -262,6 +262,7 @@ class IndexService:
                         size = 0
                         time.sleep(0)  # let the event loop and request threads have the GIL
                 self.engine.sqlite.write_meta(batch)
+                done += len(batch)
             except BaseException:
                 with ws.lock:  # what was not written is written by the next save
                     graph.mark_unsaved(itertools.islice(entries, done, None))
@@ -269,6 +270,9 @@ class IndexService:
             if namespace in self._legacy:
                 self.engine.sqlite.delete_meta(GRAPH_META.format(namespace=namespace))
                 self._legacy.discard(namespace)
+            if done > SAVE_BATCH_ROWS:  # a large save: what it filled and dropped goes back
+                self.engine.sqlite.release_memory()
+                return_free_memory()
 
     # queries --------------------------------------------------------------------------
     def related(self, ws: Workspace, rel: str, k: int) -> dict[str, Any]:

@@ -66,3 +66,34 @@ def test_stats_report_gc_and_process_memory(tmp_path: Path) -> None:
     assert process["rssBytes"] > 10 * 2**20
     assert process["rssAnonBytes"] is not None and process["rssAnonBytes"] <= process["rssBytes"]
     assert process["sqliteBytes"] is None or process["sqliteBytes"] > 0
+
+
+def _rss_anon() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no RssAnon in /proc/self/status")
+
+
+def test_free_memory_held_by_the_allocator_goes_back_to_the_os() -> None:
+    import sys
+    import threading
+
+    from smartcache_ls.heap import return_free_memory
+
+    if not sys.platform.startswith("linux") or not Path("/proc/self/status").exists():
+        return
+    kept: list[bytes] = []
+
+    def churn() -> None:  # a thread's own malloc arena, as the builder thread has
+        chunks = [bytes(2048) + bytes([i % 256]) for i in range(40_000)]  # 80 MB, past pymalloc's sizes
+        kept.extend(chunks[::64])  # a few stay: the arena cannot just shrink from its top
+        chunks.clear()
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    worker.join()
+    before = _rss_anon()
+    assert return_free_memory()
+    assert before - _rss_anon() > 40 << 20
+    assert len(kept) == 625

@@ -1,0 +1,66 @@
+"""What the reference graph holds besides its entries: the folder test done in place, the files
+a save is to write, and no emptied tables kept after a build."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import sys
+from pathlib import Path
+
+from smartcache_ls.index.graph import FileEntry, RefGraph, in_folder
+
+#: Real trees: this repository's and the standard library's.
+TREES = (Path(__file__).resolve().parents[2], Path(os.__file__).parent)
+
+
+def _entry(*names: str) -> FileEntry:
+    return FileEntry(0, 1, "h", None, {}, [], [(n, "class", (0, 0, 0, 0)) for n in names])
+
+
+def _real_paths() -> list[str]:
+    out = []
+    for root in TREES:
+        for dirpath, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if d not in (".git", ".venv", "node_modules")]
+            out.extend(Path(dirpath, f).relative_to(root).as_posix() for f in files)
+    return out
+
+
+def test_in_folder_agrees_with_dirname_on_real_paths() -> None:
+    paths = [*_real_paths(), "top.py", "a/b.py", "ab/c.py", "a/bc/d.py"]
+    assert len(paths) > 1000
+    sample = paths[:: max(1, len(paths) // 300)] + paths[-4:]
+    folders = sorted({posixpath.dirname(p) for p in paths})
+    folders = folders[:: max(1, len(folders) // 200)] + [posixpath.dirname(p) for p in sample]
+    checked = 0
+    for rel in sample:
+        for folder in folders:
+            assert in_folder(rel, folder) == (posixpath.dirname(rel) == folder), (rel, folder)
+            checked += 1
+    assert checked > 10_000
+
+
+def test_updates_and_drops_are_marked_unsaved_until_taken() -> None:
+    graph = RefGraph()
+    graph.update({"a.py": _entry("A"), "b.py": _entry("B")})
+    assert graph.take_unsaved() == {"a.py", "b.py"}
+    assert graph.unsaved == 0 and graph.take_unsaved() == set()
+    graph.drop(["a.py", "gone.py"])  # (a file the graph does not hold is no change)
+    graph.update({"c.py": _entry("C")})
+    assert graph.take_unsaved() == {"a.py", "c.py"}
+    graph.mark_unsaved(["b.py"])
+    assert graph.take_unsaved() == {"b.py"}
+
+
+def test_a_settled_build_keeps_no_emptied_due_table() -> None:
+    graph = RefGraph()
+    graph.update({f"d{i // 100}/f{i}.py": _entry(f"N{i}", "shared") for i in range(5000)})
+    assert graph.due == 5000
+    while graph.settle(0.05):
+        pass
+    empty = sys.getsizeof(set())
+    assert sys.getsizeof(graph._due) == empty  # a set keeps its table after its members go
+    assert sys.getsizeof(graph._unsaved) > 100 * empty  # (what a save takes, a fresh set after)
+    graph.take_unsaved()
+    assert sys.getsizeof(graph._unsaved) == empty
