@@ -173,13 +173,6 @@ def _external_names(imports: Iterable[Any], resolved: list[str]) -> set[str]:
     return out
 
 
-def in_folder(rel: str, folder: str) -> bool:
-    """Whether ``posixpath.dirname(rel) == folder`` for a workspace-relative path (no new
-    string: a map of every file to its folder was 2 MB of a 50,000-file index)."""
-    cut = rel.rfind("/")
-    return (cut if cut > 0 else 0) == len(folder) and rel.startswith(folder)
-
-
 @attrs.frozen
 class Edge:
     target: str
@@ -196,6 +189,7 @@ class RefGraph:
         self.symbols = SymbolTable()
         self.entries: dict[str, FileEntry] = {}
         self._users: dict[str, set[str]] = {}  # name -> files using it
+        self._dirs: dict[str, str] = {}  # file -> its folder (posixpath.dirname), for every entry
         self._importers: dict[str, set[str]] = {}  # file -> files whose imports resolve to it
         self._out: dict[str, dict[str, Edge]] = {}
         self._in: dict[str, dict[str, float]] = {}  # target -> {source: weight}
@@ -281,9 +275,11 @@ class RefGraph:
                     if not importers:
                         del self._importers[target]
         if entry is None:
+            self._dirs.pop(rel, None)
             changed = self.symbols.drop_file(rel)
         else:
             self.entries[rel] = entry
+            self._dirs[rel] = sys.intern(posixpath.dirname(rel))  # (shared by a folder's files)
             for name in entry.used_names():
                 self._users.setdefault(name, set()).add(rel)
             for target in entry.imports:
@@ -293,7 +289,7 @@ class RefGraph:
         # matters only for the names its members define, so this covers files coming and going)
         affected = {rel}
         importers = self._importers.get(rel, set())
-        here = posixpath.dirname(rel)
+        here, dirs = posixpath.dirname(rel), self._dirs
         for name in changed:
             users = self._users.get(name)
             if not users:
@@ -304,7 +300,7 @@ class RefGraph:
             if min(before, after) > MAX_DEFINERS:
                 # Too many definers before and after: a user resolves the name to its near
                 # definers only, so only users near ``rel`` (its folder, or importing it) change.
-                affected.update(u for u in users if u in importers or in_folder(u, here))
+                affected.update(u for u in users if u in importers or dirs.get(u) == here)
             else:
                 affected.update(users)
         if (old is None) != (entry is None):  # imports of it now resolve, or no longer
@@ -336,7 +332,8 @@ class RefGraph:
 
     def _resolve(self, rel: str) -> dict[str, Edge]:
         entry = self.entries[rel]
-        d = posixpath.dirname(rel)
+        dirs = self._dirs
+        d = dirs[rel]
         imported = set(entry.imports)
         weights: dict[str, float] = {}
         names: dict[str, list[str]] = {}
@@ -351,7 +348,7 @@ class RefGraph:
             row = self.symbols.definer_files(name)
             if not row or (len(row) == 1 and rel in row):
                 continue
-            near = [f for f in row if f != rel and (f in imported or in_folder(f, d))]
+            near = [f for f in row if f != rel and (f in imported or dirs[f] == d)]
             if near:
                 chosen = near
             elif len(row) - (rel in row) <= MAX_DEFINERS:
