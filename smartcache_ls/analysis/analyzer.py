@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..content import content_hash
 from .imports import extract_imports
@@ -15,6 +15,9 @@ from .outline import outline
 from .scan import SPECS, scan
 from .source import Source
 from .symbol_rules import RULES
+
+if TYPE_CHECKING:
+    from tree_sitter import Tree
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +90,9 @@ def _syntax(path: str, language: str | None) -> CommentSyntax:
     return comment_syntax(path)
 
 
-def _analyze_tree(path: str, language: str, text: str) -> dict[str, Any] | None:
+def parsed(path: str, language: str, text: str) -> tuple[str, Tree, Source] | None:
+    """The language a file is analysed as, its tree and its source; None when the parse failed
+    (no grammar, or over its time budget)."""
     src = Source(text)
     header = language == "c" and path.lower().endswith(".h")
     if header and _CPP_MARKERS.search(text, 0, 200_000):
@@ -99,6 +104,14 @@ def _analyze_tree(path: str, language: str, text: str) -> dict[str, Any] | None:
         cpp = parse("cpp", src.data)
         if cpp is not None and not cpp.root_node.has_error:
             language, tree = "cpp", cpp
+    return language, tree, src
+
+
+def _analyze_tree(path: str, language: str, text: str) -> dict[str, Any] | None:
+    done = parsed(path, language, text)
+    if done is None:
+        return None
+    language, tree, src = done
     shape = outline(tree, src, RULES[language])
     found = scan(tree, SPECS[language], language)
     return {

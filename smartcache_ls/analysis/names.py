@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 from codecs import utf_16_le_decode
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .languages import get_language
@@ -147,22 +148,34 @@ def _clean_subtrees(root: Node) -> list[Node]:
 
 def names(language: str, tree: Tree, src: Source) -> dict[str, Any]:
     """The package a file declares and the names it uses, with how often (see the module doc)."""
-    result: dict[str, Any] = {"package": None, "uses": {}}
     query = _query(language)
     if query is None:
-        return result
+        return {"package": None, "uses": {}}
     from tree_sitter import QueryCursor
 
     cursor = QueryCursor(query, match_limit=MATCH_LIMIT)
-    data = src.data
-    # Names are counted by their UTF-16 bytes (slicing is cheaper than decoding every
-    # occurrence) and decoded once each at the end. Node offsets are even: whole code units.
-    counts: dict[bytes, int] = {}
     roots = _clean_subtrees(tree.root_node)
-    if language in ("python", "javascript", "typescript", "tsx"):
+    if language in PAIRED:
+        return _paired(m for root in roots for _, m in cursor.matches(root))(src)
+    return _captured(language, (cursor.captures(root) for root in roots), src)
+
+
+#: Languages whose names come from matches (imported names, ``module.attr`` pairs).
+PAIRED = frozenset({"python", "javascript", "typescript", "tsx"})
+
+
+def _paired(matches: Iterable[dict[str, list[Node]]]) -> Callable[[Source], dict[str, Any]]:
+    """Names of a language in PAIRED from its query's matches (a function of the source, so
+    the matches may be gathered by another pass over the same tree: see sites.py)."""
+
+    def result(src: Source) -> dict[str, Any]:
+        data = src.data
+        # Names are counted by their UTF-16 bytes (slicing is cheaper than decoding every
+        # occurrence) and decoded once each at the end. Node offsets are even: whole code units.
+        counts: dict[bytes, int] = {}
         bound: set[bytes] = set()
         pairs: list[tuple[Node, Node]] = []
-        for _, match in (m for root in roots for m in cursor.matches(root)):
+        for match in matches:
             for node in match.get("use", ()):
                 raw = data[node.start_byte : node.end_byte]
                 _count(counts, raw)
@@ -175,21 +188,31 @@ def names(language: str, tree: Tree, src: Source) -> dict[str, Any]:
         for obj_node, attr_node in pairs:  # module.attr, for modules bound by an import
             if data[obj_node.start_byte : obj_node.end_byte] in bound:
                 _count(counts, data[attr_node.start_byte : attr_node.end_byte])
-    else:
-        text = src.text
-        for root in roots:
-            caps = cursor.captures(root)
-            for node in caps.get("use", ()):
-                _count(counts, data[node.start_byte : node.end_byte])
-            for node in caps.get("cap", ()):  # receivers: only type-like (capitalised) ones
-                raw = data[node.start_byte : node.end_byte]
-                if utf_16_le_decode(raw[:4], "replace", True)[0][:1].isupper():
-                    _count(counts, raw)
-            pkg = caps.get("pkg")
-            if pkg and result["package"] is None:
-                result["package"] = "".join(text(pkg[0]).split())
+        return {"package": None, "uses": _capped(counts)}
+
+    return result
+
+
+def _captured(language: str, captures: Iterable[dict[str, list[Node]]], src: Source) -> dict[str, Any]:
+    """Names of a language outside PAIRED from its query's captures (one dict per subtree)."""
+    data, text = src.data, src.text
+    counts: dict[bytes, int] = {}
+    package: str | None = None
+    for caps in captures:
+        for node in caps.get("use", ()):
+            _count(counts, data[node.start_byte : node.end_byte])
+        for node in caps.get("cap", ()):  # receivers: only type-like (capitalised) ones
+            raw = data[node.start_byte : node.end_byte]
+            if utf_16_le_decode(raw[:4], "replace", True)[0][:1].isupper():
+                _count(counts, raw)
+        pkg = caps.get("pkg")
+        if pkg and package is None:
+            package = "".join(text(pkg[0]).split())
+    return {"package": package, "uses": _capped(counts)}
+
+
+def _capped(counts: dict[bytes, int]) -> dict[str, int]:
     uses = _decoded(counts)
     if len(uses) > MAX_NAMES:
         uses = dict(sorted(uses.items(), key=lambda kv: -kv[1])[:MAX_NAMES])
-    result["uses"] = uses
-    return result
+    return uses

@@ -66,8 +66,14 @@ class Outline:
     truncated: bool
 
 
-def outline(tree: Tree, src: Source, rules: Rules) -> Outline:
-    """Walk the tree in document order and build the nested symbol list."""
+def outline(tree: Tree, src: Source, rules: Rules, types: frozenset[str] | None = None) -> Outline:
+    """Walk the tree in document order and build the nested symbol list.
+
+    With ``types``, only what the symbol table reads (index/symbols.py ``definitions``): the
+    top-level symbols and, under a symbol of a kind in ``types``, the symbols of those kinds
+    (no function body is walked). The same symbols as the whole outline's as long as it is not
+    cut at MAX_SYMBOLS, which the caller checks (a tree of fewer nodes cannot reach it).
+    """
     top: list[dict[str, Any]] = []
     # Stack of (node, scope, list its symbols go to, depth of that list).
     stack: list[tuple[Node, Scope, list[dict[str, Any]], int]] = [
@@ -94,13 +100,16 @@ def outline(tree: Tree, src: Source, rules: Rules) -> Outline:
             if depth >= MAX_SYMBOL_DEPTH:
                 truncated = True
                 continue
+            nested = types is None or item.kind in types
+            if depth and not nested:
+                continue
             children: list[dict[str, Any]] = []
             out.append(
                 {"name": item.name, "kind": item.kind, "range": lsp_range(item.node), "children": children}
             )
             count += 1
             max_depth = max(max_depth, depth + 1)
-            if item.body is not None:
+            if item.body is not None and nested:
                 bodies.append((item, children))
         for item, children in reversed(bodies):
             assert item.body is not None
