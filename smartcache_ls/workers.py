@@ -149,9 +149,12 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def run_job(header: dict[str, Any], blobs: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
-    """Do one analysis job; what a worker answers (header, blobs). Refusals raise PathRefused."""
+    """Do one analysis job; what a worker answers (header, blobs). Refusals raise PathRefused.
+    An ``index`` job reads what the reference graph needs only (analysis/graph_fields.py), and
+    answers no analysis."""
     from .analysis import analyze
-    from .index.symbols import definitions
+    from .analysis.graph_fields import graph_fields
+    from .index.symbols import NESTED_KINDS, definitions
 
     rel = str(header["rel"])
     data: bytes | None = None
@@ -163,13 +166,14 @@ def run_job(header: dict[str, Any], blobs: list[bytes]) -> tuple[dict[str, Any],
         data, st = read_checked(path, root, int(header["maxBytes"]))
         text = decode_text(path, data)
         reply["mtime_ns"], reply["size"] = st.st_mtime_ns, st.st_size
-    result = analyze(rel, text)
+    index = header.get("op") == "index"
+    result = graph_fields(rel, text, NESTED_KINDS) if index else analyze(rel, text)
     reply["hash"], reply["imports"] = result["hash"], result["imports"]
     # What the reference graph reads travels beside the analysis, so the server never decodes
     # an outline to learn it; the names are the server's own and stay out of what clients get.
     reply["names"] = result.pop("names", None)
     reply["definitions"] = definitions(result["symbols"])
-    out = [orjson.dumps(result)]
+    out = [b"" if index else orjson.dumps(result)]
     if data is not None and header.get("wantData"):
         out.append(data)
     return reply, out
@@ -234,6 +238,7 @@ class AnalysisPool:
         self._cond = threading.Condition()
         self._demand: deque[_Job] = deque()
         self._prefetch: deque[_Job] = deque()
+        self._background: deque[_Job] = deque()  # the index's jobs (see _take)
         self._idle_request_slots = 0
         self._slots: list[_Slot] = []
         self._closed = False
@@ -274,7 +279,7 @@ class AnalysisPool:
     def _wait_boot(self) -> bool:
         """Slots' side of :meth:`boot`: wait for the boot time or a job; False once closed."""
         with self._cond:
-            while not self._closed and not self._demand and not self._prefetch:
+            while not self._closed and not (self._demand or self._prefetch or self._background):
                 if self._boot_at is None:
                     self._cond.wait()
                     continue
@@ -294,10 +299,16 @@ class AnalysisPool:
         text: str | None = None,
         want_data: bool = False,
         prefetch: bool = False,
+        index: bool = False,
     ) -> Analysed:
         """Analyse the editor's ``text`` of ``rel``, or the file at ``path`` (read in the worker,
-        confined to ``root``, at most ``max_bytes``). Raises PathRefused (refusals, failures)."""
-        header: dict[str, Any] = {"op": "analyze", "rel": rel}
+        confined to ``root``, at most ``max_bytes``). Raises PathRefused (refusals, failures).
+
+        ``index``: only what the reference graph reads (``analysis`` is empty), as background
+        work: taken by the prefetch worker after its prefetch jobs, and by a request worker only
+        while no request waits and another request worker is idle, so that the index may use
+        every core but one request worker, which stays free for the editor."""
+        header: dict[str, Any] = {"op": "index" if index else "analyze", "rel": rel}
         blobs: tuple[bytes, ...] = ()
         if text is not None:
             header["text"] = True
@@ -315,7 +326,7 @@ class AnalysisPool:
                 raise WorkerFailed("the analysis workers are shut down")
             self._next_id += 1
             header["id"] = self._next_id
-            (self._prefetch if prefetch else self._demand).append(job)
+            (self._background if index else self._prefetch if prefetch else self._demand).append(job)
             self.jobs += 1
             self._cond.notify_all()
         job.done.wait()
@@ -337,8 +348,13 @@ class AnalysisPool:
                         return None
                     if self._demand and (requests_only or not self._idle_request_slots):
                         return self._demand.popleft()
-                    if self._prefetch and not requests_only:
-                        return self._prefetch.popleft()
+                    if not requests_only:
+                        if self._prefetch:
+                            return self._prefetch.popleft()
+                        if self._background:
+                            return self._background.popleft()
+                    elif self._background and not self._demand and self._idle_request_slots > 1:
+                        return self._background.popleft()  # (another request worker stays idle)
                     self._cond.wait()
             finally:
                 if requests_only:
@@ -361,8 +377,12 @@ class AnalysisPool:
                 "restarts": self.restarts,
                 "retried": self.retried,
                 "recycled": self.recycled,
-                "queued": len(self._demand) + len(self._prefetch),
+                "queued": len(self._demand) + len(self._prefetch) + len(self._background),
             }
+
+    def background_slots(self) -> int:
+        """How many index jobs the workers may run at once (see ``analyze``; 1 without workers)."""
+        return max(1, self.size - 1)
 
     def pids(self) -> list[int]:
         """Process ids of the running workers (tests, benchmarks)."""
@@ -374,9 +394,10 @@ class AnalysisPool:
             if self._closed:
                 return
             self._closed = True
-            pending = [*self._demand, *self._prefetch]
+            pending = [*self._demand, *self._prefetch, *self._background]
             self._demand.clear()
             self._prefetch.clear()
+            self._background.clear()
             self._cond.notify_all()
         for job in pending:
             job.error = WorkerFailed("the analysis workers are shut down")
