@@ -154,6 +154,7 @@ class Engine:
         self.prefetcher = Prefetcher(self._warm)
         self.prefetcher.start()
         self.index = IndexService(self)
+        self.index.builder.parallel = self.pool.background_slots()  # the index at full pool speed
         self.ledger = PrefetchLedger()
         self.watcher: Watcher | None = Watcher(self._on_changes) if watch else None
         self.requests = {"getFile": RequestCounter(), "getAnalysis": RequestCounter()}

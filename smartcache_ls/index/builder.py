@@ -23,7 +23,8 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .graph import FileEntry
@@ -57,6 +58,7 @@ class _Queue:
         self.members.difference_update(out)
         return out
 
+
 EntryFor = Callable[[Hashable, str], "FileEntry | str | None"]
 Apply = Callable[[Hashable, dict[str, FileEntry | None]], None]
 Settle = Callable[[Hashable], int]  # settle a slice of an owner's graph; how many files remain due
@@ -78,6 +80,10 @@ class IndexBuilder:
         self.dropped = 0
         self.failed = 0
         self.cpu_seconds = 0.0
+        #: Files whose entries are asked for at once (the engine sets it to what its analysis
+        #: workers can run in the background at once).
+        self.parallel = 1
+        self._executor: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
         if self._thread is None:
@@ -147,16 +153,11 @@ class IndexBuilder:
                 self._settle_step(owner)
                 continue
             results: dict[str, FileEntry | None] = {}
-            for rel in batch:
-                start = time.thread_time()
-                try:
-                    entry = self._entry_for(owner, rel)
-                except Exception as exc:  # one bad file must not stop the index
+            for rel, entry in self._entries(owner, batch):
+                if isinstance(entry, Exception):  # one bad file must not stop the index
                     self.failed += 1
-                    log.debug("indexing %s failed: %s", rel, exc)
+                    log.debug("indexing %s failed: %s", rel, entry)
                     continue
-                finally:
-                    self.cpu_seconds += time.thread_time() - start
                 if entry == UNCHANGED:
                     self.reused += 1
                 elif entry is None:
@@ -165,12 +166,39 @@ class IndexBuilder:
                 elif isinstance(entry, FileEntry):
                     self.analysed += 1
                     results[rel] = entry
-                time.sleep(0)  # let the event loop and request threads have the GIL
             if results:
                 try:
                     self._apply(owner, results)
                 except Exception:
                     log.exception("updating the reference graph failed")
+
+    def _entry(self, owner: Hashable, rel: str) -> tuple[str, FileEntry | str | Exception | None, float]:
+        """(rel, its entry or what entry_for raised, the CPU seconds it took this thread)."""
+        start = time.thread_time()
+        try:
+            entry: FileEntry | str | Exception | None = self._entry_for(owner, rel)
+        except Exception as exc:
+            entry = exc
+        cpu = time.thread_time() - start
+        time.sleep(0)  # let the event loop and request threads have the GIL
+        return rel, entry, cpu
+
+    def _entries(
+        self, owner: Hashable, batch: list[str]
+    ) -> Iterator[tuple[str, FileEntry | str | Exception | None]]:
+        """The batch's entries, in order: ``parallel`` at a time (entry_for mostly waits on a
+        worker process, so several in flight keep several workers busy)."""
+        if self.parallel > 1 and len(batch) > 1:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.parallel, thread_name_prefix="smartcache-graph")
+            done: Iterable[tuple[str, FileEntry | str | Exception | None, float]] = self._executor.map(
+                lambda rel: self._entry(owner, rel), batch
+            )
+        else:
+            done = (self._entry(owner, rel) for rel in batch)
+        for rel, entry, cpu in done:
+            self.cpu_seconds += cpu
+            yield rel, entry
 
     def _settle_step(self, owner: Hashable) -> None:
         assert self._settle is not None
@@ -206,3 +234,5 @@ class IndexBuilder:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)

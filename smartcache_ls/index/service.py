@@ -192,7 +192,7 @@ class IndexService:
         engine = self.engine
         try:
             done = engine.pool.analyze(
-                rel, path=path, root=ws.root, max_bytes=engine.settings.max_file_bytes, prefetch=True
+                rel, path=path, root=ws.root, max_bytes=engine.settings.max_file_bytes, index=True
             )
         except WorkerFailed:
             raise  # (the builder counts it failed; the file stays as the graph knew it)
