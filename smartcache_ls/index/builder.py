@@ -24,7 +24,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .graph import FileEntry
@@ -61,6 +60,7 @@ class _Queue:
 
 EntryFor = Callable[[Hashable, str], "FileEntry | str | None"]
 Apply = Callable[[Hashable, dict[str, FileEntry | None]], None]
+_Outcome = FileEntry | str | Exception | None  # an entry, UNCHANGED, what entry_for raised, None
 Settle = Callable[[Hashable], int]  # settle a slice of an owner's graph; how many files remain due
 
 
@@ -83,7 +83,6 @@ class IndexBuilder:
         #: Files whose entries are asked for at once (the engine sets it to what its analysis
         #: workers can run in the background at once).
         self.parallel = 1
-        self._executor: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
         if self._thread is None:
@@ -172,31 +171,45 @@ class IndexBuilder:
                 except Exception:
                     log.exception("updating the reference graph failed")
 
-    def _entry(self, owner: Hashable, rel: str) -> tuple[str, FileEntry | str | Exception | None, float]:
+    def _entry(self, owner: Hashable, rel: str) -> tuple[str, _Outcome, float]:
         """(rel, its entry or what entry_for raised, the CPU seconds it took this thread)."""
         start = time.thread_time()
         try:
-            entry: FileEntry | str | Exception | None = self._entry_for(owner, rel)
+            entry: _Outcome = self._entry_for(owner, rel)
         except Exception as exc:
             entry = exc
         cpu = time.thread_time() - start
         time.sleep(0)  # let the event loop and request threads have the GIL
         return rel, entry, cpu
 
-    def _entries(
-        self, owner: Hashable, batch: list[str]
-    ) -> Iterator[tuple[str, FileEntry | str | Exception | None]]:
-        """The batch's entries, in order: ``parallel`` at a time (entry_for mostly waits on a
-        worker process, so several in flight keep several workers busy)."""
-        if self.parallel > 1 and len(batch) > 1:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(self.parallel, thread_name_prefix="smartcache-graph")
-            done: Iterable[tuple[str, FileEntry | str | Exception | None, float]] = self._executor.map(
-                lambda rel: self._entry(owner, rel), batch
-            )
-        else:
-            done = (self._entry(owner, rel) for rel in batch)
-        for rel, entry, cpu in done:
+    def _entries(self, owner: Hashable, batch: list[str]) -> Iterator[tuple[str, _Outcome]]:
+        """The batch's entries, in order, ``parallel`` at a time (entry_for mostly waits on a
+        worker process, so several in flight keep several workers busy): this thread and
+        ``parallel - 1`` daemon helpers (a stuck one must not keep the process alive at exit)."""
+        done: list[tuple[str, _Outcome, float] | None] = [None] * len(batch)
+        todo = iter(range(len(batch)))
+        lock = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with lock:
+                    i = next(todo, None)
+                if i is None:
+                    return
+                done[i] = self._entry(owner, batch[i])
+
+        helpers = [
+            threading.Thread(target=work, name="smartcache-graph-helper", daemon=True)
+            for _ in range(min(self.parallel, len(batch)) - 1)
+        ]
+        for helper in helpers:
+            helper.start()
+        work()
+        for helper in helpers:
+            helper.join()
+        for item in done:
+            assert item is not None
+            rel, entry, cpu = item
             self.cpu_seconds += cpu
             yield rel, entry
 
@@ -234,5 +247,3 @@ class IndexBuilder:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
