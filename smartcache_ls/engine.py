@@ -154,7 +154,7 @@ class Engine:
         self.prefetcher = Prefetcher(self._warm)
         self.prefetcher.start()
         self.index = IndexService(self)
-        self.index.builder.parallel = self.pool.background_slots()  # the index at full pool speed
+        self._index_parallel()
         self.ledger = PrefetchLedger()
         self.watcher: Watcher | None = Watcher(self._on_changes) if watch else None
         self.requests = {"getFile": RequestCounter(), "getAnalysis": RequestCounter()}
@@ -685,9 +685,16 @@ class Engine:
         if settings.analysis_workers != self.settings.analysis_workers:
             log.warning("analysisWorkers changes take effect when the server restarts")
         self.settings = settings
+        self._index_parallel()
         self.memory.resize(settings.max_memory_bytes)
         if settings.secret_patterns != self.secrets.patterns:
             self._apply_secrets(SecretPatterns(settings.secret_patterns))
+
+    def _index_parallel(self) -> None:
+        """The index at full pool speed: as many files at once as the workers run in the
+        background; one at a time with shared analyses (each file's analysis is looked up in
+        Redis and shared there: concurrent look-ups of one content would each verify it)."""
+        self.index.builder.parallel = 1 if self._sharing() else self.pool.background_slots()
 
     def _apply_secrets(self, secrets: SecretPatterns) -> None:
         """New secret patterns: every workspace forgets the files they now cover (index, model,
