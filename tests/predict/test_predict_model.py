@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from typing import Any
 
@@ -236,3 +237,23 @@ def test_named_predictions_are_kept_per_ranking_and_named_anew_after_an_observat
     assert "followed a.py 3 times" in again[0].reason
     walk(fresh, ["b.py", "a.py"], t0=t)
     assert fresh.predict(3) == again
+
+
+def test_a_saved_document_leaves_the_collector_nothing_to_walk() -> None:
+    # a save builds one row per file and transition (~50,000 in a full model); rows that stay
+    # tracked by the cyclic collector are promoted into the generation every full collection
+    # walks, a pause per save: the rows must be ones the collector lets go of (atomic tuples)
+    model = Predictor()
+    t = 0.0
+    for i in range(6_000):
+        model.observe(f"pkg{i % 7}/module_{(i * 7919) % 400}.py", t)
+        t += 1.0
+    gc.collect()
+    before = len(gc.get_objects())
+    data = model.to_json()
+    gc.collect(0)  # the young generation once, as the collector runs on its own
+    rows = len(data["files"]) + len(data["m1"]) + len(data["m2"]) + len(data["cooc"])
+    assert rows > 5_000
+    assert len(gc.get_objects()) - before < 100
+    again = Predictor.from_json(json.loads(json.dumps(data)))
+    assert again.stats()["transitions"] == model.stats()["transitions"]
