@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Hashable
 
-from smartcache_ls.index.builder import UNCHANGED, IndexBuilder
+from smartcache_ls.index.builder import UNCHANGED, IndexBuilder, _Queue
 from smartcache_ls.index.graph import FileEntry
 
 
@@ -30,3 +31,15 @@ def test_queued_files_are_read_once_in_order_and_dropped_with_their_owner() -> N
         builder.stop()
     assert read == [("a", "a1"), ("a", "a2"), ("a", "a3"), ("a", "a4"), ("b", "b1"), ("b", "b2")]
     assert builder.stats()["reused"] == 6 and builder.pending() == 0
+
+
+def test_a_drained_queue_lets_go_of_its_table() -> None:
+    queue = _Queue()
+    queue.add(f"src/file{i}.py" for i in range(50_000))
+    queue.add(["src/file7.py"])  # already queued: keeps its place, no second entry
+    assert len(queue.order) == 50_000
+    taken: list[str] = []
+    while queue.order:
+        taken.extend(queue.take(16))
+    assert taken == [f"src/file{i}.py" for i in range(50_000)]
+    assert sys.getsizeof(queue.members) == sys.getsizeof(set())
