@@ -48,14 +48,21 @@ async def test_planted_shared_analyses_are_not_served(
         r.set(f"{SHARED_ROOT}{content_hash(text)}.python", json.dumps(value))
     client = await start(workspace, tmp_path / "cache", redisUrl=redis_server.url, shareAnalyses=True)
     try:
+        from_redis = 0
         for name, (text, _) in plants.items():
             got = await request(client, "smartcache/getAnalysis", {"uri": path_to_uri(workspace / name)})
-            assert got["source"] == "computed", (name, got)
+            # the request verifies the plant, or the background index got there first (it
+            # refused the plant and shared the real analysis, which the request may then read
+            # back from Redis): either way what is served is the real analysis, never a plant
+            assert got["source"] in ("computed", "memory", "sqlite", "redis"), (name, got)
+            from_redis += got["source"] == "redis"
             assert [s["name"] for s in got["symbols"]] == [f"real_{name[1]}"]
             assert got["hash"] == content_hash(text)
+            assert got["language"] == "python" and got["imports"] == []
         stats = await request(client, "smartcache/stats", {})
-        assert stats["tiers"]["redis"]["sharedRejected"] == len(plants)
-        assert stats["tiers"]["redis"]["sharedHits"] == 0
+        # each plant refused (twice if the index and a request verified it at the same moment)
+        assert stats["tiers"]["redis"]["sharedRejected"] >= len(plants)
+        assert stats["tiers"]["redis"]["sharedHits"] >= from_redis  # (the index's own reads too)
     finally:
         await stop(client)
     for text, _ in plants.values():  # the planted values were replaced by the real analyses
