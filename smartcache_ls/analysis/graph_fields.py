@@ -13,14 +13,13 @@ tests/analysis/test_graph_fields.py checks it against analyze() on real files.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING, Any
 
 from ..content import content_hash
 from .analyzer import parsed
 from .imports import extract_imports
-from .languages import get_language, language_for
-from .names import MATCH_LIMIT, PAIRED, QUERIES, _paired, names
+from .languages import language_for
+from .names import MATCH_LIMIT, PAIRED, QUERIES, _paired, compiled_once, names
 from .outline import MAX_SYMBOLS, outline
 from .scan import SPECS, scan
 from .symbol_rules import RULES
@@ -32,27 +31,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_lock = threading.Lock()
-_queries: dict[str, Query | None] = {}
-
-
 def _query(language: str) -> Query | None:
-    """The names query of ``language`` with its import sites captured too (once per process)."""
-    with _lock:
-        if language in _queries:
-            return _queries[language]
-        query: Query | None = None
-        text, lang = QUERIES.get(language), get_language(language)
-        if text is not None and lang is not None:
-            sites = " ".join(f"({t})" for t in sorted(SPECS[language].sites))
-            try:
-                from tree_sitter import Query
+    """The names query of ``language`` with its import sites captured too (once per process;
+    None where it does not compile: the two passes serve it)."""
 
-                query = Query(lang, f"{text}[{sites}] @site")
-            except Exception:  # the two passes serve it
-                logger.debug("no combined query for %s", language, exc_info=True)
-        _queries[language] = query
-        return query
+    def text() -> str | None:
+        names_text = QUERIES.get(language)
+        if names_text is None:
+            return None
+        sites = " ".join(f"({t})" for t in sorted(SPECS[language].sites))
+        return f"{names_text}[{sites}] @site"
+
+    return compiled_once("names and import sites", language, text, expected=False)
 
 
 def _one_pass(language: str, tree: Tree, src: Source) -> tuple[dict[str, Any], list[Node]] | None:

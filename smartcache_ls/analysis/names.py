@@ -95,24 +95,37 @@ QUERIES: dict[str, str] = {
 }
 
 _lock = threading.Lock()
-_queries: dict[str, Query | None] = {}
+_queries: dict[tuple[str, str], Query | None] = {}
 
 
-def _query(language: str) -> Query | None:
+def compiled_once(
+    purpose: str, language: str, text_of: Callable[[], str | None], *, expected: bool = True
+) -> Query | None:
+    """The query ``text_of()`` for ``language``, compiled once per process and ``purpose``; None
+    where there is no text, no grammar, or it does not compile (a grammar of another version:
+    names are optional), logged as an error where it was ``expected`` to."""
+    key = (purpose, language)
     with _lock:
-        if language in _queries:
-            return _queries[language]
+        if key in _queries:
+            return _queries[key]
         query: Query | None = None
-        text, lang = QUERIES.get(language), get_language(language)
+        lang = get_language(language)
+        text = text_of() if lang is not None else None
         if text is not None and lang is not None:
             try:
                 from tree_sitter import Query
 
                 query = Query(lang, text)
-            except Exception:  # a grammar of another version: names are optional
-                logger.exception("the names query for %s does not compile", language)
-        _queries[language] = query
+            except Exception:
+                (logger.exception if expected else logger.debug)(
+                    "the %s query for %s does not compile", purpose, language, exc_info=True
+                )
+        _queries[key] = query
         return query
+
+
+def _query(language: str) -> Query | None:
+    return compiled_once("names", language, lambda: QUERIES.get(language))
 
 
 def _count(out: dict[bytes, int], name: bytes) -> None:
