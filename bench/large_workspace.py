@@ -245,6 +245,7 @@ async def run_ours(
         "init": t_init,
         "ready": t_ready,
         "serverReady": index.get("readySeconds"),
+        "phases": index.get("phaseSeconds") or {},
         "files": index.get("files"),
         "commits": index.get("commits"),
         "stall": max(lat) if lat else 0.0,
@@ -340,7 +341,8 @@ async def main() -> None:
                 f"  ours: server ready {x['serverReady']} s, {x['files']:,} files indexed, "
                 f"{x['commits']} commits, worst stall {x['stall'] * 1000:.1f} ms "
                 f"{x['stallAt']:.2f} s after initialize; RSS {x['rss']:.1f} MB, "
-                f"{x['rssAll']:.1f} MB with its {x['workers']} analysis workers",
+                f"{x['rssAll']:.1f} MB with its {x['workers']} analysis workers; phases ended at "
+                + ", ".join(f"{name} {end} s" for name, end in x["phases"].items()),
                 flush=True,
             )
             if "rssIndexed" in x:

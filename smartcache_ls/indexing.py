@@ -69,6 +69,8 @@ class IndexProgress:
             "watchedDirs": self.watch_count() if self.watch_count is not None else 0,
             "commits": self.commits,
             "readySeconds": self.seconds.get("history") if self.state == "ready" else None,
+            # when each phase ended, seconds after the folder was added (where ready goes)
+            "phaseSeconds": dict(self.seconds),
         }
 
 

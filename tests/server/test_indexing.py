@@ -35,7 +35,14 @@ def test_cochange_and_name_index_hold_only_indexed_files(tmp_path: Path) -> None
     try:
         ws = engine.add_folder(path_to_uri(root))
         assert ws.progress.wait_ready(20)
-        assert ws.progress.snapshot()["commits"] == 4
+        snap = ws.progress.snapshot()
+        assert snap["commits"] == 4
+        # each phase's end is reported, in order, the last one being when it was ready (no
+        # watcher here: the scan lists the files)
+        phases = snap["phaseSeconds"]
+        assert list(phases) == ["pending", "scanning", "history"]
+        assert list(phases.values()) == sorted(phases.values())
+        assert phases["history"] == snap["readySeconds"]
         with ws.lock:
             assert sorted(ws.known_files) == [".gitignore", "a.py", "b.py"]
             stats = ws.predictor.stats()
