@@ -10,6 +10,7 @@ the permanent generation so that full collections skip it; ``GcMonitor`` times e
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import threading
@@ -120,6 +121,7 @@ class GcMonitor:
 gc_monitor = GcMonitor()
 
 
+@functools.cache  # (looked up once: ctypes loads the library)
 def _sqlite_memory_used() -> Callable[[], int] | None:
     """``sqlite3_memory_used`` of the SQLite library the sqlite3 module runs (None if that
     library cannot be found, or is another version than the one the module reports)."""
@@ -142,10 +144,7 @@ def _sqlite_memory_used() -> Callable[[], int] | None:
     return lambda: int(used())
 
 
-_sqlite_used: list[Callable[[], int] | None] = []
-_trim: list[Callable[[], int] | None] = []
-
-
+@functools.cache
 def _malloc_trim() -> Callable[[], int] | None:
     """glibc's ``malloc_trim(0)`` (None elsewhere: musl, macOS)."""
     import ctypes
@@ -169,9 +168,7 @@ def return_free_memory() -> bool:
     leaves free chunks in the heaps of the threads that made them, resident until reused
     (8 MB of a 100k-file workspace's once indexed). Through ctypes, which lets go of the GIL
     while it runs. Whether anything was returned."""
-    if not _trim:
-        _trim.append(_malloc_trim())
-    trim = _trim[0]
+    trim = _malloc_trim()
     return trim is not None and trim() == 1
 
 
@@ -189,9 +186,7 @@ def process_memory() -> dict[str, int | None]:
     except OSError:
         pass
     out["sqliteBytes"] = None
-    if not _sqlite_used:
-        _sqlite_used.append(_sqlite_memory_used())
-    used = _sqlite_used[0]
+    used = _sqlite_memory_used()
     if used is not None:
         out["sqliteBytes"] = used()
     return out
