@@ -7,7 +7,7 @@ symbols and, under a symbol of a kind in ``types``, the symbols of those kinds: 
 scan is a whole query pass), the outline's function bodies and the analysis' encoding, and
 on a tree without errors it finds the names and the import sites in one query pass, where
 analyze() runs two (a query's walk of the tree costs about as much as what it captures).
-tests/analysis/test_graph_fields.py checks it against analyze() on real files.
+tests/index/test_index_job.py checks the entries it makes against analyze()'s on real files.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .source import Source
 
 logger = logging.getLogger(__name__)
+
 
 def _query(language: str) -> Query | None:
     """The names query of ``language`` with its import sites captured too (once per process;
@@ -90,11 +91,9 @@ def graph_fields(path: str, text: str, types: frozenset[str]) -> dict[str, Any]:
             found, sites = names(language, tree, src), scan(tree, SPECS[language], language).sites
         else:
             found, sites = one
-        result["symbols"] = symbols
-        result["imports"] = extract_imports(language, sites, src)
-        result["names"] = found
+        imports = extract_imports(language, sites, src)
     except Exception:  # as analyze(): a file whose analysis fails has no symbols, imports, names
         logger.exception("analysis of %s failed", path)
-        result["symbols"], result["imports"] = [], []
-        result["names"] = {"package": None, "uses": {}}
+        return result
+    result.update(symbols=symbols, imports=imports, names=found)
     return result

@@ -110,8 +110,8 @@ def compiled_once(
             return _queries[key]
         query: Query | None = None
         lang = get_language(language)
-        text = text_of() if lang is not None else None
-        if text is not None and lang is not None:
+        text = None if lang is None else text_of()
+        if lang is not None and text is not None:
             try:
                 from tree_sitter import Query
 
@@ -179,7 +179,7 @@ PAIRED = frozenset({"python", "javascript", "typescript", "tsx"})
 
 def _paired(matches: Iterable[dict[str, list[Node]]]) -> Callable[[Source], dict[str, Any]]:
     """Names of a language in PAIRED from its query's matches (a function of the source, so
-    the matches may be gathered by another pass over the same tree: see sites.py)."""
+    the matches may be gathered by another pass over the same tree: see graph_fields.py)."""
 
     def result(src: Source) -> dict[str, Any]:
         data = src.data
