@@ -157,13 +157,14 @@ class Driver:
             self.file_backed.append((events, int(self.process["rssFileBytes"])))
 
 
+def since(points: list[tuple[int, int]], start: int) -> list[tuple[int, int]]:
+    """The samples taken at or after event ``start``."""
+    return [(x, y) for x, y in points if x >= start]
+
+
 def breakdown(d: Driver, full_at: int) -> str:
     """Where our slope with the tier full comes from: file-backed pages, SQLite's allocator, and
     the anonymous rest (the Python heap, the allocator's free lists)."""
-
-    def tail(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        return [(x, y) for x, y in points if x >= full_at]
-
     sqlite = dict(d.sqlite)
     rest = [(x, y - sqlite[x]) for x, y in d.anon if x in sqlite]
     parts = [
@@ -172,7 +173,7 @@ def breakdown(d: Driver, full_at: int) -> str:
         ("anonymous, less SQLite's allocator", rest),
     ]
     return "our slope with the tier full, by part (MB / 10k events): " + "; ".join(
-        f"{name} {slope(tail(points)):.2f}" for name, points in parts if points
+        f"{name} {slope(since(points, full_at)):.2f}" for name, points in parts if points
     )
 
 
@@ -221,10 +222,10 @@ async def run(events: int, n_files: int, max_mb: float, sample: int, request_eve
     full_at = mine.full_at if mine.full_at is not None else events
     rows = []
     for d in (mine, floor):
-        tail = [(x, y) for x, y in d.samples if x >= full_at]
+        tail = since(d.samples, full_at)
         first, last = d.samples[0][1], d.samples[-1][1]
-        anon_tail = [(x, y) for x, y in d.anon if x >= full_at]
-        half = [(x, y) for x, y in d.samples if x >= events // 2]
+        anon_tail = since(d.anon, full_at)
+        half = since(d.samples, events // 2)
         rows.append(
             [
                 d.name,

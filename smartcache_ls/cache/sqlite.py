@@ -169,7 +169,6 @@ class _Slot:
         self.busy = False
 
 
-
 @contextlib.contextmanager
 def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
     """One write transaction (BEGIN IMMEDIATE): committed when the block ends, rolled back if it
@@ -182,6 +181,7 @@ def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
         raise
+
 
 def memory_shares(memory_bytes: int | None) -> tuple[int, int]:
     """SQLite's page cache per connection and its mmap of the file, for a process whose memory
@@ -786,9 +786,9 @@ class SqliteTier(BatchedTier):
 
     def release_memory(self) -> None:
         """Free the page cache of this thread's connection (``PRAGMA shrink_memory``): a large
-        write (the reference graph's 50,000 rows) leaves it full, up to ``CACHE_KIB``, for as
-        long as the thread lives (8.7 MB of a server once its 100k-file tree was indexed); reads
-        refill it through the mmap as they need."""
+        write (the reference graph's 50,000 rows) leaves it full, up to its ``cache_size``, for
+        as long as the thread lives (8.7 MB of a server once its 100k-file tree was indexed);
+        reads refill it through the mmap as they need."""
         self._run("release memory", lambda db: db.execute("PRAGMA shrink_memory"), None)
 
     def meta_names(self) -> list[str]:
