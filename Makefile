@@ -47,6 +47,8 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy smartcache_ls
+	@# bench/ scripts import each other as top-level modules (harness, mcp_latency)
+	MYPYPATH=bench $(BIN)/mypy --strict --explicit-package-bases bench
 
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -60,7 +62,7 @@ bench: $(STAMP) bytecode
 	$(BIN)/python bench/predictor.py
 	$(BIN)/python bench/ops.py
 	$(BIN)/python bench/hit_ratio.py
-	$(BIN)/python bench/mcp.py
+	$(BIN)/python bench/mcp_latency.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/large_workspace.py
 	$(BIN)/python bench/request_floor.py

@@ -1,6 +1,6 @@
 """The MCP floor: a server of the same SDK (``MCPServer``, stdio) with one no-op tool.
 
-``bench/mcp.py`` times smartcache-ls's tools against ``noop`` in the same run.
+``bench/mcp_latency.py`` times smartcache-ls's tools against ``noop`` in the same run.
 Like ours, the tool is a plain function (the SDK runs it on a worker thread) that
 returns structured content plus the same JSON as text.
 

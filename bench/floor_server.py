@@ -74,4 +74,4 @@ def payload(ls: LanguageServer, params: Any) -> Any:
 if __name__ == "__main__":
     rpc_out = sys.stdout.buffer
     sys.stdout = sys.stderr
-    server.start_io(sys.stdin.buffer, rpc_out)  # type: ignore[arg-type]
+    server.start_io(sys.stdin.buffer, rpc_out)

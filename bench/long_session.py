@@ -34,8 +34,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import FLOOR, ours, path_to_uri, start, table
+from harness import FLOOR, ours, start, table
 from memory import rss
+
+from smartcache_ls.paths import path_to_uri
 
 
 def build(root: Path, n: int) -> list[Path]:
@@ -220,7 +222,7 @@ async def run(events: int, n_files: int, max_mb: float, sample: int, request_eve
             await floor.client.close()
 
     full_at = mine.full_at if mine.full_at is not None else events
-    rows = []
+    rows: list[list[Any]] = []
     for d in (mine, floor):
         tail = since(d.samples, full_at)
         first, last = d.samples[0][1], d.samples[-1][1]

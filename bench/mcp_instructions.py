@@ -1,8 +1,8 @@
-"""MCP tool calls in instructions: ``bench/mcp.py``'s comparison counted by callgrind, not timed.
+"""MCP tool calls in instructions: ``bench/mcp_latency.py``'s comparison counted by callgrind, not timed.
 
     python bench/mcp_instructions.py [--calls 50]
 
-The same servers and scenario as ``bench/mcp.py`` (the floor's ``noop``; ``outline``
+The same servers and scenario as ``bench/mcp_latency.py`` (the floor's ``noop``; ``outline``
 and ``working_set`` live with an editor's smartcache-ls, then standalone on the cache
 it left), each server process run under ``valgrind --tool=callgrind`` with
 instrumentation off until its warm-up is done and its start-up work has settled.
@@ -17,26 +17,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-_HERE = Path(__file__).resolve().parent
-# bench/mcp.py shares the SDK's package name: load it by path, after the SDK (bench/ off the path)
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-from mcp import ClientSession  # noqa: E402
-
-sys.path.insert(0, str(_HERE))
-from harness import ours, start, table  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("bench_mcp", _HERE / "mcp.py")
-assert _spec is not None and _spec.loader is not None
-bench_mcp = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_mcp)
+import mcp_latency as bench_mcp
+from harness import ours, start, table
+from mcp import ClientSession
 
 WARM_CALLS = 15
 SETTLE_LIMIT = 120.0  # seconds a server under valgrind may take to settle

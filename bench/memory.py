@@ -33,7 +33,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import ours, path_to_uri, start, table
+from harness import ours, start, table
+
+from smartcache_ls.paths import path_to_uri
 
 MAX_FILE = 256 * 1024
 

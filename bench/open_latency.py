@@ -34,10 +34,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from harness import FLOOR, ROOT, StdioRpcClient, ours, percentile, start, table, wait_index
+from harness import FLOOR, ROOT, ours, percentile, start, table, wait_index
 
 from smartcache_ls.paths import path_to_uri
+from smartcache_ls.rpc_client import StdioRpcClient
 
 
 def make_tree(root: Path, dirs: int, per_dir: int) -> list[Path]:
@@ -105,7 +107,7 @@ async def run(args: argparse.Namespace) -> None:
         for _, client, _ in servers:
             await client.close()
 
-    rows = []
+    rows: list[list[Any]] = []
     for name, _, _ in servers:
         ms = [t * 1000 for t in times[name]]
         mean = sum(ms) / len(ms) if ms else 0.0

@@ -107,7 +107,7 @@ def bench_memory(rounds: int) -> list[tuple[str, dict[str, float]]]:
     v = VALUE
 
     def filled_th() -> Any:
-        c = TheineCache(n)
+        c: Any = TheineCache(n)
         for k in keys:
             c.set(k, v)
         return c
@@ -207,7 +207,8 @@ def bench_redis(rounds: int, url: str) -> list[tuple[str, dict[str, float]]] | s
     raw_get = raw.get
 
     def raw_json(key: str) -> Any:
-        return json.loads(raw_get(key))
+        data = raw_get(key)
+        return None if data is None else json.loads(data)
 
     runs: list[tuple[str, Callable[[Any], Any], list[str]]] = [
         ("ours", tier.get, keys),

@@ -28,7 +28,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from harness import FLOOR, ours, path_to_uri, percentile, start, table, timed
+from harness import FLOOR, ours, percentile, start, table, timed
+
+from smartcache_ls.paths import path_to_uri
 
 SMALL_FUNCTIONS = 23  # ~3.5 KB of getAnalysis reply
 LARGE_CLASSES = 79  # ~92 KB

@@ -66,22 +66,22 @@ async def main() -> None:
             runs = [("floor", FLOOR, "floor/noop"), ("smartcache-ls", mine, "smartcache/stats")]
             for name, command, first in runs if r % 2 == 0 else runs[::-1]:
                 times[name].append(await once(command, workspace, first))
-    rows = []
+    rows: list[list[object]] = []
     floor_init = statistics.median(t for t, _, _ in times["floor"])
     floor_first = statistics.median(t for _, t, _ in times["floor"])
     floor_cpu = statistics.median(c for _, _, c in times["floor"])
     for name, samples in times.items():
-        init = [t * 1000 for t, _, _ in samples]
-        first = [t * 1000 for _, t, _ in samples]
+        init_ms = [t * 1000 for t, _, _ in samples]
+        first_ms = [t * 1000 for _, t, _ in samples]
         cpu = statistics.median(c for _, _, c in samples)
         rows.append(
             [
                 name,
-                statistics.median(init),
-                percentile(init, 90),
-                statistics.median(first),
-                statistics.median(init) / (floor_init * 1000),
-                statistics.median(first) / (floor_first * 1000),
+                statistics.median(init_ms),
+                percentile(init_ms, 90),
+                statistics.median(first_ms),
+                statistics.median(init_ms) / (floor_init * 1000),
+                statistics.median(first_ms) / (floor_first * 1000),
                 cpu * 1000,
                 cpu / floor_cpu,
             ]

@@ -28,10 +28,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from harness import FLOOR, ROOT, StdioRpcClient, ours, percentile, start, table
+from harness import FLOOR, ROOT, ours, percentile, start, table
 
 from smartcache_ls.paths import path_to_uri
+from smartcache_ls.rpc_client import StdioRpcClient
 
 KEYSTROKE = 0.025
 BIGS_PER_DIR = 5
@@ -150,7 +152,7 @@ async def run(args: argparse.Namespace) -> None:
         for typist in typists:
             await typist.client.close()
 
-    rows = []
+    rows: list[list[Any]] = []
     for t in typists:
         ms = [x * 1000 for x in t.latencies]
         rows.append(

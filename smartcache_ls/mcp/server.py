@@ -84,7 +84,7 @@ def _result(call: Callable[[], dict[str, Any] | str]) -> CallToolResult:
 
     No ``structuredContent`` beside it: the same JSON twice doubled what the agent may be
     charged for, and the SDK's validation of a nested structured result on both ends took
-    longer than the whole call of a no-op tool (bench/mcp.py).
+    longer than the whole call of a no-op tool (bench/mcp_latency.py).
     """
     try:
         value = call()

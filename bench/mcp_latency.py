@@ -1,6 +1,6 @@
 """MCP tool-call latency and start-up: smartcache-ls's tools against a no-op tool of the same SDK.
 
-    python bench/mcp.py [--calls 300] [--round 5] [--starts 5]
+    python bench/mcp_latency.py [--calls 300] [--round 5] [--starts 5]
 
 Both servers are real processes over stdio, driven by the SDK's own client
 (``ClientSession``), in the same run: ``bench/floor_mcp.py`` answers ``noop``;
@@ -39,19 +39,24 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from harness import ROOT, ours, percentile, start, table
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.types import CallToolResult, TextContent
+
+from smartcache_ls.paths import path_to_uri
+
 _HERE = Path(__file__).resolve().parent
-# This file's name shadows the SDK's package: import the SDK with bench/ off the path, then the harness.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
-
-sys.path.insert(0, str(_HERE))
-from harness import ROOT, ours, percentile, start, table  # noqa: E402
-
-from smartcache_ls.paths import path_to_uri  # noqa: E402
-
-FLOOR_MCP = [sys.executable, "-P", str(_HERE / "floor_mcp.py")]  # -P: bench/mcp.py must not shadow mcp
+FLOOR_MCP = [sys.executable, str(_HERE / "floor_mcp.py")]
 TARGET = "smartcache_ls/engine.py"
 SWITCHES = ["smartcache_ls/engine.py", "smartcache_ls/server.py", "smartcache_ls/workspace.py"]
+
+
+def text_of(result: CallToolResult) -> str:
+    """The text of a tool's first content item (every tool here answers text)."""
+    item = result.content[0]
+    if not isinstance(item, TextContent):
+        raise SystemExit(f"expected text content, got {type(item).__name__}")
+    return item.text
 
 
 def ours_mcp(ws: Path, cache: Path) -> list[str]:
@@ -71,7 +76,7 @@ async def call(s: ClientSession, tool: str, args: dict[str, Any]) -> float:
     result = await s.call_tool(tool, args)
     elapsed = time.perf_counter() - t0
     if result.is_error:
-        raise SystemExit(f"{tool} failed: {result.content[0].text if result.content else result}")
+        raise SystemExit(f"{tool} failed: {text_of(result) if result.content else result}")
     return elapsed
 
 
@@ -147,7 +152,7 @@ async def latencies(
 
 async def expect_session(s: ClientSession, expected: str) -> None:
     """The server answers as ``expected`` (editor, standalone), with files in its working set."""
-    answer = json.loads((await s.call_tool("working_set", {})).content[0].text)
+    answer = json.loads(text_of(await s.call_tool("working_set", {})))
     if answer.get("session") != expected or not answer.get("files"):
         raise SystemExit(f"expected a {expected} working set with files, got {answer}")
 
@@ -250,7 +255,7 @@ async def main_async(args: argparse.Namespace) -> int:
         )
         print(table(["tool", "calls", "p50 ms", "p99 ms", "p50 x", "p99 x", "CPU ms/call", "CPU x"], rows))
 
-        starts = {"floor (noop)": [], "smartcache-ls mcp (outline)": []}
+        starts: dict[str, list[float]] = {"floor (noop)": [], "smartcache-ls mcp (outline)": []}
         firsts: dict[str, list[float]] = {k: [] for k in starts}
         inits: dict[str, list[float]] = {k: [] for k in starts}
         for _ in range(args.starts):
