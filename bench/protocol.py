@@ -72,7 +72,8 @@ async def run(events: int, runs: int) -> None:
                 for path, body in ((uri, text), (large_uri, large_text)):
                     item = {"uri": path, "languageId": "python", "version": 1, "text": body}
                     client.notify("textDocument/didOpen", {"textDocument": item})
-                small: tuple[str, dict[str, Any]] = ("bench/noSuchMethod", {})  # the same MethodNotFound reply from both
+                # the same MethodNotFound reply from both
+                small: tuple[str, dict[str, Any]] = ("bench/noSuchMethod", {})
                 await _round_trip(client, small)
                 t0 = time.perf_counter()
                 for n in range(events):
