@@ -207,16 +207,30 @@ def _result(reply: dict[str, Any], out: list[bytes]) -> Analysed:
 # ------------------------------------------------------------------------- the pool
 
 
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass(eq=False)
 class _Job:
     header: dict[str, Any]
     blobs: tuple[bytes, ...]
     prefetch: bool
-    done: threading.Event = field(default_factory=threading.Event)
+    #: Held until the job is done: its caller waits by acquiring it, ``finish`` releases it
+    #: (one lock, where an Event is a Condition, a lock and a notify_all of its own per job).
+    done: threading.Lock = field(default_factory=_held_lock)
     reply: dict[str, Any] | None = None
     out: list[bytes] = field(default_factory=list)
     error: BaseException | None = None
     attempts: int = 0
+
+    def finish(self) -> None:
+        self.done.release()
+
+    def wait(self) -> None:
+        self.done.acquire()
 
 
 class AnalysisPool:
@@ -320,7 +334,8 @@ class AnalysisPool:
         if self.size == 0:
             return _result(*_answer(header, list(blobs)))
         job = _Job(header, blobs, prefetch)
-        self.start()
+        if not self._slots:  # (once started, a queued job is what wakes the workers)
+            self.start()
         with self._cond:
             if self._closed:
                 raise WorkerFailed("the analysis workers are shut down")
@@ -329,7 +344,7 @@ class AnalysisPool:
             (self._background if index else self._prefetch if prefetch else self._demand).append(job)
             self.jobs += 1
             self._cond.notify_all()
-        job.done.wait()
+        job.wait()
         if job.error is not None:
             raise job.error
         assert job.reply is not None
@@ -346,26 +361,37 @@ class AnalysisPool:
                 while True:
                     if self._closed:
                         return None
-                    if self._demand and (requests_only or not self._idle_request_slots):
-                        return self._demand.popleft()
-                    if not requests_only:
-                        if self._prefetch:
-                            return self._prefetch.popleft()
-                        if self._background:
-                            return self._background.popleft()
-                    elif self._background and not self._demand and self._idle_request_slots > 1:
-                        return self._background.popleft()  # (another request worker stays idle)
+                    job = self._next(requests_only)
+                    if job is not None:
+                        break
                     self._cond.wait()
             finally:
                 if requests_only:
                     self._idle_request_slots -= 1
+            # What this worker could not take, another may (a request worker that was idle is
+            # not any more): only then are the others woken, not after every job.
+            if self._demand or self._prefetch or self._background:
+                self._cond.notify_all()
+            return job
+
+    def _next(self, requests_only: bool) -> _Job | None:
+        """The queued job a free worker of its kind takes now, if any (lock held)."""
+        if self._demand and (requests_only or not self._idle_request_slots):
+            return self._demand.popleft()
+        if not requests_only:
+            if self._prefetch:
+                return self._prefetch.popleft()
+            if self._background:
+                return self._background.popleft()
+        elif self._background and not self._demand and self._idle_request_slots > 1:
+            return self._background.popleft()  # (another request worker stays idle)
+        return None
 
     def _finish(self, job: _Job) -> None:
-        with self._cond:
-            if job.error is not None:
+        if job.error is not None:
+            with self._cond:
                 self.failed += 1
-            self._cond.notify_all()
-        job.done.set()
+        job.finish()
 
     def stats(self) -> dict[str, Any]:
         with self._cond:
@@ -401,7 +427,7 @@ class AnalysisPool:
             self._cond.notify_all()
         for job in pending:
             job.error = WorkerFailed("the analysis workers are shut down")
-            job.done.set()
+            job.finish()
         deadline = time.monotonic() + timeout
         for slot in self._slots:
             slot.thread.join(max(0.0, deadline - time.monotonic()))

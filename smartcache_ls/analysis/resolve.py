@@ -116,6 +116,9 @@ class _Context:
         self.dir = posixpath.dirname(rel_path)
         self.check = check
         self.listing = listing
+        #: Whether the importing file's path is normalised (the index's paths are): then paths
+        #: joined from its directories and identifiers are too, and need no normpath each.
+        self.normal = _norm(rel_path) == rel_path
 
     def first(self, candidates: Iterable[str | None]) -> Iterator[str]:
         """The first candidate that exists (normalised), if any."""
@@ -123,6 +126,17 @@ class _Context:
             norm = _norm(cand) if cand is not None else None
             if norm is not None and self.check(norm):
                 yield norm
+                return
+
+    def first_normal(self, candidates: Iterable[str]) -> Iterator[str]:
+        """:meth:`first` of candidates that are normalised paths when :attr:`normal` is."""
+        if not self.normal:
+            yield from self.first(candidates)
+            return
+        check = self.check
+        for cand in candidates:
+            if check(cand):
+                yield cand
                 return
 
     def ancestors(self) -> list[str]:
@@ -193,14 +207,9 @@ def _python(ctx: _Context, spec: str) -> Iterator[str]:
         return
     if not all(part.isidentifier() for part in spec.split(".")):
         return
-    bases = ["", "src", *ctx.ancestors()]
-    seen: set[str] = set()
-    candidates = []
-    for base in bases:
-        if base not in seen:
-            seen.add(base)
-            candidates += _python_module(base, spec)
-    yield from ctx.first(candidates)
+    # (identifiers joined under the file's own directories: normalised paths)
+    bases = dict.fromkeys(["", "src", *ctx.ancestors()])
+    yield from ctx.first_normal(cand for base in bases for cand in _python_module(base, spec))
 
 
 # ------------------------------------------------------------------- javascript

