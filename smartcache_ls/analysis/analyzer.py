@@ -11,6 +11,7 @@ from .imports import extract_imports
 from .languages import language_for, parse
 from .metrics import CommentSyntax, comment_syntax, count_lines, metrics_from_spans, text_metrics
 from .names import names
+from .one_pass import one_pass
 from .outline import outline
 from .scan import SPECS, scan
 from .source import Source
@@ -113,12 +114,16 @@ def _analyze_tree(path: str, language: str, text: str) -> dict[str, Any] | None:
         return None
     language, tree, src = done
     shape = outline(tree, src, RULES[language])
-    found = scan(tree, SPECS[language], language)
+    one = one_pass(language, tree, src, comments=True)
+    if one is None:
+        used, found = names(language, tree, src), scan(tree, SPECS[language], language)
+    else:
+        used, found = one
     return {
         "language": language,
         "symbols": shape.symbols,
         "imports": extract_imports(language, found.sites, src),
-        "names": names(language, tree, src),
+        "names": used,
         "metrics": {
             **metrics_from_spans(text, src, found.comments),
             "maxDepth": shape.max_depth,
