@@ -272,3 +272,61 @@ def test_a_worker_grown_past_its_memory_bound_is_replaced(root: Path) -> None:
 
 def _without_names(analysis: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in analysis.items() if k != "names"}
+
+
+def test_a_request_waiting_while_the_request_worker_is_taken_goes_to_the_other(root: Path) -> None:
+    """Two requests queued at once on a pool of one request worker and one prefetch worker run
+    side by side: the prefetch worker takes the one the busy request worker cannot (a worker
+    that takes a job wakes the others when jobs are left over, and queueing one wakes them)."""
+    (root / "big.py").write_text(big_python(40_000))
+    pair = AnalysisPool(2)
+    try:
+        pair.start()
+        _wait_alive(pair, 2)
+        job = {"path": root / "big.py", "root": root, "max_bytes": 10 * MAX}
+        t0 = time.perf_counter()
+        pair.analyze("big.py", **job)  # type: ignore[arg-type]
+        single = time.perf_counter() - t0
+        ends: list[float] = []
+        lock = threading.Lock()
+
+        def run() -> None:
+            pair.analyze("big.py", **job)  # type: ignore[arg-type]
+            with lock:
+                ends.append(time.perf_counter())
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(ends) == 2
+        # one after the other, the second would end a whole job after the first
+        assert abs(ends[1] - ends[0]) < 0.6 * single, (ends, single)
+    finally:
+        pair.close()
+
+
+def test_every_job_of_a_mixed_burst_is_answered(root: Path) -> None:
+    """Requests, prefetch and index jobs queued from many threads at once: none is left waiting
+    (a worker is woken whenever a job it may take is queued or left over)."""
+    trio = AnalysisPool(3)
+    done: list[str] = []
+    lock = threading.Lock()
+    try:
+        def run(i: int) -> None:
+            kind = ("request", "prefetch", "index")[i % 3]
+            pair = {"prefetch": kind == "prefetch", "index": kind == "index"}
+            trio.analyze(f"m{i}.py", text=big_python(200 + 50 * (i % 7)), **pair)
+            with lock:
+                done.append(kind)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(60)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(done) == 60
+        assert {k: done.count(k) for k in set(done)} == {"request": 20, "prefetch": 20, "index": 20}
+    finally:
+        trio.close()
