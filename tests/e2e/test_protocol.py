@@ -388,3 +388,14 @@ class _Frames:
             assert isinstance(message, dict)
             if "method" not in message:
                 return message
+
+
+def test_responses_nobody_asked_for_are_dropped_and_serving_goes_on(server: RawServer) -> None:
+    """A client's result and error responses (the server sends no requests, so they answer
+    nothing) are taken as responses, get no reply, and every message after them is served."""
+    before = len(server.messages)
+    server.send(frame({"jsonrpc": "2.0", "id": "stray-1", "result": {"x": 1}}))
+    server.send(frame({"jsonrpc": "2.0", "id": 77, "error": {"code": -32601, "message": "no"}}))
+    server.send(frame({"jsonrpc": "2.0", "id": 78, "result": None}))
+    still_serving(server)
+    assert not [m for m in server.messages[before:] if m.get("id") in ("stray-1", 77, 78)]
