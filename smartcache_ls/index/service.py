@@ -165,12 +165,13 @@ class IndexService:
                 return UNCHANGED
             text, st = doc.text, None
         else:
-            try:
-                pre = os.stat(path, follow_symlinks=False)
-            except OSError:
-                return None
-            if old is not None and (old.mtime_ns, old.size) == (pre.st_mtime_ns, pre.st_size):
-                return UNCHANGED
+            if old is not None:  # (a file new to the graph is read without a stat first)
+                try:
+                    pre = os.stat(path, follow_symlinks=False)
+                except OSError:
+                    return None
+                if (old.mtime_ns, old.size) == (pre.st_mtime_ns, pre.st_size):
+                    return UNCHANGED
             if not engine._sharing():
                 return self._worker_entry(ws, rel, path)
             try:
