@@ -18,7 +18,9 @@ graph with edges taken both ways, seeded with the session's degree of interest, 
 Aider's repo map ranks files for the chat.
 
 Entries are keyed by file state (mtime, size, hash) and persisted as JSON
-(``to_json``/``from_json``), so a restart re-reads only files that changed.
+(``to_json``/``from_json``), so a restart re-reads only files that changed. In memory each
+file's entry is one record (``records.py``: its state, uses and imports; its definitions are
+the symbol table's record), and ``entries`` decodes a :class:`FileEntry` when asked.
 The owner serialises access (the workspace's lock).
 """
 
@@ -35,6 +37,7 @@ from typing import Any, cast
 
 import attrs
 
+from .records import decode, encode
 from .symbols import Definition, Packed, SymbolTable, definition, definitions, pack, unpack
 
 FORMAT = "smartcache-graph"
@@ -118,8 +121,8 @@ class FileEntry:
             int(mtime),
             int(size),
             str(digest),
-            None if package is None else sys.intern(str(package)),
-            {sys.intern(str(n)): int(c) for n, c in uses.items()},
+            None if package is None else str(package),
+            {str(n): int(c) for n, c in uses.items()},
             tuple(str(i) for i in imports),
             [definition(str(n), str(k), r) for n, k, r in defs],
         )
@@ -138,8 +141,8 @@ def entry_from_analysis(value: dict[str, Any], mtime_ns: int, size: int) -> File
         mtime_ns,
         size,
         str(value.get("hash", "")),
-        sys.intern(package) if isinstance(package, str) else None,
-        {sys.intern(n): c for n, c in uses.items() if n not in external},
+        package if isinstance(package, str) else None,
+        {n: c for n, c in uses.items() if n not in external},
         resolved,
         _definitions(value),
     )
@@ -184,12 +187,47 @@ class GraphFormatError(ValueError):
     pass
 
 
+def _record(entry: FileEntry) -> bytes:
+    """The in-memory record of an entry, its definitions left out (the symbol table has them)."""
+    return encode([entry.mtime_ns, entry.size, entry.hash, entry.package, entry.uses, entry.imports])
+
+
+def _uses_and_imports(record: bytes) -> tuple[list[Any], list[str]]:
+    """The flat uses (name, count, ...) and the imports of a record."""
+    raw = decode(record)
+    return raw[4], raw[5]
+
+
+class Entries(Mapping[str, FileEntry]):
+    """A graph's entries (read only): each :class:`FileEntry` decoded from its file's record when
+    asked, so an entry read is a snapshot (entries are replaced, never changed in place)."""
+
+    __slots__ = ("_records", "_symbols")
+
+    def __init__(self, records: dict[str, bytes], symbols: SymbolTable) -> None:
+        self._records = records
+        self._symbols = symbols
+
+    def __getitem__(self, rel: str) -> FileEntry:
+        mtime, size, digest, package, uses, imports = decode(self._records[rel])
+        return FileEntry(mtime, size, digest, package, tuple(uses), tuple(imports), self._symbols.packed(rel))
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self._records
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
 class RefGraph:
     def __init__(self) -> None:
         self.symbols = SymbolTable()
-        self.entries: dict[str, FileEntry] = {}
+        self._records: dict[str, bytes] = {}  # file -> its entry's record (see _record)
+        self.entries: Mapping[str, FileEntry] = Entries(self._records, self.symbols)
         self._users: dict[str, set[str]] = {}  # name -> files using it
-        self._dirs: dict[str, str] = {}  # file -> its folder (posixpath.dirname), for every entry
         self._importers: dict[str, set[str]] = {}  # file -> files whose imports resolve to it
         self._out: dict[str, dict[str, Edge]] = {}
         self._in: dict[str, dict[str, float]] = {}  # target -> {source: weight}
@@ -200,7 +238,7 @@ class RefGraph:
         self.changes = 0  # bumps whenever an entry changes (persist when it moved)
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self._records)
 
     @property
     def edge_count(self) -> int:
@@ -216,7 +254,7 @@ class RefGraph:
 
     def drop(self, rels: Iterable[str]) -> None:
         for rel in rels:
-            if rel in self.entries:
+            if rel in self._records:
                 self._due |= self._set(rel, None)
                 self._unsaved.add(rel)
                 self.changes += 1
@@ -260,26 +298,25 @@ class RefGraph:
         return len(self._due)
 
     def _set(self, rel: str, entry: FileEntry | None) -> set[str]:
-        old = self.entries.pop(rel, None)
+        old = self._records.pop(rel, None)
         if old is not None:
-            for name in old.used_names():
+            old_uses, old_imports = _uses_and_imports(old)
+            for name in old_uses[::2]:
                 users = self._users.get(name)
                 if users is not None:
                     users.discard(rel)
                     if not users:
                         del self._users[name]
-            for target in old.imports:
+            for target in old_imports:
                 importers = self._importers.get(target)
                 if importers is not None:
                     importers.discard(rel)
                     if not importers:
                         del self._importers[target]
         if entry is None:
-            self._dirs.pop(rel, None)
             changed = self.symbols.drop_file(rel)
         else:
-            self.entries[rel] = entry
-            self._dirs[rel] = sys.intern(posixpath.dirname(rel))  # (shared by a folder's files)
+            self._records[rel] = _record(entry)
             for name in entry.used_names():
                 self._users.setdefault(name, set()).add(rel)
             for target in entry.imports:
@@ -289,7 +326,7 @@ class RefGraph:
         # matters only for the names its members define, so this covers files coming and going)
         affected = {rel}
         importers = self._importers.get(rel, set())
-        here, dirs = posixpath.dirname(rel), self._dirs
+        here, dirname = posixpath.dirname(rel), posixpath.dirname
         for name in changed:
             users = self._users.get(name)
             if not users:
@@ -300,7 +337,7 @@ class RefGraph:
             if min(before, after) > MAX_DEFINERS:
                 # Too many definers before and after: a user resolves the name to its near
                 # definers only, so only users near ``rel`` (its folder, or importing it) change.
-                affected.update(u for u in users if u in importers or dirs.get(u) == here)
+                affected.update(u for u in users if u in importers or dirname(u) == here)
             else:
                 affected.update(users)
         if (old is None) != (entry is None):  # imports of it now resolve, or no longer
@@ -309,7 +346,7 @@ class RefGraph:
 
     def _recompute(self, files: Iterable[str]) -> None:
         for rel in files:
-            new = self._resolve(rel) if rel in self.entries else {}
+            new = self._resolve(rel) if rel in self._records else {}
             old = self._out.get(rel, {})
             if new == old:
                 continue
@@ -331,24 +368,24 @@ class RefGraph:
                 self._out.pop(rel, None)
 
     def _resolve(self, rel: str) -> dict[str, Edge]:
-        entry = self.entries[rel]
-        dirs = self._dirs
-        d = dirs[rel]
-        imported = set(entry.imports)
+        uses, imports = _uses_and_imports(self._records[rel])
+        dirname = posixpath.dirname
+        d = dirname(rel)
+        imported = set(imports)
         weights: dict[str, float] = {}
         names: dict[str, list[str]] = {}
-        for target in entry.imports:
-            if target != rel and target in self.entries:
+        for target in imports:
+            if target != rel and target in self._records:
                 weights[target] = weights.get(target, 0.0) + IMPORT_WEIGHT
         own = self.symbols.names_of(rel)
-        counts = dict(entry.use_items())
+        counts: dict[str, int] = dict(zip(uses[::2], uses[1::2], strict=True))
         for name, count in counts.items():
             if name in own:
                 continue
             row = self.symbols.definer_files(name)
             if not row or (len(row) == 1 and rel in row):
                 continue
-            near = [f for f in row if f != rel and (f in imported or dirs[f] == d)]
+            near = [f for f in row if f != rel and (f in imported or dirname(f) == d)]
             if near:
                 chosen = near
             elif len(row) - (rel in row) <= MAX_DEFINERS:
@@ -360,7 +397,8 @@ class RefGraph:
             share = count / len(chosen)
             for target in chosen:
                 weights[target] = weights.get(target, 0.0) + share
-                names.setdefault(target, []).append(name)
+                # (an edge's names outlive the record decoded here: one copy of each, shared)
+                names.setdefault(target, []).append(sys.intern(name))
         return {
             t: Edge(t, round(w, 4), tuple(sorted(names.get(t, ()), key=lambda n: -counts.get(n, 0))))
             for t, w in weights.items()
@@ -413,7 +451,7 @@ class RefGraph:
         total = sum(w for w in seeds.values() if w > 0)
         if total <= 0:
             return []
-        residual = {s: w / total for s, w in seeds.items() if w > 0 and s in self.entries}
+        residual = {s: w / total for s, w in seeds.items() if w > 0 and s in self._records}
         score: dict[str, float] = {}
         heap = [(-r, s) for s, r in residual.items()]
         heapq.heapify(heap)
@@ -451,7 +489,7 @@ class RefGraph:
         return graph
 
     @staticmethod
-    def document(entries: dict[str, FileEntry]) -> dict[str, Any]:
+    def document(entries: Mapping[str, FileEntry]) -> dict[str, Any]:
         """The stored form of a graph's entries (the edges are recomputed when it is loaded)."""
         return {
             "format": FORMAT,

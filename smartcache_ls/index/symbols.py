@@ -2,6 +2,7 @@
 
 Definitions are the top-level symbols of each file's outline, plus the types nested
 in a type (``Outer.Inner`` is referred to as ``Inner``). Paths are workspace-relative.
+Each file's definitions are kept as one record (``records.py``), decoded when asked.
 The owner (the reference graph, under its workspace's lock) serialises access.
 """
 
@@ -11,6 +12,8 @@ import sys
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, cast
+
+from .records import decode, encode
 
 #: Nested symbols of these kinds are definitions too (types inside types).
 NESTED_KINDS = frozenset({"class", "interface", "enum", "struct", "record", "trait", "annotation"})
@@ -63,10 +66,10 @@ def lsp_range(span: Span) -> dict[str, Any]:
 
 
 def definition(name: str, kind: str, raw: Any) -> Definition:
-    """A definition with its name and kind interned: names repeat across files (and decoded
-    from each file's analysis, each was its own string: in a 50,000-file index the names,
-    uses and folders were ~15 MB of copies)."""
-    return (sys.intern(name), sys.intern(kind), span_of(raw))
+    """A definition with its kind interned (a few kinds, shared by every definer row). Names
+    are not: the symbol table keeps one copy of each, as its key, and the files' definitions
+    as records; the interpreter's table of 100,000 interned names was 7.7 MB."""
+    return (name, sys.intern(kind), span_of(raw))
 
 
 def definitions(symbols: Iterable[Any]) -> list[Definition]:
@@ -98,29 +101,35 @@ _Row = str | dict[str, tuple[str, Span]]
 class SymbolTable:
     def __init__(self) -> None:
         self._defs: dict[str, _Row] = {}  # name -> its definers
-        self._by_file: dict[str, Packed] = {}
+        self._by_file: dict[str, bytes] = {}  # file -> the record of its packed definitions
 
     def __len__(self) -> int:
         return len(self._defs)
 
+    def packed(self, rel: str) -> Packed:
+        """The packed definitions of ``rel`` (decoded from its record; () when it has none)."""
+        data = self._by_file.get(rel)
+        return () if data is None else tuple(decode(data))
+
     def names_of(self, rel: str) -> set[str]:
-        return cast(set[str], set(self._by_file.get(rel, ())[::STRIDE]))
+        return cast(set[str], set(self.packed(rel)[::STRIDE]))
 
     def _first(self, rel: str, name: str) -> tuple[str, Span]:
         """(kind, span) of the first definition of ``name`` in ``rel`` (one lookup: a scan of
         the names at C speed; ``set_file`` asks for many at once through ``_firsts``)."""
-        packed = self._by_file[rel]
+        packed = self.packed(rel)
         try:
             i = packed[::STRIDE].index(name) * STRIDE
         except ValueError:
             raise KeyError(name) from None
-        return cast(str, packed[i + 1]), cast(Span, packed[i + 2 : i + STRIDE])
+        return sys.intern(cast(str, packed[i + 1])), cast(Span, packed[i + 2 : i + STRIDE])
 
     def _firsts(self, rel: str) -> dict[str, tuple[str, Span]]:
         """{name: (kind, span)} of the first definition of each name of ``rel``."""
         out: dict[str, tuple[str, Span]] = {}
-        for name, kind, span in unpack(self._by_file[rel]):
-            out.setdefault(name, (kind, span))
+        for name, kind, span in unpack(self.packed(rel)):
+            if name not in out:
+                out[name] = (sys.intern(kind), span)
         return out
 
     def set_file(self, rel: str, defs: Iterable[Definition] | Packed) -> set[str]:
@@ -129,7 +138,7 @@ class SymbolTable:
         self.drop_file(rel)
         packed = pack(defs)
         if packed:
-            self._by_file[rel] = packed
+            self._by_file[rel] = encode(packed)
             # A file that was a name's only definer is looked up once by a scan, from its second
             # name on through its definitions read once: a scan per name was quadratic (a copy
             # of a 2,600-definition file: 0.7 s, and the editor stalled for seconds).
@@ -154,9 +163,10 @@ class SymbolTable:
         return before ^ self.names_of(rel)
 
     def drop_file(self, rel: str) -> set[str]:
-        defs = self._by_file.pop(rel, None)
-        if not defs:
+        data = self._by_file.pop(rel, None)
+        if data is None:
             return set()
+        defs = cast(Packed, tuple(decode(data)))
         names = cast(tuple[str, ...], defs[::STRIDE])
         for name in names:
             row = self._defs.get(name)

@@ -1,4 +1,4 @@
-"""Definitions are kept compact (interned names and kinds, spans) and answered by file."""
+"""Definitions are kept compact (interned kinds, spans, a record per file) and answered by file."""
 
 from __future__ import annotations
 
@@ -16,13 +16,26 @@ RANGE = {"start": {"line": 3, "character": 4}, "end": {"line": 9, "character": 0
 LATER = {"start": {"line": 20, "character": 0}, "end": {"line": 21, "character": 0}}  # a second definition's
 
 
-def test_names_read_from_separate_analyses_are_one_string() -> None:
-    a = definitions([{"name": "".join(["Mo", "del"]), "kind": "class", "range": RANGE}])
+def test_kinds_read_from_separate_analyses_are_one_string() -> None:
+    a = definitions([{"name": "".join(["Mo", "del"]), "kind": "".join(["cl", "ass"]), "range": RANGE}])
     b = FileEntry.from_json(
         [1, 2, "h", None, {"".join(["Mo", "del"]): 1}, [], [["".join(["Mo", "del"]), "class", RANGE]]]
     )
-    assert a[0][0] is b.defs[0] is next(iter(b.uses))
+    assert a[0][1] is b.defs[1]  # (names are not interned: the symbol table keeps one copy)
+    assert a[0][0] == b.defs[0] == next(iter(b.uses))
     assert a[0][2] == (3, 4, 9, 0)
+
+
+def test_a_files_definitions_come_back_from_its_record() -> None:
+    table = SymbolTable()
+    lone = "caf\udce9"  # (a lone surrogate: what orjson refuses, kept all the same)
+    table.set_file(
+        "a.py", definitions([{"name": n, "kind": "class", "range": RANGE} for n in ("A", lone, "B")])
+    )
+    expected = tuple(x for n in ("A", lone, "B") for x in (n, "class", 3, 4, 9, 0))
+    assert table.packed("a.py") == expected
+    assert table.definers(lone) == {"a.py": ("class", (3, 4, 9, 0))}
+    assert table.drop_file("a.py") == {"A", lone, "B"} and table.packed("a.py") == () and len(table) == 0
 
 
 def test_definers_follow_files_defining_and_dropping_a_name() -> None:
