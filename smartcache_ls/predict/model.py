@@ -250,7 +250,8 @@ def name_tokens(path: str) -> tuple[str, ...]:
 def _stem_tokens(stem: str) -> tuple[str, ...]:
     # _CAMEL matches letters and digits only, so over the whole stem it finds what it finds in
     # each of the stem's runs of letters and digits
-    return tuple(dict.fromkeys([sys.intern(t.lower()) for t in _CAMEL.findall(stem)]))
+    # (not interned: the name index keeps the first copy of a token as its key, the others go)
+    return tuple(dict.fromkeys([t.lower() for t in _CAMEL.findall(stem)]))
 
 
 # A name index maps a key (stem, token) to the files that have it: most keys have one file,
@@ -292,7 +293,7 @@ def index_entry(path: str) -> IndexEntry:
     """What indexing ``path`` adds to a predictor's name indexes (a pure function of the path)."""
     d, base = os.path.split(path)
     stem, ext = os.path.splitext(base)
-    return path, sys.intern(d), _pair_stem(stem, ext)[0], _stem_tokens(stem)
+    return path, d, _pair_stem(stem, ext)[0], _stem_tokens(stem)
 
 
 def _meta_of(path: str) -> tuple[str, str, bool]:
@@ -434,9 +435,9 @@ class Predictor:
         # name indexes (rebuilt, not persisted); dicts as ordered sets, so that iteration, and
         # with it tie-breaking, does not depend on the process's string hash seed
         self._by_stem: _NameIndex = {}
-        self._by_dir: dict[str, dict[str, None]] = {}
+        self._by_dir: dict[str, dict[str, None]] = {}  # directory -> its indexed files (see _indexed)
         self._by_token: _NameIndex = {}
-        self._indexed: set[str] = set()
+        self._n_indexed = 0  # files indexed (each is in its directory's row of _by_dir)
         self._metas: dict[str, tuple[str, str, bool]] = {}
         self._index_version = 0
         self._like_cache: dict[str, tuple[int, list[tuple[str, float]]]] = {}
@@ -627,7 +628,7 @@ class Predictor:
         self._git_n = table.counts
         self._git_top = table.top
         indexed = self._indexed
-        for path in [p for p in table.counts if p not in indexed]:  # the engine's are indexed
+        for path in [p for p in table.counts if not indexed(p)]:  # the engine's are indexed
             self._index(path)
         self._scored = None
 
@@ -635,7 +636,7 @@ class Predictor:
         """Index files of the structure provider now. The engine calls it (or
         :meth:`index_entries`), one slice at a time, for every file it adds to the provider, so
         that predicting never indexes a whole workspace at once (50,000 files took 0.5 s)."""
-        self.index_entries(index_entry(path) for path in paths if path not in self._indexed)
+        self.index_entries(index_entry(path) for path in paths if not self._indexed(path))
 
     def index_entries(self, entries: Iterable[IndexEntry]) -> None:
         """:meth:`index_files` with the entries computed beforehand (:func:`index_entry`, which
@@ -652,12 +653,18 @@ class Predictor:
         self._git_top = {a: _git_row_top(row) for a, row in self._git.items()}
 
     # indexes ----------------------------------------------------------------------
+    def _indexed(self, path: str) -> bool:
+        """Whether ``path`` is indexed: in its directory's row (a set of the indexed paths
+        besides was 2 MB of a 50,000-file workspace)."""
+        same = self._by_dir.get(os.path.split(path)[0])
+        return same is not None and path in same
+
     def _meta(self, path: str) -> tuple[str, str, bool]:
         """(directory, test/implementation pair stem, is a test) of a path, memoised."""
         meta = self._metas.get(path)
         if meta is None:
-            if len(self._metas) > 4 * len(self._indexed) + 4096:
-                self._metas = {p: m for p, m in self._metas.items() if p in self._indexed}
+            if len(self._metas) > 4 * self._n_indexed + 4096:
+                self._metas = {p: m for p, m in self._metas.items() if self._indexed(p)}
             meta = self._metas[path] = _meta_of(path)
         return meta
 
@@ -669,28 +676,31 @@ class Predictor:
             same[path] = None
 
     def _index(self, path: str) -> None:
-        if path not in self._indexed:
+        if not self._indexed(path):
             self._add_entry(index_entry(path))
 
     def _add_entry(self, entry: IndexEntry) -> None:
         path, d, stem, tokens = entry
-        if path in self._indexed:
+        same = self._by_dir.get(d)
+        if same is None:
+            same = self._by_dir[d] = {}
+        elif path in same:
             return
-        self._indexed.add(path)
+        same[path] = None
+        self._n_indexed += 1
         self._index_version += 1
         _member_add(self._by_stem, stem, path)
-        self._by_dir.setdefault(d, {})[path] = None
         for tok in tokens:
             _member_add(self._by_token, tok, path)
 
     def _unindex(self, path: str) -> None:
-        if path not in self._indexed:
+        if not self._indexed(path):
             return
-        self._indexed.discard(path)
+        self._n_indexed -= 1
         self._index_version += 1
         d, stem, _ = _meta_of(path)
         _member_drop(self._by_stem, stem, path)
-        self._by_dir.get(d, {}).pop(path, None)
+        self._by_dir[d].pop(path)
         self._metas.pop(path, None)
         for tok in name_tokens(path):
             _member_drop(self._by_token, tok, path)
@@ -787,12 +797,12 @@ class Predictor:
         Cached per file until more than 1/16 of the known names changed.
         """
         cached = self._like_cache.get(a)
-        if cached is not None and (self._index_version - cached[0]) * 16 <= len(self._indexed):
+        if cached is not None and (self._index_version - cached[0]) * 16 <= self._n_indexed:
             return cached[1]
         if len(self._like_cache) > 4096:
             self._like_cache.clear()
         toks = name_tokens(a)
-        n = max(len(self._indexed), 2)
+        n = max(self._n_indexed, 2)
         idf = {t: math.log(n / max(len(_members(self._by_token, t)), 1)) for t in toks}
         norm = sum(idf.values())
         scores: dict[str, float] = {}
@@ -904,7 +914,7 @@ class Predictor:
         in_dir = same if same is not None else {}
         indexed = self._indexed
         for c, row_f in feats.items():
-            if c in in_dir or (c not in indexed and self._meta(c)[0] == d):
+            if c in in_dir or (not indexed(c) and self._meta(c)[0] == d):
                 row_f.append(_SAME_DIR_ONE)
         if same:
             fresh = 0
