@@ -334,8 +334,9 @@ class AnalysisPool:
         if self.size == 0:
             return _result(*_answer(header, list(blobs)))
         job = _Job(header, blobs, prefetch)
-        if not self._slots:  # (once started, a queued job is what wakes the workers)
-            self.start()
+        boot_at = self._boot_at
+        if not self._slots or boot_at is None or boot_at > time.monotonic():
+            self.start()  # the first job boots every worker (then a queued job is what wakes them)
         with self._cond:
             if self._closed:
                 raise WorkerFailed("the analysis workers are shut down")
