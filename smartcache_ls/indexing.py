@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .heap import freeze_long_lived, return_free_memory
+from .heap import freeze_long_lived
 from .ignore import scan_files
 from .predict.cochange import git_history_slices
 from .predict.model import CoChangeTable, Predictor, index_entry
@@ -143,7 +143,4 @@ def index_workspace(ws: Workspace, watcher: Watcher | None, alive: Callable[[], 
         with ws.lock:
             ws.predictor.set_cochange(table)
     freeze_long_lived()  # the index's objects live as long as the workspace: out of full collections
-    # what the walk, the scan's slices and the history's parse left free goes back (6 MB of a
-    # 100k-file workspace's, measured in-process: 80.4 -> 74.7 MB)
-    return_free_memory()
     progress.enter("ready")
