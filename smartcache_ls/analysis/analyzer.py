@@ -10,10 +10,8 @@ from ..content import content_hash
 from .imports import extract_imports
 from .languages import language_for, parse
 from .metrics import CommentSyntax, comment_syntax, count_lines, metrics_from_spans, text_metrics
-from .names import names
-from .one_pass import one_pass
+from .one_pass import names_and_scan
 from .outline import outline
-from .scan import SPECS, scan
 from .source import Source
 from .symbol_rules import RULES
 
@@ -114,11 +112,7 @@ def _analyze_tree(path: str, language: str, text: str) -> dict[str, Any] | None:
         return None
     language, tree, src = done
     shape = outline(tree, src, RULES[language])
-    one = one_pass(language, tree, src, comments=True)
-    if one is None:
-        used, found = names(language, tree, src), scan(tree, SPECS[language], language)
-    else:
-        used, found = one
+    used, found = names_and_scan(language, tree, src, comments=True)
     return {
         "language": language,
         "symbols": shape.symbols,

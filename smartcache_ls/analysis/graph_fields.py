@@ -18,10 +18,8 @@ from ..content import content_hash
 from .analyzer import parsed
 from .imports import extract_imports
 from .languages import language_for
-from .names import names
-from .one_pass import one_pass
+from .one_pass import names_and_scan
 from .outline import MAX_SYMBOLS, outline
-from .scan import SPECS, scan
 from .symbol_rules import RULES
 
 logger = logging.getLogger(__name__)
@@ -48,12 +46,8 @@ def graph_fields(path: str, text: str, types: frozenset[str]) -> dict[str, Any]:
         # outline is not cut, and the part of it equals what the symbol table reads of it)
         lean = tree.root_node.descendant_count < MAX_SYMBOLS
         symbols = outline(tree, src, RULES[language], types if lean else None).symbols
-        one = one_pass(language, tree, src, comments=False)
-        if one is None:
-            found, sites = names(language, tree, src), scan(tree, SPECS[language], language).sites
-        else:
-            found, sites = one[0], one[1].sites
-        imports = extract_imports(language, sites, src)
+        found, scanned = names_and_scan(language, tree, src, comments=False)
+        imports = extract_imports(language, scanned.sites, src)
     except Exception:  # as analyze(): a file whose analysis fails has no symbols, imports, names
         logger.exception("analysis of %s failed", path)
         return result

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .names import MATCH_LIMIT, PAIRED, QUERIES, _paired, compiled_once
-from .scan import SPECS, ScanResult
+from .names import MATCH_LIMIT, PAIRED, QUERIES, _paired, compiled_once, names
+from .scan import SPECS, ScanResult, scan
 
 if TYPE_CHECKING:
     from tree_sitter import Query, Tree
@@ -57,3 +57,14 @@ def one_pass(
     sites.sort(key=lambda n: (n.start_byte, -n.end_byte))  # document order, outer first (as scan)
     spans = [(n.start_byte, n.end_byte) for m in matches for n in m.get("comment", ())] if comments else []
     return _paired(matches)(src), ScanResult(spans, sites)
+
+
+def names_and_scan(
+    language: str, tree: Tree, src: Source, *, comments: bool
+) -> tuple[dict[str, Any], ScanResult]:
+    """:func:`one_pass`, or where it declines the two passes of ``names()`` and ``scan()`` (whose
+    scan holds the comments whatever ``comments`` says)."""
+    one = one_pass(language, tree, src, comments=comments)
+    if one is not None:
+        return one
+    return names(language, tree, src), scan(tree, SPECS[language], language)
