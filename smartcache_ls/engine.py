@@ -337,8 +337,8 @@ class Engine:
         def cost(c: str) -> int | None:
             if c not in ws.known_files or ws.rules.secrets.matches(c):
                 return None
-            entry = ws.graph.entries.get(c)
-            return entry.size if entry is not None and entry.size >= 0 else UNKNOWN_COST
+            state = ws.graph.state(c)
+            return state[1] if state is not None and state[1] >= 0 else UNKNOWN_COST
 
         with ws.lock:
             ws.graph.settle(QUERY_SETTLE_SECONDS)  # (the planner's thread, not the event loop)
@@ -531,9 +531,9 @@ class Engine:
                 raise RecordError(f"the cache holds no readable analysis of {rel}")
         record, meta = checked
         with ws.lock:
-            entry = ws.graph.entries.get(rel)
+            state = ws.graph.state(rel)
         # the graph knows this state of the file: the meta (names, hash) is all learn() reads then
-        known = entry is not None and entry.hash == meta.get("hash")
+        known = state is not None and state[2] == meta.get("hash")
         # a worker's meta carries what the graph reads (names, imports, definitions): no decode
         whole = known or "definitions" in meta
         indexed = self.index.learn(ws, rel, meta if whole else {**record.body(), **meta}, st)

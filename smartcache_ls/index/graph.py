@@ -240,6 +240,15 @@ class RefGraph:
     def __len__(self) -> int:
         return len(self._records)
 
+    def state(self, rel: str) -> tuple[int, int, str] | None:
+        """(mtime_ns, size, hash) of ``rel``'s entry, or None: what tells a file unchanged, read
+        from its record alone (``entries`` decodes the definitions and builds the entry too)."""
+        data = self._records.get(rel)
+        if data is None:
+            return None
+        mtime, size, digest = decode(data)[:3]
+        return mtime, size, digest
+
     @property
     def edge_count(self) -> int:
         return sum(len(row) for row in self._out.values())

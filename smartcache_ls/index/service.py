@@ -132,8 +132,8 @@ class IndexService:
         if "names" not in value:
             return False
         with ws.lock:
-            old = ws.graph.entries.get(rel)
-        if old is not None and old.hash == value.get("hash"):
+            old = ws.graph.state(rel)
+        if old is not None and old[2] == value.get("hash"):
             return True
         mtime, size = (st.st_mtime_ns, st.st_size) if st is not None else (OPEN_DOC, OPEN_DOC)
         entry = entry_from_analysis(value, mtime, size)
@@ -158,10 +158,10 @@ class IndexService:
         except PathRefused:
             return None
         with ws.lock:
-            old = ws.graph.entries.get(rel)
+            old = ws.graph.state(rel)
             doc = ws.open_docs.get(rel)
         if doc is not None:
-            if old is not None and old.hash == doc.hash:
+            if old is not None and old[2] == doc.hash:
                 return UNCHANGED
             text, st = doc.text, None
         else:
@@ -170,7 +170,7 @@ class IndexService:
                     pre = os.stat(path, follow_symlinks=False)
                 except OSError:
                     return None
-                if (old.mtime_ns, old.size) == (pre.st_mtime_ns, pre.st_size):
+                if old[:2] == (pre.st_mtime_ns, pre.st_size):
                     return UNCHANGED
             if not engine._sharing():
                 return self._worker_entry(ws, rel, path)

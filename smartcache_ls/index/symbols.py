@@ -163,10 +163,9 @@ class SymbolTable:
         return before ^ self.names_of(rel)
 
     def drop_file(self, rel: str) -> set[str]:
-        data = self._by_file.pop(rel, None)
-        if data is None:
+        defs = self.packed(rel)
+        if not self._by_file.pop(rel, None):
             return set()
-        defs = cast(Packed, tuple(decode(data)))
         names = cast(tuple[str, ...], defs[::STRIDE])
         for name in names:
             row = self._defs.get(name)
