@@ -214,17 +214,18 @@ def _start_engine(
     ls: SmartCacheServer, options: Any, folders: list[tuple[str, str | None]]
 ) -> tuple[Engine, LiveEndpoints]:
     """On the start-up thread: import the engine, build it, serve the folders, open the live link."""
-    import gc
+    from .generated_code import compact_attrs_methods, drop_generated_sources
+    from .heap import frozen_imports
 
     # As in cli._import_server: no full collection walks the protocol stack halfway through
     # these imports (it would hold the GIL the event loop needs), and what they made is frozen.
-    gc.disable()
-    try:
+    with frozen_imports():
         from .engine import Engine
         from .mcp.endpoints import LiveEndpoints
-    finally:
-        gc.freeze()
-        gc.enable()
+    # (here, not before the initialize reply: 25 ms of start-up; the allocator reuses what
+    # it frees, and the index build's trim gives back what is left)
+    compact_attrs_methods()
+    drop_generated_sources()
     settings = ls.merge_settings(options, "initializationOptions")
     engine = Engine(settings, _cache_dir(ls, settings), watch=ls.watch)
     try:

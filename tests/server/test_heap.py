@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
+from typing import Any
 
 from smartcache_ls.engine import Engine
 from smartcache_ls.heap import FULL_KEPT, GcMonitor, freeze_long_lived, gc_monitor
@@ -97,3 +98,110 @@ def test_free_memory_held_by_the_allocator_goes_back_to_the_os() -> None:
     assert return_free_memory()
     assert before - _rss_anon() > 40 << 20
     assert len(kept) == 625
+
+
+_FROZEN_IMPORTS_RUN = """
+import gc, json, sys, weakref
+from smartcache_ls.heap import frozen_imports
+
+class Node:
+    pass
+
+gc.collect()
+fulls = []
+gc.callbacks.append(lambda phase, info: phase == "start" and info["generation"] == 2 and fulls.append(1))
+threshold = gc.get_threshold()
+frozen_before = gc.get_freeze_count()
+refs = []
+kept = []
+
+def build():  # what an import does: objects that stay, and cyclic garbage
+    for i in range(60_000):
+        a, b = Node(), Node()
+        a.peer, b.peer = b, a
+        if i % 1000 == 0:
+            refs.append(weakref.ref(a))
+        if i % 3 == 0:
+            kept.append(Node())
+
+mode = sys.argv[1]
+if mode == "frozen_imports":
+    with frozen_imports():
+        build()
+elif mode == "collector_off":
+    gc.disable()
+    build()
+    gc.freeze()
+    gc.enable()
+else:
+    build()
+del gc.callbacks[-1]
+print(json.dumps({
+    "dead": sum(r() is None for r in refs), "garbage": len(refs), "fulls": len(fulls),
+    "frozen": gc.get_freeze_count() - frozen_before, "restored": gc.get_threshold() == threshold,
+}))
+"""
+
+
+def _frozen_imports_run(mode: str) -> dict[str, Any]:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _FROZEN_IMPORTS_RUN, mode], capture_output=True, text=True, check=True
+    )
+    return dict(json.loads(out.stdout))
+
+
+def test_frozen_imports_collects_young_garbage_with_no_full_collection_and_freezes_the_rest() -> None:
+    plain = _frozen_imports_run("plain")
+    assert plain["fulls"] >= 1  # (the same work with the collector as it is does run full ones)
+    off = _frozen_imports_run("collector_off")
+    assert off["dead"] == 0 and off["frozen"] >= 2 * 60_000  # the garbage frozen for good
+    young = _frozen_imports_run("frozen_imports")
+    assert young["fulls"] == 0
+    assert young["dead"] == young["garbage"] == 60
+    assert 20_000 <= young["frozen"] < 2 * 60_000  # what stays is frozen, the garbage is not
+    assert young["restored"]
+
+
+_ARENAS_RUN = """
+import ctypes, sys, threading
+from smartcache_ls.heap import limit_malloc_arenas
+
+if sys.argv[1] == "limited":
+    assert limit_malloc_arenas(2)
+barrier = threading.Barrier(8)
+held = []
+
+def work():  # every thread allocates while all are alive: each takes an arena, up to the cap
+    held.append([bytes(4096 + i) for i in range(64)])
+    barrier.wait()
+
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+sys.stderr.flush()
+ctypes.CDLL(None).malloc_stats()
+"""
+
+
+def test_malloc_arenas_are_capped_for_the_threads_that_start_after() -> None:
+    import platform
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        return
+
+    def arenas(mode: str) -> int:
+        out = subprocess.run(
+            [sys.executable, "-c", _ARENAS_RUN, mode], capture_output=True, text=True, check=True
+        )
+        return sum(line.startswith("Arena ") for line in out.stderr.splitlines())
+
+    assert arenas("default") > 2
+    assert 1 <= arenas("limited") <= 2
