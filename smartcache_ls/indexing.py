@@ -140,7 +140,9 @@ def index_workspace(ws: Workspace, watcher: Watcher | None, alive: Callable[[], 
         log.debug("no co-change history for %s: %s", ws.root, exc)
         table = CoChangeTable()
     if table.counts:
+        predictor = ws.predictor
+        unindexed = predictor.unindexed(table.counts)  # (outside the lock: checked again inside)
         with ws.lock:
-            ws.predictor.set_cochange(table)
+            ws.predictor.set_cochange(table, unindexed if ws.predictor is predictor else None)
     freeze_long_lived()  # the index's objects live as long as the workspace: out of full collections
     progress.enter("ready")

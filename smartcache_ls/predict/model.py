@@ -622,15 +622,25 @@ class Predictor:
             table.add(files)
         self.set_cochange(table.finish())
 
-    def set_cochange(self, table: CoChangeTable) -> None:
-        """Swap in a co-change table built elsewhere (outside the engine's lock)."""
+    def set_cochange(self, table: CoChangeTable, unindexed: Iterable[str] | None = None) -> None:
+        """Swap in a co-change table built elsewhere (outside the engine's lock). ``unindexed``:
+        the table's paths that :meth:`unindexed` found not indexed, without the lock (they are
+        checked again here); by default every path of the table is checked here."""
         self._git = table.rows
         self._git_n = table.counts
         self._git_top = table.top
         indexed = self._indexed
-        for path in [p for p in table.counts if not indexed(p)]:  # the engine's are indexed
+        for path in [p for p in (table.counts if unindexed is None else unindexed) if not indexed(p)]:
             self._index(path)
         self._scored = None
+
+    def unindexed(self, paths: Iterable[str]) -> list[str]:
+        """The paths not indexed (the engine's files are). Only reads: a thread may call it
+        without the engine's lock, then pass the result to :meth:`set_cochange` under the
+        lock, which checks them again (a path indexed meanwhile is skipped there). For 50,000
+        paths this is about 40 ms the editor's events no longer wait for."""
+        indexed = self._indexed
+        return [p for p in paths if not indexed(p)]
 
     def index_files(self, paths: Iterable[str]) -> None:
         """Index files of the structure provider now. The engine calls it (or

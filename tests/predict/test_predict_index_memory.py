@@ -38,3 +38,26 @@ def test_indexed_files_are_found_by_directory_and_forgotten() -> None:
     assert not model._indexed("a/x.py") and model._indexed("b/x.py") and model._n_indexed == 2
     model.rename("b/x.py", "c/x.py")
     assert not model._indexed("b/x.py") and model._indexed("c/x.py") and model._n_indexed == 2
+
+
+def test_a_cochange_table_indexes_what_was_found_unindexed_without_the_lock() -> None:
+    from smartcache_ls.predict.model import CoChangeTable
+
+    model = Predictor()
+    model.index_files(["a/x.py", "a/y.py"])
+    table = CoChangeTable()
+    for _ in range(3):
+        table.add(["a/x.py", "a/y.py", "b/new.py", "c/late.py"])
+    table.finish()
+    unindexed = model.unindexed(table.counts)  # (what the index thread computes without the lock)
+    assert sorted(unindexed) == ["b/new.py", "c/late.py"]
+    model.index_files(["c/late.py"])  # meanwhile, under the lock: indexed by the engine
+    before = model._n_indexed
+    model.set_cochange(table, unindexed)
+    assert model._indexed("b/new.py") and model._indexed("c/late.py")
+    assert model._n_indexed == before + 1  # (c/late.py once)
+    assert model._git_n["a/x.py"] == 3 and "a/y.py" in model._git["a/x.py"]
+
+    full = Predictor()  # without the list: every path of the table is checked under the lock
+    full.set_cochange(table)
+    assert all(full._indexed(p) for p in table.counts)
