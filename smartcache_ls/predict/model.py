@@ -629,9 +629,8 @@ class Predictor:
         self._git = table.rows
         self._git_n = table.counts
         self._git_top = table.top
-        indexed = self._indexed
-        for path in [p for p in (table.counts if unindexed is None else unindexed) if not indexed(p)]:
-            self._index(path)
+        for path in self.unindexed(table.counts) if unindexed is None else unindexed:
+            self._index(path)  # (which skips a path indexed since ``unindexed`` was found)
         self._scored = None
 
     def unindexed(self, paths: Iterable[str]) -> list[str]:
