@@ -13,12 +13,13 @@ Wire (both directions): a frame is a 4-byte little-endian length, a JSON object 
 length (the header), then the blobs whose lengths the header's ``blobs`` list gives.
 JSON and raw bytes only, never pickle.
 
-Two priorities, in the queue and in the CPU. All workers but the last take only jobs a
-request waits for, at a niceness just below the server's (``NICE_REQUESTS``); the last
-takes prefetch work, at a much lower priority (``NICE_PREFETCH``), and requests only
-when every request worker is busy: a request always finds a worker prefetch cannot
-hold, and that worker wins the CPU over the prefetching one. (With one worker, it
-takes both.)
+Two priorities, in the queue and in the CPU. The request workers take only jobs a request
+waits for, at a niceness just below the server's (``NICE_REQUESTS``); the background
+workers (the last one or two: ``background_workers``) take prefetch work, then the index's
+jobs, at a much lower priority (``NICE_PREFETCH``), and requests only when every request
+worker is busy: a request always finds a worker background work cannot hold, and the
+server and that worker win the CPU over the background ones. (With one worker, it takes
+everything.)
 
 A worker that dies (a crash, ``kill -9``) is noticed on its pipe and restarted, and its
 job retried once on the new process; one that overruns the job deadline is killed and
@@ -71,12 +72,21 @@ _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 
 def default_size() -> int:
     """Workers for this machine: one for requests per core this process may run on (1 to 3),
-    and one for prefetch."""
+    and the background ones (two with two cores or more: see ``background_workers``)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    return max(1, min(cores, 3)) + 1
+    requests = max(1, min(cores, 3))
+    return requests + (2 if cores > 1 else 1)
+
+
+def background_workers(size: int) -> int:
+    """How many of a pool of ``size`` take background work (prefetch, then the index): two
+    from four workers on, so that the index may use two cores at the background's priority
+    (on a request worker, at the requests' own, it took the CPU from the server's event
+    loop whenever typing resumed: keystroke p99 1.3-1.8x); else one."""
+    return 2 if size >= 4 else 1
 
 
 class WorkerFailed(PathRefused):
@@ -179,9 +189,21 @@ def run_job(header: dict[str, Any], blobs: list[bytes]) -> tuple[dict[str, Any],
     return reply, out
 
 
+def run_index_files(header: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    """An ``index`` job for several files (``files``: [rel, path] pairs under one ``root``): one
+    answer, each file's reply (as :func:`run_job` makes it for one, refusals included) a JSON
+    blob of its own, in order."""
+    out: list[bytes] = []
+    for rel, path in header["files"]:
+        one = {"op": "index", "rel": rel, "path": path}
+        one |= {"root": header["root"], "maxBytes": header["maxBytes"]}
+        out.append(orjson.dumps(_answer(one, [])[0]))
+    return {"ok": True}, out
+
+
 def _answer(header: dict[str, Any], blobs: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
     try:
-        return run_job(header, blobs)
+        return run_index_files(header) if "files" in header else run_job(header, blobs)
     except PathRefused as exc:
         return {"ok": False, "reason": exc.reason, "message": exc.message}, []
     except Exception as exc:  # a job must never take the worker down
@@ -217,7 +239,6 @@ def _held_lock() -> threading.Lock:
 class _Job:
     header: dict[str, Any]
     blobs: tuple[bytes, ...]
-    prefetch: bool
     #: Held until the job is done: its caller waits by acquiring it, ``finish`` releases it
     #: (one lock, where an Event is a Condition, a lock and a notify_all of its own per job).
     done: threading.Lock = field(default_factory=_held_lock)
@@ -276,8 +297,12 @@ class AnalysisPool:
             if self._slots or self._closed or self.size == 0:
                 return
             # the last worker prefetches (and the only one, if it is alone), the others serve requests
-            last = self.size - 1
-            self._slots = [_Slot(self, i, requests_only=i < last) for i in range(self.size)]
+            first = self.size - background_workers(self.size)
+            self._slots = [_Slot(self, i, requests_only=i < first) for i in range(self.size)]
+            # the second background worker is the index's: it starts with the index's first job
+            # (not with the others, on a workspace's first second, when the CPU is the editor's)
+            for slot in self._slots[first + 1 :]:
+                slot.index_only_boot = True
         for slot in self._slots:
             slot.thread.start()
 
@@ -290,10 +315,16 @@ class AnalysisPool:
             self._boot_at = at if self._boot_at is None else min(self._boot_at, at)
             self._cond.notify_all()
 
-    def _wait_boot(self) -> bool:
-        """Slots' side of :meth:`boot`: wait for the boot time or a job; False once closed."""
+    def _wait_boot(self, index_only: bool = False) -> bool:
+        """Slots' side of :meth:`boot`: wait for the boot time or a job (``index_only``: for an
+        index job); False once closed."""
         with self._cond:
-            while not self._closed and not (self._demand or self._prefetch or self._background):
+            while not self._closed and not (
+                self._background if index_only else (self._demand or self._prefetch or self._background)
+            ):
+                if index_only:
+                    self._cond.wait()
+                    continue
                 if self._boot_at is None:
                     self._cond.wait()
                     continue
@@ -313,16 +344,10 @@ class AnalysisPool:
         text: str | None = None,
         want_data: bool = False,
         prefetch: bool = False,
-        index: bool = False,
     ) -> Analysed:
         """Analyse the editor's ``text`` of ``rel``, or the file at ``path`` (read in the worker,
-        confined to ``root``, at most ``max_bytes``). Raises PathRefused (refusals, failures).
-
-        ``index``: only what the reference graph reads (``analysis`` is empty), as background
-        work: taken by the prefetch worker after its prefetch jobs, and by a request worker only
-        while no request waits and another request worker is idle, so that the index may use
-        every core but one request worker, which stays free for the editor."""
-        header: dict[str, Any] = {"op": "index" if index else "analyze", "rel": rel}
+        confined to ``root``, at most ``max_bytes``). Raises PathRefused (refusals, failures)."""
+        header: dict[str, Any] = {"op": "analyze", "rel": rel}
         blobs: tuple[bytes, ...] = ()
         if text is not None:
             header["text"] = True
@@ -333,7 +358,41 @@ class AnalysisPool:
             header |= {"path": str(path), "root": str(root), "maxBytes": max_bytes, "wantData": want_data}
         if self.size == 0:
             return _result(*_answer(header, list(blobs)))
-        job = _Job(header, blobs, prefetch)
+        return _result(*self._run(header, blobs, self._prefetch if prefetch else self._demand))
+
+    def index_files(
+        self, files: list[tuple[str, Path]], root: Path, max_bytes: int
+    ) -> list[Analysed | PathRefused]:
+        """What the reference graph reads of several files on disk (``analysis`` is empty), in
+        one job: one round trip and one answer for them all, where a job per file cost the
+        server more than the worker's own work. Each file's result, in order, or the
+        PathRefused that refused it; raises WorkerFailed when the job as a whole failed.
+
+        Background work: taken by the background workers after their prefetch jobs."""
+        header: dict[str, Any] = {
+            "op": "index",
+            "rel": f"{files[0][0]} (+{len(files) - 1})" if files else "",  # (for the logs)
+            "files": [[rel, str(path)] for rel, path in files],
+            "root": str(root),
+            "maxBytes": max_bytes,
+        }
+        reply, out = _answer(header, []) if self.size == 0 else self._run(header, (), self._background)
+        if not reply.get("ok") or len(out) != len(files):
+            answered = f"an index job answered {len(out)} of {len(files)}"
+            raise WorkerFailed(str(reply.get("message") or answered))
+        results: list[Analysed | PathRefused] = []
+        for blob in out:
+            try:
+                results.append(_result(orjson.loads(blob), [b""]))
+            except PathRefused as exc:
+                results.append(exc)
+        return results
+
+    def _run(
+        self, header: dict[str, Any], blobs: tuple[bytes, ...], queue: deque[_Job]
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        """Queue a job, wait for a worker to answer it: its reply and blobs (raises what failed it)."""
+        job = _Job(header, blobs)
         boot_at = self._boot_at
         if not self._slots or boot_at is None or boot_at > time.monotonic():
             self.start()  # the first job boots every worker (then a queued job is what wakes them)
@@ -342,14 +401,14 @@ class AnalysisPool:
                 raise WorkerFailed("the analysis workers are shut down")
             self._next_id += 1
             header["id"] = self._next_id
-            (self._background if index else self._prefetch if prefetch else self._demand).append(job)
+            queue.append(job)
             self.jobs += 1
             self._cond.notify_all()
         job.wait()
         if job.error is not None:
             raise job.error
         assert job.reply is not None
-        return _result(job.reply, job.out)
+        return job.reply, job.out
 
     # slots' side ------------------------------------------------------------------
     def _take(self, requests_only: bool) -> _Job | None:
@@ -384,8 +443,6 @@ class AnalysisPool:
                 return self._prefetch.popleft()
             if self._background:
                 return self._background.popleft()
-        elif self._background and not self._demand and self._idle_request_slots > 1:
-            return self._background.popleft()  # (another request worker stays idle)
         return None
 
     def _finish(self, job: _Job) -> None:
@@ -408,8 +465,8 @@ class AnalysisPool:
             }
 
     def background_slots(self) -> int:
-        """How many index jobs the workers may run at once (see ``analyze``; 1 without workers)."""
-        return max(1, self.size - 1)
+        """How many index jobs the workers may run at once (1 without workers)."""
+        return background_workers(self.size) if self.size else 1
 
     def pids(self) -> list[int]:
         """Process ids of the running workers (tests, benchmarks)."""
@@ -446,6 +503,7 @@ class _Slot:
         self.proc: subprocess.Popen[bytes] | None = None
         self.spawned = False
         self.recycle = False
+        self.index_only_boot = False  # its process starts at the first index job (see start)
         self._lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name=f"smartcache-worker-{index}", daemon=True)
 
@@ -455,7 +513,7 @@ class _Slot:
 
     def _run(self) -> None:
         try:
-            if self.pool._wait_boot():
+            if self.pool._wait_boot(self.index_only_boot):
                 self._process()  # boot the worker now, not on the first job
         except OSError as exc:
             log.warning("cannot start an analysis worker: %s", exc)

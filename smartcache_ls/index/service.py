@@ -37,7 +37,7 @@ from ..heap import return_free_memory
 from ..paths import PathRefused, confine_path, decode_text, path_to_uri
 from ..reader import read_checked
 from ..workers import WorkerFailed
-from .builder import UNCHANGED, IndexBuilder
+from .builder import UNCHANGED, IndexBuilder, Outcome
 from .graph import QUERY_SETTLE_SECONDS, FileEntry, GraphFormatError, RefGraph, entry_from_analysis
 from .symbols import lsp_range
 
@@ -54,6 +54,10 @@ GRAPH_FILE = "graph-file:{namespace}:"  # + a file's path: that file's entry (Fi
 #: A save writes its entries in transactions of at most this many rows and bytes.
 SAVE_BATCH_ROWS = 256
 SAVE_BATCH_BYTES = 4 << 20
+#: Bytes of source one index job of a worker reads at most (or one larger file): a job runs
+#: to its end once started, typing or not (the builder waits for the editor to be quiet before
+#: each), so it is kept about as short as one file's (64 KB: ~20 ms of a worker's CPU here).
+INDEX_JOB_BYTES = 64 * 1024
 #: Files a build (or a save) takes in before the allocator's free pages are given back after it:
 #: ``malloc_trim`` walks every heap (50-85 ms for a 600 MB heap, other threads' allocations
 #: waiting on each heap's lock meanwhile): worth it after a build, not after each saved file.
@@ -64,7 +68,7 @@ OPEN_DOC = -1  # mtime_ns and size of an entry made from an editor buffer
 class IndexService:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.builder = IndexBuilder(self._entry_for, self._apply, self._settle)
+        self.builder = IndexBuilder(self._entries_for, self._apply, self._settle)
         self.builder.start()
         # (what a save writes is what the graph marked unsaved since the last: a copy of the
         # stored entries to compare against was a 50,000-entry dict)
@@ -143,16 +147,55 @@ class IndexService:
         self.builder.settle_later(ws.namespace)
         return False
 
-    def _entry_for(self, owner: Hashable, rel: str) -> FileEntry | str | None:
-        """Builder thread: the entry of one file, UNCHANGED, or None when it is gone."""
+    def _entries_for(self, owner: Hashable, rels: list[str]) -> list[Outcome]:
+        """Builder lane: the entries of a few files, in order: each an entry, UNCHANGED, None
+        when it is gone or refused, or what failed it. The files a worker is to read go to it
+        a few per job (at most ``INDEX_JOB_BYTES`` of them, or one larger file)."""
         engine = self.engine
         ws = engine._by_namespace(owner)
         if ws is None:
-            return UNCHANGED
+            return [UNCHANGED] * len(rels)
+        self._wait_turn()
+        out: list[Outcome] = []
+        job: list[tuple[int, str, Path]] = []  # (its place in out, rel, path): a worker reads it
+        job_bytes = 0
+        for rel in rels:
+            try:
+                found: Outcome | tuple[Path, int] = self._entry_here(ws, rel)
+            except Exception as exc:
+                found = exc
+            if not isinstance(found, tuple):
+                out.append(found)
+                continue
+            path, size = found
+            if job and job_bytes + size > INDEX_JOB_BYTES:
+                self._read_job(ws, job, out)
+                job, job_bytes = [], 0
+                self._wait_turn()
+            job.append((len(out), rel, path))
+            job_bytes += size
+            out.append(None)
+        self._read_job(ws, job, out)
+        return out
+
+    def _wait_turn(self) -> None:
+        """Until the editor is quiet and a switch's prefetch, which goes before the index, done."""
+        engine = self.engine
         engine.wait_quiet()
-        while engine.prefetcher.busy():  # a switch's prefetch goes before the index
+        while engine.prefetcher.busy():
             time.sleep(0.01)
             engine.wait_quiet()
+
+    def _read_job(self, ws: Workspace, job: list[tuple[int, str, Path]], out: list[Outcome]) -> None:
+        entries = self._worker_entries(ws, [(rel, path) for _, rel, path in job])
+        for (i, _, _), entry in zip(job, entries, strict=True):
+            out[i] = entry
+
+    def _entry_here(self, ws: Workspace, rel: str) -> FileEntry | str | tuple[Path, int] | None:
+        """One file's entry when no worker is to read it (UNCHANGED; None when it is gone or
+        refused; an open document's, or with shared analyses through the engine's analysis
+        path), else the path a worker is to read and its size."""
+        engine = self.engine
         try:  # a secret (or a path leaving the workspace) is never read
             path, _ = confine_path(ws.root / rel, ws.root, ws.rules.secrets)
         except PathRefused:
@@ -165,15 +208,14 @@ class IndexService:
                 return UNCHANGED
             text, st = doc.text, None
         else:
-            if old is not None:  # (a file new to the graph is read without a stat first)
-                try:
-                    pre = os.stat(path, follow_symlinks=False)
-                except OSError:
-                    return None
-                if old[:2] == (pre.st_mtime_ns, pre.st_size):
-                    return UNCHANGED
+            try:  # (the worker checks what it reads again: this only sizes its job)
+                pre = os.stat(path, follow_symlinks=False)
+            except OSError:
+                return None
+            if old is not None and old[:2] == (pre.st_mtime_ns, pre.st_size):
+                return UNCHANGED
             if not engine._sharing():
-                return self._worker_entry(ws, rel, path)
+                return path, pre.st_size
             try:
                 data, st = read_checked(path, ws.root, engine.settings.max_file_bytes)
                 text = decode_text(path, data)
@@ -186,43 +228,50 @@ class IndexService:
             return entry_from_analysis(value, OPEN_DOC, OPEN_DOC)
         return entry_from_analysis(value, st.st_mtime_ns, st.st_size)
 
-    def _worker_entry(self, ws: Workspace, rel: str, path: Path) -> FileEntry | None:
-        """The entry of a file on disk from a worker that reads and analyses it: the graph's
-        fields (names, imports, definitions) come beside the analysis, which stays undecoded,
-        and the file's text never enters this process."""
+    def _worker_entries(self, ws: Workspace, files: list[tuple[str, Path]]) -> list[Outcome]:
+        """The entries of files on disk from a worker that reads and analyses them, all in one
+        job: the graph's fields (names, imports, definitions) come back, and the files' text
+        never enters this process. A job that failed as a whole (a file that crashes the
+        worker) is tried again a file at a time, so that only that file fails (the builder
+        counts it; it stays as the graph knew it)."""
+        if not files:
+            return []
         engine = self.engine
         try:
-            done = engine.pool.analyze(
-                rel, path=path, root=ws.root, max_bytes=engine.settings.max_file_bytes, index=True
-            )
-        except WorkerFailed:
-            raise  # (the builder counts it failed; the file stays as the graph knew it)
-        except PathRefused:
-            return None  # gone, grown past the bound, not text, or no longer confined
-        value = {
-            "names": done.names,
-            "hash": done.hash,
-            "imports": done.imports,
-            "definitions": done.definitions,
-            "resolvedImports": engine._resolved(ws, rel, done.imports),
-        }
-        return entry_from_analysis(value, done.mtime_ns or 0, done.size or 0)
+            done = engine.pool.index_files(files, ws.root, engine.settings.max_file_bytes)
+        except WorkerFailed as exc:
+            if len(files) == 1:
+                return [exc]
+            return [self._worker_entries(ws, [one])[0] for one in files]
+        out: list[Outcome] = []
+        for (rel, _), one in zip(files, done, strict=True):
+            if isinstance(one, PathRefused):
+                out.append(None)  # gone, grown past the bound, not text, or no longer confined
+                continue
+            value = {
+                "names": one.names,
+                "hash": one.hash,
+                "imports": one.imports,
+                "definitions": one.definitions,
+                "resolvedImports": engine._resolved(ws, rel, one.imports),
+            }
+            out.append(entry_from_analysis(value, one.mtime_ns or 0, one.size or 0))
+        return out
 
-    def _apply(self, owner: Hashable, results: dict[str, FileEntry | None]) -> None:
+    def _apply(self, owner: Hashable, rel: str, entry: FileEntry | None) -> None:
+        """Builder lane: one file's entry into the graph, or the file out of it. (One file per
+        take of the lock the editor's events need: a large file's definitions take a few ms
+        to enter the symbol table; 16 of 300 KB held it 20-80 ms at once.)"""
         ws = self.engine._by_namespace(owner)
         if ws is None:
             return
-        # One file per take of the lock the editor's events need: a large file's definitions
-        # take a few ms to enter the symbol table (16 of 300 KB held it 20-80 ms at once).
-        for rel, entry in results.items():
-            with ws.lock:
-                if entry is None:
-                    ws.graph.drop([rel])
-                else:
-                    ws.graph.update({rel: entry})
-                ws.predictor.structure_changed()
-            time.sleep(0)  # let the event loop and request threads have the GIL
-        self._grown[ws.namespace] = self._grown.get(ws.namespace, 0) + len(results)
+        with ws.lock:
+            if entry is None:
+                ws.graph.drop([rel])
+            else:
+                ws.graph.update({rel: entry})
+            ws.predictor.structure_changed()
+            self._grown[ws.namespace] = self._grown.get(ws.namespace, 0) + 1
         self.builder.settle_later(owner)
 
     def _settle(self, owner: Hashable) -> int:

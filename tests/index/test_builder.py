@@ -5,18 +5,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Hashable
 
-from smartcache_ls.index.builder import UNCHANGED, IndexBuilder, _Queue
-from smartcache_ls.index.graph import FileEntry
+from smartcache_ls.index.builder import UNCHANGED, IndexBuilder, Outcome, _Queue
 
 
 def test_queued_files_are_read_once_in_order_and_dropped_with_their_owner() -> None:
     read: list[tuple[Hashable, str]] = []
 
-    def entry_for(owner: Hashable, rel: str) -> FileEntry | str | None:
-        read.append((owner, rel))
-        return UNCHANGED
+    def entries_for(owner: Hashable, rels: list[str]) -> list[Outcome]:
+        read.extend((owner, rel) for rel in rels)
+        return [UNCHANGED] * len(rels)
 
-    builder = IndexBuilder(entry_for, lambda owner, results: None)
+    builder = IndexBuilder(entries_for, lambda owner, rel, entry: None)
     builder.submit("a", ["a1", "a2", "a3"])
     builder.submit("b", ["b1", "b2"])
     builder.submit("a", ["a2", "a4"])  # a2 keeps its place
@@ -38,8 +37,8 @@ def test_a_drained_queue_lets_go_of_its_table() -> None:
     queue.add(f"src/file{i}.py" for i in range(50_000))
     queue.add(["src/file7.py"])  # already queued: keeps its place, no second entry
     assert len(queue.order) == 50_000
-    taken: list[str] = []
+    taken: list[str | None] = []
     while queue.order:
-        taken.extend(queue.take(16))
+        taken.append(queue.take_free(()))
     assert taken == [f"src/file{i}.py" for i in range(50_000)]
     assert sys.getsizeof(queue.members) == sys.getsizeof(set())

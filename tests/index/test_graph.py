@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from smartcache_ls.engine import Engine
 from smartcache_ls.paths import path_to_uri
 from smartcache_ls.settings import Settings
 from smartcache_ls.watch import MODIFIED, ChangeBatch
+from smartcache_ls.workers import AnalysisPool
 
 JAVA = {
     "src/app/Task.java": (
@@ -337,3 +339,34 @@ def test_secrets_are_never_read_into_the_graph(engine: Engine, tmp_path: Path) -
     engine.apply_settings(attrs.evolve(engine.settings, secret_patterns=("credentials*", "app.py")))
     ws = next(iter(engine.workspaces.values()))
     assert "app.py" not in ws.graph.entries
+
+
+def test_a_file_that_crashes_the_index_worker_fails_alone(tmp_path: Path) -> None:
+    """The index reads files a few per worker job; a file that kills the worker fails that job
+    as a whole, and its files are read again one per job: only that file is counted failed,
+    the others of its batch are in the graph."""
+    crashy = (
+        "import os, smartcache_ls.workers as w\n"
+        "real = w.run_job\n"
+        "def job(header, blobs):\n"
+        "    if header.get('rel') == 'pkg/crash.py':\n"
+        "        os._exit(9)\n"
+        "    return real(header, blobs)\n"
+        "w.run_job = job\n"
+        "w.main()\n"
+    )
+    root = write(tmp_path / "ws", {**PYTHON, "pkg/crash.py": "def boom():\n    pass\n"})
+    eng = Engine(Settings(), tmp_path / "cache", watch=False)
+    try:
+        eng.pool.close()
+        eng.pool = AnalysisPool(2, command=[sys.executable, "-c", crashy])
+        eng._index_parallel()
+        assert eng.index.builder.batch > 1  # (the five files go in one job)
+        built(eng, root)
+        graph = eng.stats()["graph"]
+        assert graph["failed"] == 1 and graph["analysed"] == len(PYTHON), graph
+        assert graph["files"] == len(PYTHON)
+        app = uses(eng, root, "pkg/app.py")
+        assert app["pkg/models.py"] == ["User"] and "slug" in app["pkg/util.py"]
+    finally:
+        eng.close()

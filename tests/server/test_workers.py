@@ -84,6 +84,35 @@ def test_refusals_come_back_with_their_reason(pool: AnalysisPool, root: Path, tm
     assert pool.stats()["failed"] == 0 and len(pool.pids()) == 2  # refusals are answers, not crashes
 
 
+def test_an_index_job_reads_many_files_in_one_answer(pool: AnalysisPool, root: Path, tmp_path: Path) -> None:
+    """One job for several files: each file's graph fields (what graph_fields() and the symbol
+    table's definitions make of it) or its refusal, in order; the same with no workers."""
+    from smartcache_ls.analysis.graph_fields import graph_fields
+    from smartcache_ls.index.symbols import NESTED_KINDS
+
+    (tmp_path / "secret.py").write_text("token = 1\n")
+    (root / "link.py").symlink_to(tmp_path / "secret.py")
+    rels = ["models.py", "data.bin", "util.py", "missing.py", "link.py"]
+    files = [(rel, root / rel) for rel in rels]
+    jobs = pool.stats()["jobs"]
+    for results in (pool.index_files(files, root, MAX), AnalysisPool(0).index_files(files, root, MAX)):
+        assert len(results) == len(rels)
+        for rel, one in zip(rels, results, strict=True):
+            if rel in ("models.py", "util.py"):
+                assert not isinstance(one, Exception), rel
+                text = (root / rel).read_text()
+                fields = graph_fields(rel, text, NESTED_KINDS)
+                assert one.analysis == b"" and one.hash == fields["hash"] and one.imports == fields["imports"]
+                assert one.names == orjson.loads(orjson.dumps(fields["names"]))
+                assert one.definitions == orjson.loads(orjson.dumps(definitions(fields["symbols"])))
+                assert (one.mtime_ns, one.size) == ((st := (root / rel).stat()).st_mtime_ns, st.st_size)
+            else:
+                assert isinstance(one, PathRefused), rel
+        reasons = [r.reason for r in results if isinstance(r, PathRefused)]
+        assert reasons == ["binary", "notFound", "outsideWorkspace"]
+    assert pool.stats()["jobs"] == jobs + 1 and pool.stats()["failed"] == 0
+
+
 def test_workers_run_nicer_than_the_server(pool: AnalysisPool) -> None:
     """The request worker just below the server, the prefetching one far below."""
     pool.start()
@@ -97,6 +126,52 @@ def test_workers_run_nicer_than_the_server(pool: AnalysisPool) -> None:
             break
         time.sleep(0.05)
     assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids] == want
+
+
+def _cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_index_jobs_run_on_the_background_workers_only(root: Path) -> None:
+    """From four workers on, two are background workers, niced like prefetch: the index's jobs
+    run on both of them at once and never on a request worker (at the requests' priority it
+    would take the CPU from the server whenever the editor resumes). The second starts with
+    the first index job."""
+    quad = AnalysisPool(4)
+    try:
+        quad.start()
+        assert len(_wait_alive(quad, 3)) == 3
+        time.sleep(0.5)
+        assert len(quad.pids()) == 3  # (no index job yet)
+        [first] = quad.index_files([("util.py", root / "util.py")], root, MAX)
+        assert not isinstance(first, Exception)
+        pids = _wait_alive(quad, 4)
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        want = [min(own + n, 19) for n in (NICE_REQUESTS, NICE_REQUESTS, NICE_PREFETCH, NICE_PREFETCH)]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # niced, and done loading their grammars
+            before = [_cpu(pid) for pid in pids]
+            time.sleep(0.3)
+            niced = [os.getpriority(os.PRIO_PROCESS, p) for p in pids] == want
+            if niced and before == [_cpu(p) for p in pids]:
+                break
+        (root / "big.py").write_text(big_python(15_000))
+        threads = [
+            threading.Thread(target=quad.index_files, args=([("big.py", root / "big.py")], root, MAX))
+            for _ in range(6)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        grew = [_cpu(pid) - b for pid, b in zip(pids, before, strict=True)]
+        assert grew[0] < 0.05 and grew[1] < 0.05, grew  # the request workers did none of it
+        assert grew[2] > 0.1 and grew[3] > 0.1, grew  # both background workers did
+        assert quad.background_slots() == 2
+    finally:
+        quad.close()
 
 
 def test_a_killed_worker_is_replaced_and_its_job_retried(pool: AnalysisPool, root: Path) -> None:
@@ -316,8 +391,14 @@ def test_every_job_of_a_mixed_burst_is_answered(root: Path) -> None:
     try:
         def run(i: int) -> None:
             kind = ("request", "prefetch", "index")[i % 3]
-            pair = {"prefetch": kind == "prefetch", "index": kind == "index"}
-            trio.analyze(f"m{i}.py", text=big_python(200 + 50 * (i % 7)), **pair)
+            text = big_python(200 + 50 * (i % 7))
+            if kind == "index":
+                path = root / f"m{i}.py"
+                path.write_text(text)
+                [one] = trio.index_files([(path.name, path)], root, 1 << 20)
+                assert not isinstance(one, Exception)
+            else:
+                trio.analyze(f"m{i}.py", text=text, prefetch=kind == "prefetch")
             with lock:
                 done.append(kind)
 
