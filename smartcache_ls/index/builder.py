@@ -70,12 +70,12 @@ Settle = Callable[[Hashable], int]  # settle a slice of an owner's graph; how ma
 
 
 class IndexBuilder:
-    """``parallel`` lanes (threads), each taking the next queued file, asking for its entry and
-    applying it, so that ``parallel`` files are in flight at all times: a worker process that
-    answers finds the next file already waiting, and no lane waits for another (a batch that
-    was applied once all its files were in left the workers idle meanwhile: the index used 1.3
-    of 2 cores). A file is never in two lanes at once: queued again while in flight, it waits
-    for its first read to be applied, so the later state wins."""
+    """``parallel`` lanes (threads), each taking the next ``batch`` queued files, asking for
+    their entries and applying each, so that work is in flight at all times: a worker process
+    that answers finds the next job already waiting, and no lane waits for another (a batch
+    that was applied once all its files were in left the workers idle meanwhile: the index used
+    1.3 of 2 cores). A file is never in two lanes at once: queued again while in flight, it
+    waits for its first read to be applied, so the later state wins."""
 
     def __init__(self, entries_for: EntriesFor, apply: Apply, settle: Settle | None = None) -> None:
         self._entries_for = entries_for
@@ -101,8 +101,8 @@ class IndexBuilder:
 
     @property
     def parallel(self) -> int:
-        """Files whose entries are asked for at once (the engine sets it from what its analysis
-        workers can run in the background)."""
+        """Lanes: batches whose entries are asked for at once (the engine sets it from what its
+        analysis workers can run in the background)."""
         return self._parallel
 
     @parallel.setter
@@ -152,6 +152,8 @@ class IndexBuilder:
         with self._cond:
             self._unsettled.discard(owner)
             self._queues.pop(owner, None)
+            if self._idle():
+                self._idle_cond.notify_all()
 
     def pending(self, owner: Hashable | None = None) -> int:
         """Files queued or in flight and graphs due to settle (of ``owner``, or of all)."""
@@ -295,6 +297,7 @@ class IndexBuilder:
             self._queues.clear()
             self._unsettled.clear()
             self._cond.notify_all()
+            self._idle_cond.notify_all()
             lanes, self._lanes = self._lanes, []
         deadline = time.monotonic() + timeout
         for lane in lanes:
