@@ -456,6 +456,8 @@ class AnalysisPool:
             return {
                 "workers": self.size,
                 "alive": sum(1 for s in self._slots if s.alive()),
+                # (the index's background worker starts with the first index job)
+                "notStarted": sum(1 for s in self._slots if not s.spawned),
                 "jobs": self.jobs,
                 "failed": self.failed,
                 "restarts": self.restarts,

@@ -77,7 +77,9 @@ async def test_analysis_runs_in_workers_that_stop_with_the_server(tmp_path: Path
     again = await client.request("smartcache/getAnalysis", {"uri": path_to_uri(root / "models.py")})
     assert again["source"] == "memory" and "names" not in again
     stats = await client.request("smartcache/stats", {})
-    assert stats["workers"]["jobs"] >= 1 and stats["workers"]["alive"] == stats["workers"]["workers"] >= 2
+    pool = stats["workers"]
+    assert pool["jobs"] >= 1 and pool["alive"] >= 2
+    assert pool["alive"] + pool["notStarted"] == pool["workers"]  # (none died)
     workers = _children(client.proc.pid)
     assert len(workers) >= 2
     await client.close()  # shutdown + exit
