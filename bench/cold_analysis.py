@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import shutil
 import subprocess
@@ -52,7 +51,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import FLOOR, ROOT, ours, start, table
+from harness import FLOOR, ROOT, children, cpu_seconds, ours, start, table
 
 from smartcache_ls.analysis import analyze
 from smartcache_ls.analysis.languages import language_for
@@ -152,22 +151,6 @@ async def time_requests(
         return time.perf_counter() - t0, failed, refused
     finally:
         await client.close()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children(pid: int) -> list[int]:
-    """The process ids of ``pid``'s children (its analysis workers)."""
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):
-            out.extend(int(c) for c in (task / "children").read_text().split())
-    return out
 
 
 async def time_index(command: list[str], tree: Path, expected: int) -> tuple[float, dict[str, Any]]:

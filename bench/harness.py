@@ -56,6 +56,27 @@ async def wait_index(client: StdioRpcClient, timeout: float = 120.0, poll: float
     return time.perf_counter() - t0
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (a server's analysis workers; the stdio client
+    gives no handle on them), from /proc."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry))
+    return found
+
+
 async def timed(call: Callable[[], Awaitable[Any]]) -> float:
     """Seconds one awaited call took, on the client's clock."""
     t0 = time.perf_counter()

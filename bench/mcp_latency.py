@@ -39,7 +39,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from harness import ROOT, ours, percentile, start, table
+from harness import ROOT, children, ours, percentile, start, table
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.types import CallToolResult, TextContent
 
@@ -78,20 +78,6 @@ async def call(s: ClientSession, tool: str, args: dict[str, Any]) -> float:
     if result.is_error:
         raise SystemExit(f"{tool} failed: {text_of(result) if result.content else result}")
     return elapsed
-
-
-def children(pid: int) -> set[int]:
-    """The processes whose parent is ``pid`` (the stdio client gives no handle on the server's)."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(entry))
-    return found
 
 
 def cpu_seconds(pids: list[int]) -> float:

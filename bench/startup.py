@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from harness import FLOOR, ours, percentile, start, table
+from harness import FLOOR, cpu_seconds, ours, percentile, start, table
 
 
 def make_workspace(root: Path) -> Path:
@@ -30,12 +29,6 @@ def make_workspace(root: Path) -> Path:
         sub.mkdir(parents=True, exist_ok=True)
         (sub / f"mod{i}.py").write_text(f"import os\n\n\ndef f{i}():\n    return {i}\n")
     return root
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, all threads) process ``pid`` has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def once(command: list[str], workspace: Path, first: str) -> tuple[float, float, float]:
