@@ -278,6 +278,7 @@ class AnalysisPool:
         self._slots: list[_Slot] = []
         self._closed = False
         self._boot_at: float | None = None  # when the processes start (None: not yet asked)
+        self._indexing = False  # an index job was queued: the index's worker starts (see start)
         self._next_id = 0
         self.jobs = 0
         self.failed = 0
@@ -320,7 +321,7 @@ class AnalysisPool:
         index job); False once closed."""
         with self._cond:
             while not self._closed and not (
-                self._background if index_only else (self._demand or self._prefetch or self._background)
+                self._indexing if index_only else (self._demand or self._prefetch or self._background)
             ):
                 if index_only:
                     self._cond.wait()
@@ -402,6 +403,8 @@ class AnalysisPool:
             self._next_id += 1
             header["id"] = self._next_id
             queue.append(job)
+            # (a latch, not the queue: another worker may take the job before this one looks)
+            self._indexing = self._indexing or queue is self._background
             self.jobs += 1
             self._cond.notify_all()
         job.wait()
