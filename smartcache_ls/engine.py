@@ -694,11 +694,12 @@ class Engine:
             self._apply_secrets(SecretPatterns(settings.secret_patterns))
 
     def _index_parallel(self) -> None:
-        """The index at full pool speed: two files in flight for each worker that runs index
-        jobs (one it works on, one queued, so that it never waits for the server to take its
-        answer in and send the next); one at a time with shared analyses (each file's analysis
-        is looked up in Redis and shared there: concurrent look-ups of one content would each
-        verify it), or with no workers (the analysis runs on the builder's own thread)."""
+        """The index at full pool speed: two lanes for each worker that runs index jobs (one
+        job it works on, one queued, so that it never waits for the server to take its answer
+        in and send the next), each lane ``INDEX_BATCH`` files at a time; one file at a time
+        with shared analyses (each file's analysis is looked up in Redis and shared there:
+        concurrent look-ups of one content would each verify it), or with no workers (the
+        analysis runs on the builder's own thread)."""
         alone = self._sharing() or self.pool.size == 0
         self.index.builder.parallel = 1 if alone else 2 * self.pool.background_slots()
         self.index.builder.batch = 1 if alone else INDEX_BATCH

@@ -297,13 +297,14 @@ class AnalysisPool:
                 self._cond.notify_all()
             if self._slots or self._closed or self.size == 0:
                 return
-            # the last worker prefetches (and the only one, if it is alone), the others serve requests
+            # the last one or two take background work (the only one takes all), the others
+            # requests; the second background worker is the index's: it starts with the index's
+            # first job (not with the others, on a workspace's first second, when the CPU is
+            # the editor's)
             first = self.size - background_workers(self.size)
-            self._slots = [_Slot(self, i, requests_only=i < first) for i in range(self.size)]
-            # the second background worker is the index's: it starts with the index's first job
-            # (not with the others, on a workspace's first second, when the CPU is the editor's)
-            for slot in self._slots[first + 1 :]:
-                slot.index_only_boot = True
+            self._slots = [
+                _Slot(self, i, requests_only=i < first, index_only_boot=i > first) for i in range(self.size)
+            ]
         for slot in self._slots:
             slot.thread.start()
 
@@ -501,14 +502,16 @@ class AnalysisPool:
 class _Slot:
     """One worker process and the server thread that feeds it."""
 
-    def __init__(self, pool: AnalysisPool, index: int, *, requests_only: bool) -> None:
+    def __init__(
+        self, pool: AnalysisPool, index: int, *, requests_only: bool, index_only_boot: bool = False
+    ) -> None:
         self.pool = pool
         self.requests_only = requests_only
+        self.index_only_boot = index_only_boot  # its process starts at the first index job
         self.nice = NICE_REQUESTS if requests_only or pool.size == 1 else NICE_PREFETCH
         self.proc: subprocess.Popen[bytes] | None = None
         self.spawned = False
         self.recycle = False
-        self.index_only_boot = False  # its process starts at the first index job (see start)
         self._lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name=f"smartcache-worker-{index}", daemon=True)
 

@@ -7,8 +7,8 @@ saved files. Each lane takes the next few queued files, asks the engine for thei
 when a file is gone or refused) and hands each to ``apply`` (which takes the workspace's lock
 for that file alone, so the lock is held briefly). Its priority is a matter of order, not of
 the OS: ``entries_for`` waits until the editor is quiet and the prefetcher idle, and a lane
-yields between files. (Not a nice value: a low-priority thread that holds the GIL while the OS runs
-other work would make the editor's event loop wait for it: a priority inversion.)
+yields between files. (Not a nice value: a low-priority thread that holds the GIL while the
+OS runs other work would make the editor's event loop wait for it: a priority inversion.)
 
 The graph recomputes edges lazily (graph.RefGraph.settle): whoever updates a workspace's graph
 calls ``settle_later``, and the builder, once its queue is empty, settles that graph a slice at
