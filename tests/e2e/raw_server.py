@@ -113,6 +113,16 @@ class ServerProcess:
     def stderr_bytes(self) -> bytes:
         return bytes(self._err)
 
+    def wait_for_stderr(self, text: bytes, timeout: float = 10) -> bool:
+        """Wait for ``text`` on stderr: the server logs from its own threads, so a line may
+        come after a reply it sent later, and the reader thread takes it in after that."""
+        deadline = time.monotonic() + timeout
+        while text not in self._err:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     # input ----------------------------------------------------------------------
     def send(self, data: bytes) -> None:
         assert self.proc.stdin is not None

@@ -50,9 +50,11 @@ class WireServer(ServerProcess):
 
     def wait_for_log(self, text: str, timeout: float = 10, *, client: bool = False) -> bool:
         """Wait for ``text`` on stderr (``client``: in a window/logMessage)."""
+        if not client:
+            return self.wait_for_stderr(text.encode(), timeout)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(text in m for m in self.log_messages()) if client else text in self.stderr:
+            if any(text in m for m in self.log_messages()):
                 return True
             time.sleep(0.05)
         return False
