@@ -317,7 +317,7 @@ class Engine:
             if ws.last_access == rel:
                 return
             ws.last_access = rel
-            ws.known_files.add(rel)
+            ws.add_file(rel)
             # a first visit in the session, after a switch (the session's first file is no switch)
             first = not ws.predictor.in_session(rel) and bool(ws.predictor.recent(1))
             ws.predictor.observe(rel, time.time(), "open")
@@ -666,8 +666,7 @@ class Engine:
                 if kind == DELETED:
                     ws.drop_file(rel)
                 elif kind == CREATED:
-                    ws.known_files.add(rel)
-                    ws.predictor.index_files((rel,))
+                    ws.add_file(rel)
             if hot and kind != DELETED:
                 refresh.append(Job(ws.namespace, rel, sticky=True, reason="refresh"))
         with ws.lock:

@@ -110,6 +110,14 @@ class Workspace(GraphQueries):
         if targets != before:
             self.predictor.structure_changed()
 
+    def add_file(self, rel: str) -> None:
+        """A file the index did not list (one the editor opened, one created on disk): known
+        from now on, and indexed by the predictor with it. Told, the predictor never has to
+        find the new file by walking all the known ones (50 ms of the event loop at 50,000)."""
+        if rel not in self.known_files:
+            self.known_files.add(rel)
+            self.predictor.index_files((rel,))
+
     def drop_file(self, rel: str) -> None:
         self.known_files.discard(rel)
         self.set_imports(rel, [])

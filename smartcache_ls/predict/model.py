@@ -714,6 +714,14 @@ class Predictor:
         for tok in name_tokens(path):
             _member_drop(self._by_token, tok, path)
 
+    def _structure_left(self, path: str) -> None:
+        """``path`` was forgotten: if the provider lost it (and only it) since it was last
+        counted, it is counted as gone, so that the next check does not walk all its files."""
+        files = self.structure.files() if self.structure is not None else None
+        seen = self._structure_seen
+        if isinstance(files, Collection) and path not in files and len(files) == seen - 1:
+            self._structure_seen = seen - 1
+
     def _sync_structure(self) -> None:
         """Index the provider's files when their number changed (checked now and then)."""
         if self.structure is None or self._tick - self._structure_checked < 64:
@@ -1257,6 +1265,7 @@ class Predictor:
                 self._git_top[a] = _git_row_top(grow)
         self._drop_file(path)
         self._unindex(path)
+        self._structure_left(path)
         self._session.pop(path, None)
         if path in self._last_session:
             self._last_session.remove(path)

@@ -254,3 +254,42 @@ def test_a_cache_dir_inside_the_workspace_is_not_the_developers(tmp_path: Path) 
         assert not ws.rules.ignored("cachedir2/a.py")  # a folder, not a name prefix
     finally:
         eng.close()
+
+
+def test_focus_on_an_unlisted_file_never_walks_the_known_files(tmp_path: Path) -> None:
+    """A file the scan did not list (past its limit, or made since) that the editor focuses is
+    known from then on and indexed by the predictor at once: no later prediction walks every
+    known file to find it (at 50,000 files each walk held the event loop 50-100 ms), nor after
+    a file is deleted."""
+    from smartcache_ls.fileindex import FileIndex
+
+    class CountedIndex(FileIndex):
+        walks = 0
+
+        def __iter__(self) -> Iterator[str]:
+            CountedIndex.walks += 1
+            return super().__iter__()
+
+    root = make_workspace(tmp_path / "ws")
+    eng = Engine(Settings(), tmp_path / "cache", watch=False)
+    try:
+        ws = eng.add_folder(path_to_uri(root))
+        assert ws.progress.wait_ready(30)
+        with ws.lock:
+            listed = sorted(ws.known_files)
+            ws.known_files = CountedIndex(listed)
+        (root / "late.py").write_text("import app\n")
+        focused = [*listed, "late.py"] * (70 // len(listed) + 2)  # past the predictor's 64-tick check
+        for rel in focused:
+            eng.did_focus(path_to_uri(root / rel))
+        assert "late.py" in ws.known_files
+        with ws.lock:
+            ws.drop_file(listed[0])
+            ws.predictor.forget(listed[0])
+        for rel in focused[1:]:
+            if rel != listed[0]:
+                eng.did_focus(path_to_uri(root / rel))
+        assert CountedIndex.walks == 0
+        assert "late.py" in {p.path for p in ws.predictor.predict(50, current=listed[1], explain=False)}
+    finally:
+        eng.close()
