@@ -25,7 +25,11 @@ In the same run, on the same files:
   (``analyze()``), or what the background index's worker job computes (``graph_fields()``
   and the symbol table's definitions). No server can beat the ``analyze()`` row, no
   background index the ``graph_fields()`` row, and none that parses every file the first;
-  the ratios to them are printed.
+  the ratios to them are printed;
+- the bounds by CPU: a pygls server that answers each file's request with the parse alone, or
+  with ``analyze()``, and does nothing else (no IPC, no cache) spends the floor server's CPU
+  per request (measured on its row) beside that work's, on the same cores: cores / (the two
+  per file) is the most files/s any such server can answer here, whatever its design.
 
 A request refused by design (a file matching ``secretPatterns``, such as
 ``botocore/credentials.py``, is never read) is counted apart from failures.
@@ -124,9 +128,10 @@ async def time_requests(
     options: dict[str, object] | None,
     calls: list[tuple[str, dict[str, object]]],
     concurrency: int,
-) -> tuple[float, int, list[str]]:
+) -> tuple[float, int, list[str], float, float]:
     """Seconds to answer every call with ``concurrency`` in flight; how many failed; the
-    messages of the refusals by design (secrets)."""
+    messages of the refusals by design (secrets); the CPU seconds the server and its workers
+    (its children) took meanwhile."""
     client = await start(command, tree, options)
     try:
         await client.request("smartcache/stats" if "smartcache_ls" in command else "floor/noop", {})
@@ -146,9 +151,14 @@ async def time_requests(
                     else:
                         failed += 1
 
+        pid = client.proc.pid
+        kids = children(pid)
+        cpu0, kids0 = cpu_seconds(pid), {k: cpu_seconds(k) for k in kids}
         t0 = time.perf_counter()
         await asyncio.gather(*(one(m, p) for m, p in calls))
-        return time.perf_counter() - t0, failed, refused
+        seconds = time.perf_counter() - t0
+        kids_cpu = sum(cpu_seconds(k) - kids0.get(k, 0.0) for k in children(pid))  # (booted meanwhile too)
+        return seconds, failed, refused, cpu_seconds(pid) - cpu0, kids_cpu
     finally:
         await client.close()
 
@@ -276,6 +286,7 @@ def main() -> None:
             rows.append([name, seconds, results[name], note])
 
         refusals: list[str] = []
+        request_cpu: float | None = None  # the pygls floor's server CPU per request
         lsp = args.rows in ("all", "lsp")
         servers: tuple[tuple[str, dict[str, object] | None], ...] = (
             ("smartcache-ls (worker pool)", None),
@@ -283,10 +294,12 @@ def main() -> None:
         )
         for name, options in servers if lsp else ():
             cache = Path(tmp) / f"cache-{len(rows)}"
-            seconds, failed, refused = asyncio.run(
+            seconds, failed, refused, cpu, kids_cpu = asyncio.run(
                 time_requests(ours(cache), tree, options, calls, args.concurrency)
             )
             notes = [f"{failed} failed"] if failed else []
+            per_file = f"server {1000 * cpu / len(rels):.2f} ms, workers {1000 * kids_cpu / len(rels):.2f} ms"
+            notes.append(f"CPU per file: {per_file}")
             if refused:
                 notes.append(f"{len(refused)} refused: secret")
                 refusals = refused
@@ -307,8 +320,10 @@ def main() -> None:
                 ]
             )
             floor_calls: list[tuple[str, dict[str, object]]] = [("floor/noop", {}) for _ in rels]
-            seconds, _, _ = asyncio.run(time_requests(FLOOR, tree, None, floor_calls, args.concurrency))
-            add("pygls floor (no-op requests)", seconds)
+            timed = asyncio.run(time_requests(FLOOR, tree, None, floor_calls, args.concurrency))
+            request_cpu = timed[3] / len(rels)
+            note = f"server CPU per request {1000 * request_cpu:.2f} ms"
+            add("pygls floor (no-op requests)", timed[0], note)
         if args.rows in ("all", "floors"):
             for mode, label in (
                 ("raw", "tree-sitter parse (UTF-8 bytes)"),
@@ -323,6 +338,10 @@ def main() -> None:
                 rows[-1][3] = (
                     f"read + work, no IPC; {cpu:.2f} CPU s: {by_cpu:,.0f} files/s on {cores} idle cores"
                 )
+                if request_cpu is not None and mode in ("parse", "analyze"):
+                    # A server that answers each file with this work (and nothing else: no IPC,
+                    # no cache) spends the floor's CPU per request beside it, on the same cores.
+                    results[f"bound: pygls request + {label}"] = cores / (request_cpu + cpu / len(rels))
             ctags = find_ctags()
             if ctags is not None:
                 add("universal ctags", time_ctags(ctags, tree, rels))
@@ -355,11 +374,16 @@ def main() -> None:
             (parsed, ctags_row, ""),
             (raw, ctags_row, ""),
             (pool, "floor by CPU: analyze()", ""),
+            (pool, "bound: pygls request + analyze()", ""),
+            ("bound: pygls request + analyze()", "universal ctags", ""),
             ("floor by CPU: analyze()", ctags_row, ""),
             ("floor by CPU: tree-sitter parse", ctags_row, ""),
         ):
             if a in results and b in results:
                 print(f"{a} / {b}: {results[a] / results[b]:.3f}x{target}")
+        for name in ("bound: pygls request + tree-sitter parse", "bound: pygls request + analyze()"):
+            if name in results:
+                print(f"{name}: {results[name]:,.0f} files/s on {cores} idle cores, by CPU")
         if pool in results:
             print(f"worker pool: {results[pool]:,.0f} files/s (target >= 1,000 on 2 cores)")
 
