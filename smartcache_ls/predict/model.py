@@ -703,6 +703,7 @@ class Predictor:
             _member_add(self._by_token, tok, path)
 
     def _unindex(self, path: str) -> None:
+        self._structure_left(path)
         if not self._indexed(path):
             return
         self._n_indexed -= 1
@@ -715,7 +716,7 @@ class Predictor:
             _member_drop(self._by_token, tok, path)
 
     def _structure_left(self, path: str) -> None:
-        """``path`` was forgotten: if the provider lost it (and only it) since it was last
+        """``path`` leaves the index: if the provider lost it (and only it) since it was last
         counted, it is counted as gone, so that the next check does not walk all its files."""
         files = self.structure.files() if self.structure is not None else None
         seen = self._structure_seen
@@ -1265,7 +1266,6 @@ class Predictor:
                 self._git_top[a] = _git_row_top(grow)
         self._drop_file(path)
         self._unindex(path)
-        self._structure_left(path)
         self._session.pop(path, None)
         if path in self._last_session:
             self._last_session.remove(path)
