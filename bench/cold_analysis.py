@@ -55,7 +55,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import FLOOR, ROOT, children, cpu_seconds, ours, start, table
+from harness import FLOOR, ROOT, cpu_mark, cpu_since, ours, start, table
 
 from smartcache_ls.analysis import analyze
 from smartcache_ls.analysis.languages import language_for
@@ -151,14 +151,11 @@ async def time_requests(
                     else:
                         failed += 1
 
-        pid = client.proc.pid
-        kids = children(pid)
-        cpu0, kids0 = cpu_seconds(pid), {k: cpu_seconds(k) for k in kids}
+        mark = cpu_mark(client.proc.pid)
         t0 = time.perf_counter()
         await asyncio.gather(*(one(m, p) for m, p in calls))
         seconds = time.perf_counter() - t0
-        kids_cpu = sum(cpu_seconds(k) - kids0.get(k, 0.0) for k in children(pid))  # (booted meanwhile too)
-        return seconds, failed, refused, cpu_seconds(pid) - cpu0, kids_cpu
+        return seconds, failed, refused, *cpu_since(client.proc.pid, mark)
     finally:
         await client.close()
 
@@ -169,7 +166,7 @@ async def time_index(command: list[str], tree: Path, expected: int) -> tuple[flo
     seconds the server and its workers took since ``initialized`` (``serverCpu``,
     ``workersCpu``: the workers' boots included), which say where the time goes."""
     client = await start(command, tree)
-    server_cpu0 = cpu_seconds(client.proc.pid)
+    mark = cpu_mark(client.proc.pid)
     t0 = time.perf_counter()
     last, since = -1, t0
     try:
@@ -182,9 +179,7 @@ async def time_index(command: list[str], tree: Path, expected: int) -> tuple[flo
                 last, since = done, now
             # (the workspace index may leave files out: ignored ones; then it stops short)
             if graph["queued"] == 0 and done and (done >= expected or now - since > 2.0):
-                pid = client.proc.pid
-                graph["serverCpu"] = cpu_seconds(pid) - server_cpu0
-                graph["workersCpu"] = sum(cpu_seconds(c) for c in children(pid))
+                graph["serverCpu"], graph["workersCpu"] = cpu_since(client.proc.pid, mark)
                 return (since if done < expected else now) - t0, graph
             if now - t0 > 600:
                 raise TimeoutError(f"index not done after 600 s: {graph}")
@@ -320,10 +315,12 @@ def main() -> None:
                 ]
             )
             floor_calls: list[tuple[str, dict[str, object]]] = [("floor/noop", {}) for _ in rels]
-            timed = asyncio.run(time_requests(FLOOR, tree, None, floor_calls, args.concurrency))
-            request_cpu = timed[3] / len(rels)
+            seconds, _, _, cpu, _ = asyncio.run(
+                time_requests(FLOOR, tree, None, floor_calls, args.concurrency)
+            )
+            request_cpu = cpu / len(rels)
             note = f"server CPU per request {1000 * request_cpu:.2f} ms"
-            add("pygls floor (no-op requests)", timed[0], note)
+            add("pygls floor (no-op requests)", seconds, note)
         if args.rows in ("all", "floors"):
             for mode, label in (
                 ("raw", "tree-sitter parse (UTF-8 bytes)"),

@@ -77,6 +77,18 @@ def children(pid: int) -> set[int]:
     return found
 
 
+def cpu_mark(pid: int) -> dict[int, float]:
+    """The CPU seconds so far of process ``pid`` and of each of its children, for
+    :func:`cpu_since`."""
+    return {p: cpu_seconds(p) for p in {pid, *children(pid)}}
+
+
+def cpu_since(pid: int, mark: dict[int, float]) -> tuple[float, float]:
+    """(``pid``'s, its children's) CPU seconds since ``mark``; a child started since counts
+    whole (its boot included)."""
+    return cpu_seconds(pid) - mark[pid], sum(cpu_seconds(c) - mark.get(c, 0.0) for c in children(pid))
+
+
 async def timed(call: Callable[[], Awaitable[Any]]) -> float:
     """Seconds one awaited call took, on the client's clock."""
     t0 = time.perf_counter()
